@@ -1,0 +1,59 @@
+"""nbws: an HTTP + WebSocket server and client that lives inside a Jupyter kernel.
+
+Sockets live on a background I/O thread; your handlers run on the kernel's own
+loop when it is idle, or inside a busy cell when it calls :func:`service`.
+
+    >>> import nbws
+    >>> server = nbws.start_server(app={"call": lambda req: "hello"})
+    >>> server.url                                          # doctest: +SKIP
+    'http://127.0.0.1:40123/'
+"""
+
+from __future__ import annotations
+
+from .__about__ import __version__
+from .app import App
+from .bridge import interrupt, service
+from .config import defaults
+from .errors import (
+    ConnectionClosedError,
+    HandlerLoopError,
+    NbwsError,
+    NoFreePortError,
+    PortInUseError,
+    SendBufferFullError,
+    ServerStoppedError,
+)
+from .messages import Form, Headers, Request, Response, UploadedFile
+from .ports import ip_family, random_port
+from .server import Server, list_servers, run_server, start_server, stop_all_servers, stop_server
+from .websocket import WebSocket
+
+__all__ = [
+    "__version__",
+    "App",
+    "ConnectionClosedError",
+    "Form",
+    "HandlerLoopError",
+    "Headers",
+    "NbwsError",
+    "NoFreePortError",
+    "PortInUseError",
+    "Request",
+    "Response",
+    "SendBufferFullError",
+    "Server",
+    "ServerStoppedError",
+    "UploadedFile",
+    "WebSocket",
+    "defaults",
+    "interrupt",
+    "ip_family",
+    "list_servers",
+    "random_port",
+    "run_server",
+    "service",
+    "start_server",
+    "stop_all_servers",
+    "stop_server",
+]

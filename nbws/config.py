@@ -1,0 +1,144 @@
+"""Server configuration: traitlets, each bound documented with its unit.
+
+Set them per server (``start_server(..., ping_interval=5)``), as process-wide
+defaults (``nbws.defaults.Server.ping_interval = 5``) or, in IPython, with
+``%config Server.ping_interval = 5``. :class:`Settings` is the immutable
+snapshot of them that the I/O thread reads.
+"""
+
+from __future__ import annotations
+
+import re
+import ssl
+from dataclasses import dataclass
+from typing import Any
+
+from traitlets import Bool, Enum, Float, Instance, Int, List, Unicode, Union, validate
+from traitlets.config import Config, LoggingConfigurable
+
+__all__ = ["ServerConfig", "Settings", "defaults", "MiB"]
+
+MiB = 1024 * 1024
+
+defaults = Config()
+"""Process-wide defaults for every new server: ``nbws.defaults.Server.ping_interval = 5``."""
+
+
+class ServerConfig(LoggingConfigurable):
+    """The limits, timeouts and security settings of an nbws server."""
+
+    ping_interval = Float(
+        20.0, allow_none=True,
+        help="Seconds between keepalive pings the server sends on each WebSocket; None disables pings.",
+    ).tag(config=True)
+    ping_timeout = Float(
+        20.0, allow_none=True,
+        help="Seconds to wait for the pong answering a keepalive ping before closing with 1011; None waits forever.",
+    ).tag(config=True)
+    close_timeout = Float(
+        5.0, help="Seconds to wait for the peer to finish the closing handshake before dropping TCP."
+    ).tag(config=True)
+    handshake_timeout = Float(
+        10.0,
+        help="Seconds a new connection has to send its complete request headers (and WebSocket handshake); then it is dropped (408).",
+    ).tag(config=True)
+    keep_alive_timeout = Float(
+        75.0, help="Seconds an idle HTTP keep-alive connection stays open waiting for its next request."
+    ).tag(config=True)
+    idle_timeout = Float(
+        None, allow_none=True,
+        help="Seconds a WebSocket may receive nothing at all (pongs count) before it is closed with 1001; None (default) never.",
+    ).tag(config=True)
+    max_message_size = Int(
+        16 * MiB, allow_none=True,
+        help="Largest incoming WebSocket message in bytes, counted after decompression; larger ones close with 1009. None: no limit.",
+    ).tag(config=True)
+    max_frame_size = Int(
+        None, allow_none=True,
+        help="Largest incoming WebSocket frame in bytes (after decompression); None: max_message_size.",
+    ).tag(config=True)
+    max_connections = Int(
+        1024, help="Most simultaneous TCP connections per server; more get HTTP 503."
+    ).tag(config=True)
+    max_header_line = Int(8192, help="Longest request or header line in bytes; longer gets 431.").tag(config=True)
+    max_header_block = Int(65536, help="Largest request header block in bytes; larger gets 431.").tag(config=True)
+    max_header_count = Int(100, help="Most header fields in one request; more gets 431.").tag(config=True)
+    max_body_size = Int(
+        16 * MiB, help="Largest HTTP request body in bytes; larger gets 413 before the body is read."
+    ).tag(config=True)
+    send_buffer_size = Int(
+        4 * MiB,
+        help="High-water mark in bytes of data waiting to be written to one peer; past it send_buffer_policy applies.",
+    ).tag(config=True)
+    send_buffer_policy = Enum(
+        ["close", "error", "drop"], "close",
+        help="What a send does when the peer's buffer is past send_buffer_size: 'close' the socket with 1008, "
+        "raise SendBufferFullError ('error'), or 'drop' the message.",
+    ).tag(config=True)
+    receive_buffer_size = Int(
+        16 * MiB,
+        help="Bytes of received messages that may wait for the handler loop per connection; past it the server stops reading from that peer until handlers catch up.",
+    ).tag(config=True)
+    allowed_hosts = List(
+        Unicode(),
+        help="Host header values accepted (DNS-rebinding defence), without port; '*' accepts any. Empty: loopback names and the bound address; any host when bound to a non-loopback address with a token.",
+    ).tag(config=True)
+    allowed_origins = List(
+        Union([Unicode(), Instance(re.Pattern)]),
+        help="Origins (e.g. 'http://localhost:8888', or compiled regexes) allowed to open WebSockets besides the server's own origin; '*' allows any.",
+    ).tag(config=True)
+    token = Unicode(
+        None, allow_none=True,
+        help="Access token required on every request (URL ?token=, cookie nbws_token, or 'Authorization: token ...'). "
+        "None: generated when binding a non-loopback address, none on loopback. '': disabled.",
+    ).tag(config=True)
+    compression = Bool(False, help="Offer permessage-deflate on WebSockets (off by default).").tag(config=True)
+    compression_window_bits = Int(
+        12, help="LZ77 window, in bits (9-15), for permessage-deflate: bounds memory per connection."
+    ).tag(config=True)
+    subprotocols = List(Unicode(), help="WebSocket subprotocols the server accepts, most preferred first.").tag(config=True)
+    ssl = Instance(ssl.SSLContext, allow_none=True, help="An ssl.SSLContext to serve https and wss.").tag(config=True)
+    close_on_handler_error = Bool(
+        True, help="Close a WebSocket with 1011 when one of its handlers raises (the error is logged either way)."
+    ).tag(config=True)
+
+    @validate("compression_window_bits")
+    def _check_window(self, proposal: Any) -> int:
+        bits = int(proposal["value"])
+        if not 9 <= bits <= 15:
+            raise ValueError(f"compression_window_bits must be 9-15, not {bits}")
+        return bits
+
+    def settings(self) -> Settings:
+        """An immutable snapshot of the traits, for the I/O thread."""
+        return Settings(**{name: getattr(self, name) for name in Settings.__dataclass_fields__})
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Immutable copy of a server's traits, read by the I/O thread."""
+
+    ping_interval: float | None
+    ping_timeout: float | None
+    close_timeout: float
+    handshake_timeout: float
+    keep_alive_timeout: float
+    idle_timeout: float | None
+    max_message_size: int | None
+    max_frame_size: int | None
+    max_connections: int
+    max_header_line: int
+    max_header_block: int
+    max_header_count: int
+    max_body_size: int
+    send_buffer_size: int
+    send_buffer_policy: str
+    receive_buffer_size: int
+    allowed_hosts: list[str]
+    allowed_origins: list[str | re.Pattern[str]]
+    token: str | None
+    compression: bool
+    compression_window_bits: int
+    subprotocols: list[str]
+    ssl: ssl.SSLContext | None
+    close_on_handler_error: bool

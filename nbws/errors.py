@@ -1,0 +1,108 @@
+"""The nbws exception tree: every error nbws raises is an :class:`NbwsError`.
+
+Each child carries the facts a caller needs as attributes, and its message
+says what to do next.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "NbwsError",
+    "PortInUseError",
+    "NoFreePortError",
+    "ConnectionClosedError",
+    "SendBufferFullError",
+    "HandlerLoopError",
+    "ServerStoppedError",
+]
+
+
+class NbwsError(Exception):
+    """The root of every exception nbws raises."""
+
+
+class PortInUseError(NbwsError, OSError):
+    """A port is held by something other than an nbws server of this process.
+
+    Attributes:
+        host: the address that could not be bound.
+        port: the port that is in use.
+        pid: the process holding it, when it could be found (Linux), else None.
+    """
+
+    def __init__(self, host: str, port: int, pid: int | None = None) -> None:
+        self.host = host
+        self.port = port
+        self.pid = pid
+        holder = f"another process (pid {pid})" if pid else "another process"
+        super().__init__(
+            f"port {port} on {host} is in use by {holder}; pass port=None for a "
+            f"free port, or stop that process"
+        )
+
+
+class NoFreePortError(NbwsError):
+    """:func:`nbws.random_port` found no free port.
+
+    Attributes:
+        min: lowest port tried.
+        max: highest port tried.
+        tries: how many ports were tried.
+    """
+
+    def __init__(self, min: int, max: int, tries: int) -> None:
+        self.min = min
+        self.max = max
+        self.tries = tries
+        super().__init__(
+            f"no free port found in {min}-{max} after {tries} tries; widen the "
+            f"range or pass more tries with n="
+        )
+
+
+class ConnectionClosedError(NbwsError):
+    """The WebSocket is closed, so the operation cannot happen.
+
+    Attributes:
+        code: the close code (1006 when the connection dropped without a Close frame).
+        reason: the close reason, possibly empty.
+    """
+
+    def __init__(self, code: int, reason: str = "") -> None:
+        self.code = code
+        self.reason = reason
+        detail = f" ({reason})" if reason else ""
+        super().__init__(f"the WebSocket is closed with code {code}{detail}")
+
+
+class SendBufferFullError(NbwsError):
+    """A send would take a connection's outgoing buffer past its bound.
+
+    Raised only when the server's ``send_buffer_policy`` is ``"error"``.
+
+    Attributes:
+        buffered: bytes already waiting to be written to that peer.
+        limit: the ``send_buffer_size`` bound, in bytes.
+    """
+
+    def __init__(self, buffered: int, limit: int) -> None:
+        self.buffered = buffered
+        self.limit = limit
+        super().__init__(
+            f"the peer is not reading: {buffered} bytes are waiting, over the "
+            f"send_buffer_size of {limit}; slow down, raise send_buffer_size, or "
+            f"use send_buffer_policy='drop'"
+        )
+
+
+class HandlerLoopError(NbwsError):
+    """A call was made from a thread or state in which it cannot work.
+
+    For example :func:`nbws.service` from a thread that does not own the
+    handler loop, or a blocking wait on the handler loop for an event that only
+    the handler loop itself could deliver (which would hang forever).
+    """
+
+
+class ServerStoppedError(NbwsError):
+    """The server was stopped; start a new one with :func:`nbws.start_server`."""

@@ -1,0 +1,555 @@
+"""HTTP on the I/O thread: one :class:`HttpConnection` per TCP connection.
+
+request bytes → h11 events → checks (target, header limits, Host, token,
+Origin) → ``on_headers`` / ``call`` on the handler loop → response bytes.
+A WebSocket upgrade hands the connection to :class:`~nbws.wsconn.WsConnection`.
+
+Everything in this module runs on the I/O thread; user handlers are only ever
+reached through :meth:`Endpoint.call_handler`, which posts them to the
+handler plane.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote
+
+import h11
+from websockets.extensions.permessage_deflate import ServerPerMessageDeflateFactory
+from websockets.http11 import Request as WsRequest
+from websockets.server import ServerProtocol
+
+from . import __about__
+from .messages import Headers, Request, Response, to_response
+from .security import TOKEN_COOKIE, host_allowed, origin_allowed, request_token, target_problem, token_matches
+from .websocket import WebSocket
+from .wsconn import WsConnection
+
+if TYPE_CHECKING:
+    from .app import AppSpec
+    from .bridge import HandlerPlane, IOThread
+    from .config import Settings
+
+__all__ = ["Endpoint", "HttpConnection"]
+
+log = logging.getLogger("nbws")
+SERVER_HEADER = f"nbws/{__about__.__version__}".encode()
+_NO_BODY_STATUS = frozenset({204, 304}) | frozenset(range(100, 200))
+
+
+def _plain(status: int, text: str) -> Response:
+    return Response(status, text if text.endswith("\n") else text + "\n")
+
+
+class Endpoint:
+    """The I/O-thread side of one server: its settings, app, connections.
+
+    Created on any thread; every method runs on the I/O thread unless it says
+    otherwise."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        spec: AppSpec,
+        io: IOThread,
+        plane: HandlerPlane,
+        bound_host: str,
+        scheme: str,
+        opened: Callable[[WebSocket], None],
+        closed: Callable[[WebSocket], None],
+    ) -> None:
+        self.settings = settings
+        self.spec = spec
+        self.io = io
+        self.plane = plane
+        self.bound_host = bound_host
+        self.scheme = scheme
+        self.opened = opened  # run on the handler plane
+        self.closed = closed  # run on the handler plane
+        self.connections: set[HttpConnection] = set()
+        self.websockets: set[WsConnection] = set()
+        self.aio_server: asyncio.AbstractServer | None = None
+        self.stopping = False
+        self.messages_in = 0
+        self.messages_out = 0
+
+    def protocol(self) -> HttpConnection:
+        """Factory for asyncio's ``create_server``."""
+        return HttpConnection(self)
+
+    def call_handler(self, fn: Callable[..., Any], *args: Any, http: bool = True) -> asyncio.Future[Any]:
+        """Run ``fn(*args)`` on the handler plane; a future on the I/O loop
+        settles with its (awaited) result, converted to a Response when
+        ``http`` and not None. Errors become a logged 500."""
+        loop = self.io.loop
+        future: asyncio.Future[Any] = loop.create_future()
+        io = self.io
+        label = getattr(fn, "__qualname__", repr(fn))
+
+        def settle(value: Any) -> None:  # I/O thread
+            if not future.done():
+                future.set_result(value)
+
+        def convert(value: Any) -> Any:  # handler plane
+            if value is None or not http:
+                return value
+            return to_response(value)
+
+        def failed(exc: BaseException) -> None:  # handler plane
+            log.error("nbws: HTTP handler %s raised", label, exc_info=exc)
+            io.post(lambda: settle(_plain(500, "Internal Server Error")))
+
+        def finished(task: asyncio.Future[Any]) -> None:  # handler plane
+            if task.cancelled():
+                failed(asyncio.CancelledError())
+                return
+            exc = task.exception()
+            if exc is not None:
+                failed(exc)
+                return
+            try:
+                value = convert(task.result())
+            except Exception as exc2:  # noqa: BLE001
+                failed(exc2)
+                return
+            io.post(lambda: settle(value))
+
+        def job() -> None:  # handler plane
+            try:
+                result = fn(*args)
+                task = self.plane.start_async(result)
+                if task is not None:
+                    task.add_done_callback(finished)
+                    return
+                value = convert(result)
+            except Exception as exc:  # noqa: BLE001 - contained: a 500, never a dead server
+                failed(exc)
+                return
+            io.post(lambda: settle(value))
+
+        self.plane.post(job)
+        return future
+
+    def ws_lost(self, conn: WsConnection) -> None:
+        """A WebSocket's TCP connection is gone."""
+        self.websockets.discard(conn)
+        user = conn.user
+        if user is not None:
+            self.plane.post(lambda: self.closed(user))
+
+    def broadcast(self, data: str | bytes) -> int:
+        """Send one message to every open WebSocket; returns how many got it.
+
+        The frame is serialised once for all peers without extensions."""
+        from websockets.frames import Frame, Opcode
+
+        payload = data.encode("utf-8") if isinstance(data, str) else data
+        opcode = Opcode.TEXT if isinstance(data, str) else Opcode.BINARY
+        shared: bytes | None = None
+        size = len(data)
+        sent = 0
+        for conn in list(self.websockets):
+            try:
+                if not conn.reserve(size):
+                    continue
+            except Exception:  # noqa: BLE001 - 'error' policy: skip this peer in a broadcast
+                conn.dropped += 1
+                continue
+            if conn.can_share_frames():
+                if shared is None:
+                    shared = Frame(opcode, payload).serialize(mask=False, extensions=[])
+                conn.write_frame_bytes(shared, size)
+            else:
+                conn._write_message(data, size)
+            sent += 1
+        self.messages_out += sent
+        return sent
+
+    async def stop(self) -> None:
+        """Stop listening and close every connection (1001 for WebSockets)."""
+        self.stopping = True
+        if self.aio_server is not None:
+            self.aio_server.close()
+        for ws in list(self.websockets):
+            ws.start_close(1001, "server stopping")
+        for conn in list(self.connections):
+            if conn.ws is None:
+                conn.close()
+
+
+class HttpConnection(asyncio.Protocol):
+    """One TCP connection: HTTP/1.1 requests (keep-alive, pipelining), then
+    possibly a WebSocket. Runs on the I/O thread."""
+
+    def __init__(self, endpoint: Endpoint) -> None:
+        self.ep = endpoint
+        self.settings = endpoint.settings
+        self.loop = endpoint.io.loop
+        self.h11 = h11.Connection(h11.SERVER, max_incomplete_event_size=endpoint.settings.max_header_block)
+        self.transport: asyncio.Transport | None = None
+        self.ws: WsConnection | None = None
+        self.remote: tuple[str, int] = ("", 0)
+        self._data_ready = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._timer: asyncio.TimerHandle | None = None
+        self._paused = False
+        self._closed = False
+
+    # ---------------------------------------------------------------- asyncio hooks
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+        peer = transport.get_extra_info("peername")
+        if isinstance(peer, tuple) and len(peer) >= 2:
+            self.remote = (str(peer[0]), int(peer[1]))
+        transport.set_write_buffer_limits(high=self.settings.send_buffer_size)
+        self.ep.connections.add(self)
+        if self.ep.stopping or len(self.ep.connections) > self.settings.max_connections:
+            body = b"too many connections; try again later\n"
+            transport.write(
+                b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain; charset=utf-8\r\n"
+                b"Content-Length: %d\r\nConnection: close\r\nRetry-After: 1\r\n\r\n%s" % (len(body), body)
+            )
+            self.close()
+            return
+        self._set_timer(self.settings.handshake_timeout)
+        self._task = self.loop.create_task(self._serve())
+
+    def data_received(self, data: bytes) -> None:
+        ws = self.ws
+        if ws is not None:
+            ws.data_received(data)
+            return
+        self.h11.receive_data(data)
+        self._data_ready.set()
+
+    def eof_received(self) -> bool:
+        if self.ws is not None:
+            self.ws.eof_received()
+            return True
+        try:
+            self.h11.receive_data(b"")
+        except RuntimeError:
+            pass
+        self._data_ready.set()
+        return True
+
+    def pause_writing(self) -> None:
+        if self.ws is not None:
+            self.ws.pause_writing()
+
+    def resume_writing(self) -> None:
+        if self.ws is not None:
+            self.ws.resume_writing()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._closed = True
+        self.ep.connections.discard(self)
+        if self._timer is not None:
+            self._timer.cancel()
+        if self._task is not None and not self._task.done():
+            self._task.cancel()
+        if self.ws is not None:
+            self.ws.connection_lost()
+
+    # ---------------------------------------------------------------- helpers
+
+    def close(self) -> None:
+        """Close the TCP connection after pending writes."""
+        if self.transport is not None and not self._closed:
+            self._closed = True
+            self.transport.close()
+
+    def _set_timer(self, seconds: float) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+        self._timer = self.loop.call_later(seconds, self._timed_out)
+
+    def _timed_out(self) -> None:
+        self._timer = None
+        if self.ws is not None or self._closed:
+            return
+        if self.h11.their_state is h11.IDLE and self.h11.our_state is h11.IDLE and not self._has_partial():
+            self.close()
+            return
+        if self.h11.our_state in (h11.IDLE, h11.SEND_RESPONSE):
+            self._respond(_plain(408, "Request Timeout: the request headers took too long"), close=True)
+        self.close()
+
+    def _has_partial(self) -> bool:
+        return bool(self.h11.trailing_data[0])
+
+    def _pause(self) -> None:
+        if not self._paused and self.transport is not None:
+            self._paused = True
+            self.transport.pause_reading()
+
+    def _resume(self) -> None:
+        if self._paused and self.transport is not None and not self._closed:
+            self._paused = False
+            self.transport.resume_reading()
+
+    async def _next_event(self) -> Any:
+        while True:
+            event = self.h11.next_event()
+            if event is h11.NEED_DATA:
+                self._resume()
+                self._data_ready.clear()
+                await self._data_ready.wait()
+                continue
+            return event
+
+    def _respond(self, resp: Response, close: bool = False, head: bool = False,
+                 extra: list[tuple[bytes, bytes]] | None = None) -> None:
+        if self.transport is None or self._closed:
+            return
+        headers: list[tuple[bytes, bytes]] = [(b"Server", SERVER_HEADER)]
+        has_length = False
+        for name, value in resp.headers.items_raw():
+            if name.lower() == "content-length":
+                has_length = True
+            headers.append((name.encode("latin-1"), value.encode("latin-1")))
+        no_body = resp.status in _NO_BODY_STATUS
+        if not has_length and not no_body:
+            headers.append((b"Content-Length", str(len(resp.body)).encode()))
+        if extra:
+            headers.extend(extra)
+        if close:
+            headers.append((b"Connection", b"close"))
+        data = self.h11.send(h11.Response(status_code=resp.status, headers=headers, reason=resp.reason.encode()))
+        chunks = [data or b""]
+        if resp.body and not head and not no_body:
+            chunks.append(self.h11.send(h11.Data(data=resp.body)) or b"")
+        chunks.append(self.h11.send(h11.EndOfMessage()) or b"")
+        self.transport.write(b"".join(chunks))
+
+    def _safe_respond(self, resp: Response, close: bool = False, head: bool = False,
+                      extra: list[tuple[bytes, bytes]] | None = None) -> None:
+        try:
+            self._respond(resp, close=close, head=head, extra=extra)
+        except (UnicodeEncodeError, h11.LocalProtocolError, ValueError) as exc:
+            log.error("nbws: could not send the handler's response (%s)", exc)
+            if self.h11.our_state is h11.SEND_RESPONSE:
+                self._respond(_plain(500, "Internal Server Error"), close=True)
+            self.close()
+
+    # ---------------------------------------------------------------- the request loop
+
+    async def _serve(self) -> None:
+        try:
+            while not self._closed:
+                try:
+                    event = await self._next_event()
+                except h11.RemoteProtocolError as exc:
+                    status = exc.error_status_hint
+                    if self.h11.our_state in (h11.IDLE, h11.SEND_RESPONSE):
+                        text = "Request Header Fields Too Large" if status == 431 else f"Bad Request: {exc}"
+                        self._respond(_plain(status, text), close=True)
+                    self.close()
+                    return
+                if isinstance(event, h11.Request):
+                    if self._timer is not None:
+                        self._timer.cancel()
+                        self._timer = None
+                    upgraded = await self._handle(event)
+                    if upgraded or self._closed:
+                        return
+                    if self.h11.our_state is h11.DONE and self.h11.their_state is h11.DONE:
+                        self.h11.start_next_cycle()
+                        self._set_timer(self.settings.keep_alive_timeout)
+                        continue
+                    self.close()
+                    return
+                if isinstance(event, h11.ConnectionClosed) or event is h11.PAUSED:
+                    self.close()
+                    return
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # noqa: BLE001 - an nbws bug must not take the loop down
+            log.exception("nbws: internal error serving a connection")
+            if self.h11.our_state in (h11.IDLE, h11.SEND_RESPONSE):
+                try:
+                    self._respond(_plain(500, "Internal Server Error"), close=True)
+                except Exception:  # noqa: BLE001
+                    pass
+            self.close()
+
+    def _reject(self, status: int, text: str) -> bool:
+        self._respond(_plain(status, text), close=True)
+        self.close()
+        return False
+
+    async def _handle(self, event: h11.Request) -> bool:
+        """Serve one request; True when the connection became a WebSocket."""
+        settings = self.settings
+        target = event.target.decode("latin-1")
+        method = event.method.decode("ascii", "replace").upper()
+        if len(event.method) + len(event.target) + 11 > settings.max_header_line:
+            return self._reject(414, "URI Too Long: the request line is longer than max_header_line")
+        problem = target_problem(target)
+        if problem is not None:
+            return self._reject(400, f"Bad Request: {problem}")
+        raw_headers = event.headers.raw_items()
+        if len(raw_headers) > settings.max_header_count:
+            return self._reject(431, "Request Header Fields Too Large: too many header fields")
+        if any(len(n) + len(v) + 2 > settings.max_header_line for n, v in raw_headers):
+            return self._reject(431, "Request Header Fields Too Large: a header line is longer than max_header_line")
+        headers = Headers([(n.decode("latin-1"), v.decode("latin-1")) for n, v in raw_headers])
+        raw_path, _, query = target.partition("?")
+        request = Request(
+            method=method,
+            path=unquote(raw_path, errors="strict") if raw_path != "*" else "*",
+            query_string=query,
+            headers=headers,
+            remote_addr=self.remote,
+            scheme=self.ep.scheme,
+            http_version=event.http_version.decode("ascii", "replace"),
+            raw_path=target,
+        )
+        token = settings.token
+        host_header = headers.get("host", "") or self.ep.bound_host
+        if not host_allowed(host_header, settings.allowed_hosts, self.ep.bound_host, bool(token)):
+            return self._reject(403, "Forbidden: this Host is not allowed (add it to allowed_hosts)")
+        set_cookie: list[tuple[bytes, bytes]] = []
+        if token:
+            given = request_token(request)
+            if not token_matches(given, token):
+                return self._reject(403, "Forbidden: this server needs its token; open the URL it printed (with ?token=...)")
+            if request.query.get("token"):
+                set_cookie = [(b"Set-Cookie", f"{TOKEN_COOKIE}={token}; Path=/; HttpOnly; SameSite=Lax".encode())]
+        upgrade = headers.get("upgrade", "").lower()
+        if method == "GET" and "websocket" in upgrade:
+            return await self._upgrade(request, target, raw_headers)
+        return await self._http(request, set_cookie)
+
+    async def _http(self, request: Request, set_cookie: list[tuple[bytes, bytes]]) -> bool:
+        spec = self.ep.spec
+        head = request.method == "HEAD"
+        if spec.on_headers is not None:
+            self._pause()
+            early = await self.ep.call_handler(spec.on_headers, request)
+            if early is not None:
+                body_pending = self.h11.their_state is not h11.DONE
+                self._safe_respond(early, close=body_pending, head=head, extra=set_cookie)
+                return False
+        length = request.headers.get("content-length")
+        if length is not None and length.isdigit() and int(length) > self.settings.max_body_size:
+            return self._reject(413, f"Content Too Large: the body is over max_body_size ({self.settings.max_body_size} bytes)")
+        if self.h11.client_is_waiting_for_100_continue:
+            assert self.transport is not None
+            self.transport.write(self.h11.send(h11.InformationalResponse(status_code=100, headers=[])) or b"")
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            event = await self._next_event()
+            if isinstance(event, h11.Data):
+                size += len(event.data)
+                if size > self.settings.max_body_size:
+                    return self._reject(413, "Content Too Large: the body is over max_body_size")
+                chunks.append(bytes(event.data))
+            elif isinstance(event, h11.EndOfMessage):
+                break
+            else:
+                self.close()
+                return False
+        if chunks:
+            request = Request(
+                request.method, request.path, request.query_string, request.headers, b"".join(chunks),
+                request.remote_addr, request.scheme, request.http_version, request.raw_path,
+            )
+        if spec.call is None:
+            self._safe_respond(_plain(404, "Not Found"), head=head, extra=set_cookie)
+            return False
+        self._pause()
+        response = await self.ep.call_handler(spec.call, request)
+        if response is None:
+            log.error("nbws: the call handler returned None for %s %s; return a Response, str, bytes or dict",
+                      request.method, request.path)
+            response = _plain(500, "Internal Server Error")
+        self._safe_respond(response, head=head, extra=set_cookie)
+        return False
+
+    async def _upgrade(self, request: Request, target: str, raw_headers: list[tuple[bytes, bytes]]) -> bool:
+        settings = self.settings
+        spec = self.ep.spec
+        if not spec.accepts_websocket(request.path):
+            return self._reject(404, "Not Found: no WebSocket endpoint at this path")
+        origin = request.headers.get("origin")
+        host_header = request.headers.get("host", "")
+        if not origin_allowed(origin, host_header, self.ep.scheme, settings.allowed_origins):
+            return self._reject(403, "Forbidden: cross-origin WebSocket refused (add the origin to allowed_origins)")
+        if spec.on_headers is not None:
+            self._pause()
+            early = await self.ep.call_handler(spec.on_headers, request)
+            if early is not None:
+                self._safe_respond(early, close=True)
+                self.close()
+                return False
+        extensions = []
+        if settings.compression:
+            bits = settings.compression_window_bits
+            extensions.append(ServerPerMessageDeflateFactory(
+                server_max_window_bits=bits,
+                client_max_window_bits=bits,
+                compress_settings={"memLevel": 5},
+            ))
+        max_message = settings.max_message_size
+        max_frame = settings.max_frame_size if settings.max_frame_size is not None else max_message
+        proto = ServerProtocol(
+            extensions=extensions,
+            subprotocols=list(settings.subprotocols) or None,
+            max_size=(max_message, max_frame),
+            logger=logging.getLogger("nbws.protocol"),
+        )
+        # The protocol object parses the upgrade request itself: feed it the
+        # request head exactly as received (h11 already validated it).
+        head = b"".join([b"GET ", target.encode("latin-1"), b" HTTP/1.1\r\n"]
+                        + [n + b": " + v + b"\r\n" for n, v in raw_headers] + [b"\r\n"])
+        proto.receive_data(head)
+        parsed = [e for e in proto.events_received() if isinstance(e, WsRequest)]
+        assert self.transport is not None
+        if not parsed:
+            for data in proto.data_to_send():
+                if data:
+                    self.transport.write(data)
+            self.close()
+            return False
+        response = proto.accept(parsed[0])
+        if response.status_code != 101:
+            proto.send_response(response)
+            for data in proto.data_to_send():
+                if data:
+                    self.transport.write(data)
+            self.close()
+            return False
+        response.headers["Server"] = SERVER_HEADER.decode()
+        proto.send_response(response)
+        # Bytes the client sent after its handshake belong to the WebSocket.
+        while True:
+            event = self.h11.next_event()
+            if event is h11.PAUSED or event is h11.NEED_DATA or isinstance(event, h11.ConnectionClosed):
+                break
+        trailing, _ = self.h11.trailing_data
+        conn = WsConnection(self.transport, proto, settings, self.ep.io, self.ep.plane, self.ep.ws_lost)
+        self.ws = conn
+        self.ep.websockets.add(conn)
+        conn.flush()
+        user = WebSocket(conn, self.ep.plane, request, proto.subprotocol, settings.close_on_handler_error)
+        conn.start(user)
+        ep = self.ep
+        on_open = spec.on_ws_open
+
+        def open_job() -> None:  # handler plane
+            ep.opened(user)
+            if on_open is not None:
+                user._run_callback(on_open, user)
+
+        ep.plane.post(open_job)
+        self._resume()
+        if trailing:
+            conn.data_received(bytes(trailing))
+        return True

@@ -1,0 +1,260 @@
+"""Servers: start, stop, list, replace; the handle users hold.
+
+``start_server`` binds on the caller's thread (so errors surface at once),
+hands the listening socket to the I/O thread, and returns. Handlers then run
+on the caller's loop (the kernel's loop in a notebook).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+import logging
+import secrets
+import threading
+import time
+from typing import Any
+
+from traitlets.config import Config
+
+from .app import resolve_app
+from .bridge import HandlerPlane, handler_plane, io_thread
+from .config import ServerConfig, defaults
+from .errors import PortInUseError, ServerStoppedError
+from .handlers import Endpoint
+from .ports import bind_socket, port_holder_pid, random_port
+from .security import is_loopback, is_wildcard
+from .websocket import Message, WebSocket
+
+__all__ = ["Server", "start_server", "stop_server", "stop_all_servers", "list_servers", "run_server"]
+
+log = logging.getLogger("nbws")
+_registry: dict[int, Server] = {}
+_registry_lock = threading.Lock()
+
+
+def _default_config() -> Config:
+    config = Config()
+    try:
+        from IPython import get_ipython
+
+        shell = get_ipython()
+    except ImportError:  # pragma: no cover - IPython is a dependency
+        shell = None
+    if shell is not None:
+        config.merge(shell.config)
+    config.merge(defaults)
+    return config
+
+
+class Server(ServerConfig):
+    """A running nbws server (create it with :func:`nbws.start_server`).
+
+    Attributes:
+        host: the address it is bound to.
+        port: the TCP port.
+        app: the application object it serves.
+        started_at: ``time.time()`` when it started.
+    """
+
+    def __init__(self, host: str, port: int, app: Any, config: Config | None = None, **traits: Any) -> None:
+        super().__init__(config=config if config is not None else _default_config(), **traits)
+        self.host = host
+        self.port = port
+        self.app = app
+        self.started_at = time.time()
+        self._spec = resolve_app(app)
+        self._sockets: dict[int, WebSocket] = {}
+        self._endpoint: Endpoint | None = None
+        self._plane: HandlerPlane | None = None
+        self._running = False
+        if self.token is None and not is_loopback(host):
+            self.token = secrets.token_urlsafe(24)
+
+    # -- lifecycle --
+
+    def _start(self, plane: HandlerPlane) -> None:
+        io = io_thread()
+        try:
+            sock = bind_socket(self.host, self.port)
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                raise PortInUseError(self.host, self.port, port_holder_pid(self.port)) from None
+            raise
+        self.port = sock.getsockname()[1]
+        self._plane = plane
+        endpoint = Endpoint(
+            self.settings(), self._spec, io, plane, self.host,
+            "https" if self.ssl is not None else "http",
+            self._opened, self._closed,
+        )
+
+        async def listen() -> None:
+            endpoint.aio_server = await io.loop.create_server(endpoint.protocol, sock=sock, ssl=self.ssl)
+
+        try:
+            io.run(listen())
+        except BaseException:
+            sock.close()
+            raise
+        self._endpoint = endpoint
+        self._running = True
+
+    def _opened(self, ws: WebSocket) -> None:  # handler plane
+        self._sockets[ws.id] = ws
+
+    def _closed(self, ws: WebSocket) -> None:  # handler plane
+        self._sockets.pop(ws.id, None)
+
+    def stop(self) -> None:
+        """Stop listening and close every connection (WebSockets with 1001).
+
+        Thread-safe; returns once the port is free. ``on_close`` callbacks run
+        later on the handler loop. Stopping twice does nothing."""
+        if not self._running:
+            return
+        self._running = False
+        with _registry_lock:
+            if _registry.get(self.port) is self:
+                del _registry[self.port]
+        endpoint = self._endpoint
+        if endpoint is not None:
+            io = io_thread()
+            if io.in_thread():  # pragma: no cover - user code never runs there
+                io.loop.create_task(endpoint.stop())
+            else:
+                io.run(endpoint.stop())
+
+    @property
+    def running(self) -> bool:
+        """True until :meth:`stop`."""
+        return self._running
+
+    # -- addresses --
+
+    @property
+    def local_url(self) -> str:
+        """The loopback URL of the server, e.g. ``http://127.0.0.1:8000/``."""
+        scheme = "https" if self.ssl is not None else "http"
+        host = self.host
+        if is_wildcard(host):
+            host = "127.0.0.1"
+        if ":" in host:
+            host = f"[{host}]"
+        return f"{scheme}://{host}:{self.port}/"
+
+    @property
+    def url(self) -> str:
+        """The URL to open, with ``?token=`` when the server needs a token."""
+        base = self.local_url
+        return f"{base}?token={self.token}" if self.token else base
+
+    @property
+    def ws_url(self) -> str:
+        """The ``ws://`` (or ``wss://``) form of :attr:`local_url`."""
+        return "ws" + self.local_url[4:]
+
+    # -- connections and sending --
+
+    @property
+    def connections(self) -> list[WebSocket]:
+        """The open WebSockets, oldest first (as seen by the handler loop)."""
+        return list(self._sockets.values())
+
+    def broadcast(self, message: Message) -> None:
+        """Send ``message`` to every open WebSocket of this server.
+
+        Thread-safe and non-blocking: the frame is built once on the I/O
+        thread and written to each peer; peers over their send buffer get the
+        send-buffer policy (a broadcast never raises for one slow peer)."""
+        if isinstance(message, (bytearray, memoryview)):
+            message = bytes(message)
+        if not isinstance(message, (str, bytes)):
+            raise TypeError(f"broadcast() takes str or bytes, not {type(message).__name__}")
+        endpoint = self._endpoint
+        if endpoint is None or not self._running:
+            raise ServerStoppedError("the server is stopped; start a new one with nbws.start_server()")
+        io_thread().post(lambda: endpoint.broadcast(message))
+
+    def __repr__(self) -> str:
+        state = "running" if self._running else "stopped"
+        return f"<nbws.Server {self.local_url} {state}, {len(self._sockets)} WebSocket(s)>"
+
+
+def start_server(
+    host: str = "127.0.0.1",
+    port: int | None = None,
+    app: Any = None,
+    *,
+    config: Config | None = None,
+    **traits: Any,
+) -> Server:
+    """Start an HTTP + WebSocket server and return at once.
+
+    ``app`` is an :class:`nbws.App`, a dict, or an object with any of
+    ``call(req)``, ``on_headers(req)`` and ``on_ws_open(ws)``. Its handlers run
+    on this thread's event loop: in a notebook, whenever the kernel is idle
+    (call :func:`nbws.service` inside long cells); in a script, inside
+    :func:`run_server` or :func:`service`.
+
+    ``port=None`` picks a free port. Starting on a port that a server of this
+    process already holds replaces that server; a port held by another process
+    raises :class:`~nbws.PortInUseError`. Keyword arguments set traits
+    (``ping_interval=5``, ``max_message_size=2**20`` …; see ``nbws.Server``).
+    """
+    plane = handler_plane()
+    assert plane is not None
+    if port is None:
+        port = random_port(host=host if not is_wildcard(host) else "127.0.0.1")
+    elif port:
+        with _registry_lock:
+            old = _registry.get(port)
+        if old is not None:
+            log.info("nbws: replacing the server on port %d", port)
+            old.stop()
+    server = Server(host, port, app, config=config, **traits)
+    server._start(plane)
+    with _registry_lock:
+        _registry[server.port] = server
+    return server
+
+
+def stop_server(server: Server) -> None:
+    """Stop one server (same as ``server.stop()``)."""
+    server.stop()
+
+
+def list_servers() -> list[Server]:
+    """The running servers of this process, oldest first."""
+    with _registry_lock:
+        return list(_registry.values())
+
+
+def stop_all_servers() -> None:
+    """Stop every server of this process."""
+    for server in list_servers():
+        server.stop()
+
+
+def run_server(host: str = "127.0.0.1", port: int | None = None, app: Any = None, **traits: Any) -> None:
+    """Start a server and run its handlers until Ctrl-C or :func:`nbws.interrupt`.
+
+    For scripts (httpuv's ``runServer``); prints the URL. In a notebook use
+    :func:`start_server`, which returns at once."""
+    server = start_server(host, port, app, **traits)
+    plane = server._plane
+    assert plane is not None
+    print(f"nbws: serving on {server.url}  (Ctrl-C to stop)", flush=True)
+    plane.interrupted.clear()
+    try:
+        if plane.loop.is_running():
+            raise RuntimeError("run_server() cannot run inside a running event loop; use start_server()")
+        while not plane.interrupted.is_set():
+            plane.service(0.5)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.stop()
+        plane.interrupted.clear()
+        if not plane.loop.is_closed() and not plane.loop.is_running():
+            plane.loop.run_until_complete(asyncio.sleep(0))

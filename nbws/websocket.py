@@ -1,0 +1,211 @@
+"""The WebSocket object users hold, on the server side (and the client side).
+
+Its callbacks run on the handler loop; :meth:`WebSocket.send` and
+:meth:`WebSocket.close` are thread-safe and hand their work to the I/O thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+from collections import deque
+from collections.abc import AsyncIterator, Callable
+from typing import TYPE_CHECKING, Any, Protocol, Union
+
+from .errors import ConnectionClosedError
+from .messages import Request
+
+if TYPE_CHECKING:
+    from .bridge import HandlerPlane
+
+__all__ = ["WebSocket", "Message"]
+
+log = logging.getLogger("nbws")
+Message = Union[str, bytes]
+MessageCallback = Callable[[Message], Any]
+CloseCallback = Callable[[int, str], Any]
+_ids = itertools.count(1)
+
+
+class Link(Protocol):
+    """What a WebSocket needs from its I/O-side connection. Thread-safe."""
+
+    def send_message(self, data: Message) -> bool: ...
+    def close_connection(self, code: int, reason: str) -> None: ...
+    def message_handled(self, size: int) -> None: ...
+
+
+class WebSocket:
+    """An open WebSocket connection.
+
+    Register callbacks with :meth:`on_message` and :meth:`on_close`, or read
+    with ``await ws.receive()`` / ``async for msg in ws``. Callbacks and
+    coroutines run on the handler loop: in a notebook, when the kernel is idle
+    or when a busy cell calls :func:`nbws.service`.
+
+    Attributes:
+        request: the upgrade :class:`~nbws.Request` (path, query, headers, cookies).
+        subprotocol: the negotiated subprotocol, or None.
+        id: a number unique in this process.
+    """
+
+    def __init__(
+        self,
+        link: Link,
+        plane: HandlerPlane,
+        request: Request,
+        subprotocol: str | None,
+        close_on_error: bool = True,
+    ) -> None:
+        self._link = link
+        self._plane = plane
+        self.request = request
+        self.subprotocol = subprotocol
+        self.id = next(_ids)
+        self._close_on_error = close_on_error
+        self._message_callbacks: list[MessageCallback] = []
+        self._close_callbacks: list[CloseCallback] = []
+        self._inbox: deque[Message] = deque()
+        self._waiter: asyncio.Future[None] | None = None
+        self._closed = False
+        self.close_code: int | None = None
+        """The close code once closed (1006: dropped without a Close frame)."""
+        self.close_reason: str = ""
+        """The close reason once closed."""
+        self.messages_in = 0
+        """Messages received so far."""
+        self.messages_out = 0
+        """Messages sent so far."""
+
+    # -- callbacks (register from any thread; they run on the handler loop) --
+
+    def on_message(self, fn: MessageCallback) -> MessageCallback:
+        """Call ``fn(message)`` for every message (``str`` for text, ``bytes``
+        for binary). Returns ``fn``, so it works as a decorator."""
+        self._message_callbacks.append(fn)
+        return fn
+
+    def on_close(self, fn: CloseCallback) -> CloseCallback:
+        """Call ``fn(code, reason)`` once when the connection closes."""
+        self._close_callbacks.append(fn)
+        if self._closed:
+            self._plane.post(lambda: self._run_callback(fn, self.close_code or 1006, self.close_reason))
+        return fn
+
+    # -- sending (thread-safe) --
+
+    def send(self, data: Message) -> bool:
+        """Send a message: ``str`` as a text frame, ``bytes`` as a binary frame.
+
+        Thread-safe and never blocks: the data is handed to the I/O thread.
+        Returns False when the send-buffer policy ``"drop"`` dropped it.
+        Raises :class:`~nbws.ConnectionClosedError` once closed and, with policy
+        ``"error"``, :class:`~nbws.SendBufferFullError` when the peer is not reading.
+        """
+        if isinstance(data, (bytearray, memoryview)):
+            data = bytes(data)
+        elif not isinstance(data, (str, bytes)):
+            raise TypeError(f"send() takes str or bytes, not {type(data).__name__}")
+        if self._closed:
+            raise ConnectionClosedError(self.close_code or 1006, self.close_reason)
+        sent = self._link.send_message(data)
+        if sent:
+            self.messages_out += 1
+        return sent
+
+    def close(self, code: int = 1000, reason: str = "") -> None:
+        """Start the closing handshake. Thread-safe; :meth:`on_close` callbacks
+        run when it completes. Closing a closed socket does nothing."""
+        if not (code == 1000 or 3000 <= code <= 4999 or 1001 <= code <= 1014 and code not in (1004, 1005, 1006)):
+            raise ValueError(f"invalid close code {code}; use 1000, 1001-1014, or 3000-4999")
+        if len(reason.encode("utf-8")) > 123:
+            raise ValueError("a close reason must be at most 123 bytes of UTF-8")
+        if not self._closed:
+            self._link.close_connection(code, reason)
+
+    @property
+    def closed(self) -> bool:
+        """True once the connection is closed (as seen by the handler loop)."""
+        return self._closed
+
+    # -- coroutine interface (handler loop) --
+
+    async def receive(self) -> Message:
+        """Wait for the next message not consumed by :meth:`on_message` callbacks.
+
+        Raises :class:`~nbws.ConnectionClosedError` when the connection closes."""
+        while not self._inbox:
+            if self._closed:
+                raise ConnectionClosedError(self.close_code or 1006, self.close_reason)
+            loop = asyncio.get_running_loop()
+            self._waiter = loop.create_future()
+            try:
+                await self._waiter
+            finally:
+                self._waiter = None
+        message = self._inbox.popleft()
+        self._link.message_handled(len(message))
+        return message
+
+    def __aiter__(self) -> AsyncIterator[Message]:
+        return self._iterate()
+
+    async def _iterate(self) -> AsyncIterator[Message]:
+        while True:
+            try:
+                yield await self.receive()
+            except ConnectionClosedError as exc:
+                if exc.code in (1000, 1001):
+                    return
+                raise
+
+    # -- delivery from the I/O thread (these run on the handler loop) --
+
+    def _wake(self) -> None:
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    def _deliver(self, message: Message) -> None:
+        """Hand one received message to the user. Runs on the handler loop."""
+        self.messages_in += 1
+        if not self._message_callbacks:
+            self._inbox.append(message)
+            self._wake()
+            return
+        for fn in self._message_callbacks:
+            self._run_callback(fn, message)
+        self._link.message_handled(len(message))
+
+    def _finish(self, code: int, reason: str) -> None:
+        """Mark closed and run the close callbacks. Runs on the handler loop."""
+        if self._closed:
+            return
+        self._closed = True
+        self.close_code, self.close_reason = code, reason
+        self._wake()
+        for fn in self._close_callbacks:
+            self._run_callback(fn, code, reason)
+
+    def _run_callback(self, fn: Callable[..., Any], *args: Any) -> None:
+        try:
+            result = fn(*args)
+            task = self._plane.start_async(result)
+            if task is not None:
+                task.add_done_callback(self._task_done)
+        except Exception as exc:  # noqa: BLE001 - a handler error must not kill the server
+            self._handler_failed(exc)
+
+    def _task_done(self, task: asyncio.Future[Any]) -> None:
+        if not task.cancelled() and task.exception() is not None:
+            self._handler_failed(task.exception())  # type: ignore[arg-type]
+
+    def _handler_failed(self, exc: BaseException) -> None:
+        log.error("nbws: a WebSocket handler for %s raised", self.request.path, exc_info=exc)
+        if self._close_on_error and not self._closed:
+            self._link.close_connection(1011, "handler error")
+
+    def __repr__(self) -> str:
+        state = f"closed {self.close_code}" if self._closed else "open"
+        return f"<nbws.WebSocket #{self.id} {self.request.path} {state}>"

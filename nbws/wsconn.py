@@ -1,0 +1,353 @@
+"""One WebSocket connection on the I/O thread: frames in, messages out.
+
+The RFC 6455 framing, handshake validation and permessage-deflate come from
+the ``websockets`` library's Sans-I/O protocol objects. This module adds what
+that layer leaves to its caller: assembling fragmented messages (bounded by
+``max_message_size``), validating text incrementally (1007 on the first bad
+fragment), keepalive pings, the close and idle timers, and bounded buffers in
+both directions.
+
+Everything here runs on the I/O thread except the three :class:`Link`
+methods (``send_message``, ``close_connection``, ``message_handled``), which
+are thread-safe.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import codecs
+import os
+import threading
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from websockets.frames import Frame, Opcode
+from websockets.protocol import CLOSED, OPEN, SEND_EOF, Protocol, Side
+
+from .errors import SendBufferFullError
+
+if TYPE_CHECKING:
+    from .bridge import HandlerPlane, IOThread
+    from .config import Settings
+    from .websocket import Message, WebSocket
+
+__all__ = ["WsConnection"]
+
+_utf8_decoder = codecs.getincrementaldecoder("utf-8")
+
+
+class WsConnection:
+    """Drive a websockets Sans-I/O protocol over an asyncio transport.
+
+    Runs on the I/O thread (but for the thread-safe Link methods)."""
+
+    def __init__(
+        self,
+        transport: asyncio.Transport,
+        proto: Protocol,
+        settings: Settings,
+        io: IOThread,
+        plane: HandlerPlane,
+        on_lost: Callable[[WsConnection], None],
+    ) -> None:
+        self.transport = transport
+        self.proto = proto
+        self.settings = settings
+        self.io = io
+        self.loop = io.loop
+        self.plane = plane
+        self.on_lost = on_lost
+        self.user: WebSocket | None = None
+        peer = transport.get_extra_info("peername")
+        self.peer_address: tuple[str, int] = (str(peer[0]), int(peer[1])) if isinstance(peer, tuple) else ("", 0)
+        # fragment assembly
+        self._parts: list[Any] = []
+        self._decoder: codecs.IncrementalDecoder | None = None
+        self._assembling = False
+        # inbound flow control: single-writer counters
+        self._in_queued = 0  # written on the I/O thread
+        self._in_handled = 0  # written on the handler loop
+        self._reading_paused = False
+        # outbound accounting
+        self._send_lock = threading.Lock()
+        self._out_posted = 0  # written by senders under the lock
+        self._out_written = 0  # written on the I/O thread
+        self._transport_buffered = 0  # sampled on the I/O thread
+        self._close_posted = False
+        self._flush_scheduled = False
+        self.dropped = 0
+        # timers
+        self._close_timer: asyncio.TimerHandle | None = None
+        self._ping_timer: asyncio.TimerHandle | None = None
+        self._pong_timer: asyncio.TimerHandle | None = None
+        self._idle_timer: asyncio.TimerHandle | None = None
+        self._ping_payload: bytes | None = None
+        self._last_rx = time.monotonic()
+        self._lost = False
+        self.bytes_in = 0
+        self.bytes_out = 0
+
+    # ------------------------------------------------------------------ I/O thread
+
+    def start(self, user: WebSocket) -> None:
+        """Attach the user object and start the keepalive and idle timers."""
+        self.user = user
+        self._schedule_ping()
+        if self.settings.idle_timeout is not None:
+            self._idle_timer = self.loop.call_later(self.settings.idle_timeout, self._check_idle)
+
+    def data_received(self, data: bytes) -> None:
+        """Feed bytes from the socket; deliver complete messages."""
+        self._last_rx = time.monotonic()
+        self.bytes_in += len(data)
+        self.proto.receive_data(data)
+        self._process_events()
+
+    def eof_received(self) -> None:
+        """The peer half-closed its side."""
+        self.proto.receive_eof()
+        self._process_events()
+
+    def _process_events(self) -> None:
+        for frame in self.proto.events_received():
+            opcode = frame.opcode
+            if opcode is Opcode.TEXT or opcode is Opcode.BINARY or opcode is Opcode.CONT:
+                if not self._on_data_frame(frame):
+                    break
+            elif opcode is Opcode.PONG:
+                if self._ping_payload is not None and frame.data == self._ping_payload:
+                    self._ping_payload = None
+                    if self._pong_timer is not None:
+                        self._pong_timer.cancel()
+                        self._pong_timer = None
+                    self._schedule_ping()
+        self.flush()
+
+    def _on_data_frame(self, frame: Frame) -> bool:
+        """Assemble one data frame; False when the connection was failed."""
+        data = frame.data
+        try:
+            if frame.opcode is Opcode.TEXT:
+                if frame.fin:
+                    self._deliver(bytes(data).decode("utf-8"))
+                    return True
+                self._decoder = _utf8_decoder()
+                self._parts = [self._decoder.decode(data, False)]
+                self._assembling = True
+                return True
+            if frame.opcode is Opcode.BINARY:
+                if frame.fin:
+                    self._deliver(bytes(data))
+                    return True
+                self._decoder = None
+                self._parts = [bytes(data)]
+                self._assembling = True
+                return True
+            # continuation (the protocol layer rejects one without a start)
+            if self._decoder is not None:
+                self._parts.append(self._decoder.decode(data, frame.fin))
+            else:
+                self._parts.append(bytes(data))
+            if frame.fin:
+                parts, self._parts, self._assembling = self._parts, [], False
+                if self._decoder is not None:
+                    self._decoder = None
+                    text = "".join(parts)
+                    self._deliver(text)
+                else:
+                    blob = b"".join(parts)
+                    self._deliver(blob)
+            return True
+        except UnicodeDecodeError as exc:
+            self._parts, self._decoder, self._assembling = [], None, False
+            self.proto.fail(1007, f"invalid UTF-8 in a text message at byte {exc.start}")
+            return False
+
+    def _deliver(self, message: Message) -> None:
+        user = self.user
+        if user is None:
+            return
+        self._in_queued += len(message)
+        self.plane.post(lambda: user._deliver(message))
+        if self._in_queued - self._in_handled > self.settings.receive_buffer_size and not self._reading_paused:
+            self._reading_paused = True
+            self.transport.pause_reading()
+
+    def _resume_reading(self) -> None:
+        if self._reading_paused and not self._lost:
+            self._reading_paused = False
+            self.transport.resume_reading()
+
+    def flush(self) -> None:
+        """Write what the protocol produced; close TCP when it says so."""
+        self._flush_scheduled = False
+        if self._lost:
+            self.proto.data_to_send()
+            return
+        for data in self.proto.data_to_send():
+            if data is SEND_EOF or not data:
+                if self.proto.side is Side.SERVER:
+                    self.transport.close()
+                elif self.transport.can_write_eof():
+                    self.transport.write_eof()
+            else:
+                self.bytes_out += len(data)
+                self.transport.write(data)
+        self._transport_buffered = self.transport.get_write_buffer_size()
+        if self._close_timer is None and self.proto.close_expected():
+            self._close_timer = self.loop.call_later(self.settings.close_timeout, self._close_timed_out)
+
+    def _schedule_flush(self) -> None:
+        if not self._flush_scheduled:
+            self._flush_scheduled = True
+            self.loop.call_soon(self.flush)
+
+    def write_frame_bytes(self, frame: bytes, size: int) -> None:
+        """Write an already-serialised frame (broadcasts); the caller checked
+        that this connection uses no extension and is open."""
+        if self._flush_scheduled:
+            self.flush()
+        self._out_written += size
+        self.bytes_out += len(frame)
+        self.transport.write(frame)
+        self._transport_buffered = self.transport.get_write_buffer_size()
+
+    def can_share_frames(self) -> bool:
+        """True when a pre-serialised unmasked frame can be written as is."""
+        return (
+            self.proto.state is OPEN
+            and not self.proto.extensions
+            and not self.proto.expect_continuation_frame
+            and self.proto.side is Side.SERVER
+            and not self._lost
+        )
+
+    def _write_message(self, data: Message, size: int) -> None:
+        self._out_written += size
+        if self.proto.state is not OPEN or self._lost:
+            return
+        if isinstance(data, str):
+            self.proto.send_text(data.encode("utf-8"))
+        else:
+            self.proto.send_binary(data)
+        self._schedule_flush()
+
+    def start_close(self, code: int, reason: str) -> None:
+        """Send a Close frame (if still open) and wait for the peer."""
+        if self.proto.state is OPEN and not self._lost:
+            self.proto.send_close(code, reason)
+            self.flush()
+
+    def _close_timed_out(self) -> None:
+        self.transport.abort()
+
+    def _schedule_ping(self) -> None:
+        if self._ping_timer is not None:
+            self._ping_timer.cancel()
+            self._ping_timer = None
+        interval = self.settings.ping_interval
+        if interval is not None and interval > 0 and not self._lost:
+            self._ping_timer = self.loop.call_later(interval, self._send_ping)
+
+    def _send_ping(self) -> None:
+        self._ping_timer = None
+        if self.proto.state is not OPEN or self._lost:
+            return
+        self._ping_payload = os.urandom(4)
+        self.proto.send_ping(self._ping_payload)
+        self.flush()
+        timeout = self.settings.ping_timeout
+        if timeout is not None:
+            self._pong_timer = self.loop.call_later(timeout, self._ping_timed_out)
+
+    def _ping_timed_out(self) -> None:
+        self._pong_timer = None
+        if self.proto.state is OPEN:
+            self.proto.fail(1011, "keepalive ping timeout")
+            self.flush()
+
+    def _check_idle(self) -> None:
+        timeout = self.settings.idle_timeout
+        if timeout is None or self._lost:
+            return
+        idle = time.monotonic() - self._last_rx
+        if idle >= timeout:
+            self.start_close(1001, "idle timeout")
+        else:
+            self._idle_timer = self.loop.call_later(timeout - idle, self._check_idle)
+
+    def pause_writing(self) -> None:
+        """The transport's buffer passed its high-water mark."""
+        self._transport_buffered = self.transport.get_write_buffer_size()
+
+    def resume_writing(self) -> None:
+        """The transport's buffer drained below its low-water mark."""
+        self._transport_buffered = self.transport.get_write_buffer_size()
+
+    def connection_lost(self) -> None:
+        """TCP is gone: stop timers and tell the handler loop how it closed."""
+        if self._lost:
+            return
+        self._lost = True
+        for timer in (self._close_timer, self._ping_timer, self._pong_timer, self._idle_timer):
+            if timer is not None:
+                timer.cancel()
+        if self.proto.state is not CLOSED:
+            try:
+                self.proto.receive_eof()
+            except Exception:  # noqa: BLE001 - the reader may already be at EOF
+                pass
+            self.proto.events_received()
+            self.proto.data_to_send()
+        received = self.proto.close_rcvd
+        if received is not None:
+            code, reason = int(received.code), received.reason
+        else:
+            code, reason = 1006, ""
+        self.on_lost(self)
+        user = self.user
+        if user is not None:
+            self.plane.post(lambda: user._finish(code, reason))
+
+    # ------------------------------------------------------------ thread-safe Link
+
+    def pending_out(self) -> int:
+        """Bytes handed to this connection but not yet sent to the peer's kernel."""
+        return self._out_posted - self._out_written + self._transport_buffered
+
+    def reserve(self, size: int) -> bool:
+        """Account for ``size`` bytes about to be sent, applying the send-buffer
+        policy. Thread-safe. True when the bytes may be sent."""
+        with self._send_lock:
+            pending = self._out_posted - self._out_written + self._transport_buffered
+            if pending >= self.settings.send_buffer_size:
+                policy = self.settings.send_buffer_policy
+                if policy == "error":
+                    raise SendBufferFullError(pending, self.settings.send_buffer_size)
+                self.dropped += 1
+                if policy == "close" and not self._close_posted:
+                    self._close_posted = True
+                    self.io.post(lambda: self.start_close(1008, "send buffer full: the peer is not reading"))
+                return False
+            self._out_posted += size
+            return True
+
+    def send_message(self, data: Message) -> bool:
+        """Queue a message for the peer. Thread-safe, never blocks."""
+        size = len(data)
+        if not self.reserve(size):
+            return False
+        self.io.post(lambda: self._write_message(data, size))
+        return True
+
+    def close_connection(self, code: int, reason: str) -> None:
+        """Start the closing handshake. Thread-safe."""
+        self.io.post(lambda: self.start_close(code, reason))
+
+    def message_handled(self, size: int) -> None:
+        """The handler loop consumed a message of ``size`` bytes. Thread-safe
+        (called on the handler loop)."""
+        self._in_handled += size
+        if self._reading_paused and self._in_queued - self._in_handled <= self.settings.receive_buffer_size // 2:
+            self.io.post(self._resume_reading)
