@@ -20,13 +20,12 @@ from urllib.parse import unquote
 import h11
 from websockets.extensions.permessage_deflate import ServerPerMessageDeflateFactory
 from websockets.http11 import Request as WsRequest
-from websockets.server import ServerProtocol
 
 from . import __about__
 from .messages import Headers, Request, Response, to_response
 from .security import TOKEN_COOKIE, host_allowed, origin_allowed, request_token, target_problem, token_matches
 from .websocket import WebSocket
-from .wsconn import WsConnection
+from .wsconn import StrictServerProtocol, WsConnection
 
 if TYPE_CHECKING:
     from .app import AppSpec
@@ -499,7 +498,7 @@ class HttpConnection(asyncio.Protocol):
             ))
         max_message = settings.max_message_size
         max_frame = settings.max_frame_size if settings.max_frame_size is not None else max_message
-        proto = ServerProtocol(
+        proto = StrictServerProtocol(
             extensions=extensions,
             subprotocols=list(settings.subprotocols) or None,
             max_size=(max_message, max_frame),

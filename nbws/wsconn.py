@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from websockets.frames import Frame, Opcode
 from websockets.protocol import CLOSED, OPEN, SEND_EOF, Protocol, Side
+from websockets.server import ServerProtocol
 
 from .errors import SendBufferFullError
 
@@ -32,7 +33,23 @@ if TYPE_CHECKING:
     from .config import Settings
     from .websocket import Message, WebSocket
 
-__all__ = ["WsConnection"]
+__all__ = ["WsConnection", "StrictServerProtocol"]
+
+
+class StrictServerProtocol(ServerProtocol):
+    """websockets' server protocol, with one RFC 6455 fix.
+
+    A Close frame may arrive between the fragments of a message (control
+    frames can be interleaved, section 5.4). websockets answers it with 1002
+    "incomplete fragmented message"; RFC 6455 and Autobahn case 7.1.5 expect
+    the normal closing handshake, echoing the peer's code. The unfinished
+    message is discarded.
+    """
+
+    def recv_frame(self, frame: Frame) -> None:
+        if frame.opcode is Opcode.CLOSE and self.current_size is not None:
+            self.current_size = None
+        super().recv_frame(frame)
 
 _utf8_decoder = codecs.getincrementaldecoder("utf-8")
 
