@@ -1,0 +1,83 @@
+"""Shared fixtures: real servers on 127.0.0.1 that always stop.
+
+Most tests run an asyncio loop in the main thread (as a kernel does): the
+server's handlers run on that loop when it is idle, and the peer is the
+independent ``websockets`` client or a raw socket.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from collections.abc import Awaitable, Callable, Iterator
+from typing import Any, TypeVar
+
+import pytest
+
+import nbws
+
+T = TypeVar("T")
+
+
+@pytest.fixture(autouse=True)
+def _stop_servers() -> Iterator[None]:
+    yield
+    nbws.stop_all_servers()
+
+
+def run(main: Callable[[], Awaitable[T]], timeout: float = 30.0) -> T:
+    """Run ``main()`` on a fresh event loop in this (the handler) thread."""
+
+    async def bounded() -> T:
+        return await asyncio.wait_for(main(), timeout)
+
+    return asyncio.run(bounded())
+
+
+async def raw_http(port: int, data: bytes, timeout: float = 5.0, host: str = "127.0.0.1") -> bytes:
+    """Send raw bytes, read until the server closes (bounded)."""
+    reader, writer = await asyncio.open_connection(host, port)
+    writer.write(data)
+    await writer.drain()
+    try:
+        return await asyncio.wait_for(reader.read(-1), timeout)
+    finally:
+        writer.close()
+
+
+async def http_request(
+    port: int, method: str = "GET", path: str = "/", headers: dict[str, str] | None = None,
+    body: bytes = b"", host: str = "127.0.0.1",
+) -> tuple[int, dict[str, str], bytes]:
+    """One HTTP/1.1 request with ``Connection: close``; returns status, headers, body."""
+    fields = {"Host": f"{host}:{port}", "Connection": "close"}
+    if body:
+        fields["Content-Length"] = str(len(body))
+    fields.update(headers or {})
+    head = f"{method} {path} HTTP/1.1\r\n" + "".join(f"{k}: {v}\r\n" for k, v in fields.items()) + "\r\n"
+    raw = await raw_http(port, head.encode("latin-1") + body, host=host)
+    return parse_response(raw)
+
+
+def parse_response(raw: bytes) -> tuple[int, dict[str, str], bytes]:
+    head, _, body = raw.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    status = int(lines[0].split()[1])
+    headers: dict[str, str] = {}
+    for line in lines[1:]:
+        name, _, value = line.partition(":")
+        headers[name.strip().lower()] = value.strip()
+    return status, headers, body
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def echo_app() -> dict[str, Any]:
+    def on_ws_open(ws: nbws.WebSocket) -> None:
+        ws.on_message(ws.send)
+
+    return {"call": lambda req: "ok", "on_ws_open": on_ws_open}

@@ -1,0 +1,42 @@
+"""random_port, ip_family, and port-in-use errors."""
+
+from __future__ import annotations
+
+import socket
+
+import pytest
+
+import nbws
+from nbws.ports import UNSAFE_PORTS, port_holder_pid
+
+
+def test_ip_family() -> None:
+    assert nbws.ip_family("::1") == 6
+    assert nbws.ip_family("127.0.0.1") == 4
+    assert nbws.ip_family("500.0.0.500") == -1
+    assert nbws.ip_family("localhost") == -1
+
+
+def test_random_port_skips_ports_browsers_refuse() -> None:
+    # 6665-6669 are all unsafe, 6670 is the only safe port in the range
+    assert {6665, 6666, 6667, 6668, 6669} <= UNSAFE_PORTS
+    assert nbws.random_port(min=6665, max=6670, n=20) == 6670
+
+
+def test_random_port_raises_after_n_tries() -> None:
+    with socket.socket() as held:
+        held.bind(("127.0.0.1", 0))
+        held.listen()
+        port = held.getsockname()[1]
+        with pytest.raises(nbws.NoFreePortError) as info:
+            nbws.random_port(min=port, max=port, n=3)
+    assert info.value.tries == 1
+
+
+def test_port_holder_pid_finds_this_process() -> None:
+    import os
+
+    with socket.socket() as held:
+        held.bind(("127.0.0.1", 0))
+        held.listen()
+        assert port_holder_pid(held.getsockname()[1]) == os.getpid()
