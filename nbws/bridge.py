@@ -42,12 +42,19 @@ class WakeQueue:
     ``loop`` (or in :meth:`drain` by whoever owns that loop's thread).
     """
 
-    def __init__(self, loop: asyncio.AbstractEventLoop, on_error: Callable[[BaseException], None]):
+    def __init__(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        on_error: Callable[[BaseException], None],
+        after: Callable[[], None] | None = None,
+    ):
         self.loop = loop
         self.jobs: deque[Job] = deque()
         self._scheduled = False
         self._on_error = on_error
+        self._after = after
         self.posted = threading.Event()
+        self.waiters = 0  # threads blocked in wait_for_post()
 
     def post(self, job: Job) -> None:
         """Append a job and wake the loop if no drain is pending. Thread-safe."""
@@ -58,7 +65,18 @@ class WakeQueue:
                 self.loop.call_soon_threadsafe(self.drain)
             except RuntimeError:  # loop closed: the jobs stay queued for service()
                 self._scheduled = False
-        self.posted.set()
+        if self.waiters:
+            self.posted.set()
+
+    def wait_for_post(self, timeout: float) -> None:
+        """Block up to ``timeout`` seconds until a job is queued."""
+        self.waiters += 1
+        try:
+            self.posted.clear()
+            if not self.jobs:
+                self.posted.wait(timeout)
+        finally:
+            self.waiters -= 1
 
     def drain(self) -> int:
         """Run every queued job in order; returns how many ran.
@@ -79,6 +97,8 @@ class WakeQueue:
                 if isinstance(exc, (KeyboardInterrupt, SystemExit)):
                     raise
                 self._on_error(exc)
+        if self._after is not None:
+            self._after()
         return count
 
 
@@ -92,7 +112,10 @@ class IOThread:
     def __init__(self) -> None:
         ready = threading.Event()
         self.loop: asyncio.AbstractEventLoop = asyncio.SelectorEventLoop()
-        self.queue = WakeQueue(self.loop, lambda exc: log.error("nbws I/O job failed", exc_info=exc))
+        self.queue = WakeQueue(
+            self.loop, lambda exc: log.error("nbws I/O job failed", exc_info=exc), self._flush_dirty
+        )
+        self.dirty: list[Callable[[], None]] = []  # flushes to run after the current batch
         self.thread = threading.Thread(target=self._main, args=(ready,), name="nbws-io", daemon=True)
         self.thread.start()
         ready.wait()
@@ -105,6 +128,16 @@ class IOThread:
     def post(self, job: Job) -> None:
         """Run ``job()`` on the I/O thread soon, in posting order. Thread-safe."""
         self.queue.post(job)
+
+    def flush_after_batch(self, flush: Callable[[], None]) -> None:
+        """Run ``flush()`` once the jobs of the current batch have run, so
+        several messages to one peer leave in one write. Runs on the I/O thread."""
+        self.dirty.append(flush)
+
+    def _flush_dirty(self) -> None:
+        dirty, self.dirty = self.dirty, []
+        for flush in dirty:
+            flush()
 
     def run(self, coro: Coroutine[Any, Any, T], timeout: float | None = 30.0) -> T:
         """Run a coroutine on the I/O thread and wait for its result.
@@ -203,9 +236,7 @@ class HandlerPlane:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 break
-            self.queue.posted.clear()
-            if not self.queue.jobs:
-                self.queue.posted.wait(remaining)
+            self.queue.wait_for_post(remaining)
             ran += self.queue.drain()
         return ran
 
@@ -221,7 +252,6 @@ class HandlerPlane:
                 await asyncio.sleep(0)  # let tasks started by handlers progress
                 if ran or self.interrupted.is_set() or self.loop.time() >= deadline:
                     return
-                self.queue.posted.clear()
                 if self.queue.jobs:
                     continue
                 wait = min(0.05, deadline - self.loop.time())

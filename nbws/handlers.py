@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import socket
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
@@ -206,6 +207,10 @@ class HttpConnection(asyncio.Protocol):
         if isinstance(peer, tuple) and len(peer) >= 2:
             self.remote = (str(peer[0]), int(peer[1]))
         transport.set_write_buffer_limits(high=self.settings.send_buffer_size)
+        sock = transport.get_extra_info("socket")
+        if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
+            # small frames must not wait for delayed ACKs (Nagle)
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.ep.connections.add(self)
         if self.ep.stopping or len(self.ep.connections) > self.settings.max_connections:
             body = b"too many connections; try again later\n"
@@ -494,7 +499,7 @@ class HttpConnection(asyncio.Protocol):
             extensions.append(ServerPerMessageDeflateFactory(
                 server_max_window_bits=bits,
                 client_max_window_bits=bits,
-                compress_settings={"memLevel": 5},
+                compress_settings={"memLevel": 5, "level": 1},
             ))
         max_message = settings.max_message_size
         max_frame = settings.max_frame_size if settings.max_frame_size is not None else max_message

@@ -47,7 +47,7 @@ def bind_socket(host: str, port: int) -> socket.socket:
         bind_host = str(addr[0])
     else:
         family = _family_for(bind_host)
-    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     try:
         if os.name != "nt":
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)

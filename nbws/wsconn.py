@@ -218,7 +218,7 @@ class WsConnection:
     def _schedule_flush(self) -> None:
         if not self._flush_scheduled:
             self._flush_scheduled = True
-            self.loop.call_soon(self.flush)
+            self.io.flush_after_batch(self.flush)
 
     def write_frame_bytes(self, frame: bytes, size: int) -> None:
         """Write an already-serialised frame (broadcasts); the caller checked

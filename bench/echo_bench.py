@@ -1,0 +1,333 @@
+"""Side-by-side WebSocket echo benchmark: nbws vs raw tornado vs websockets.
+
+Each server runs in its own process (pinned to core 0 where possible); the
+load client is picows on uvloop in this process (pinned to core 1), and its
+own CPU use is reported so a client bottleneck is visible. Everything is on
+127.0.0.1.
+
+    python bench/echo_bench.py            # full run (~1 minute)
+    python bench/echo_bench.py --quick    # shorter phases
+
+The nbws server runs its handlers the way a notebook does: on the main
+thread's asyncio loop, reached through the dispatch queue from the I/O thread.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from typing import Any
+
+MiB = 1024 * 1024
+SERVERS = ("nbws", "tornado", "websockets")
+# R's httpuv, measured by the issue author on this machine kind with the same
+# kind of client (not run here: it needs R): messages/s, p50 seconds, MB/s.
+HTTPUV_REFERENCE = {"pipelined_64": 15_000, "p50_us": 80.0, "big_mbps": 195.0}
+
+
+# ----------------------------------------------------------------- servers
+
+
+def serve_nbws(port: int) -> None:
+    import nbws
+
+    async def main() -> None:
+        def on_ws_open(ws: nbws.WebSocket) -> None:
+            def on_message(msg: Any) -> None:
+                if isinstance(msg, str) and msg.startswith("bcast:"):
+                    _, count, size = msg.split(":")
+                    payload = "x" * int(size)
+                    for _ in range(int(count)):
+                        server.broadcast(payload)
+                else:
+                    ws.send(msg)
+
+            ws.on_message(on_message)
+
+        server = nbws.start_server(port=port, app={"on_ws_open": on_ws_open}, max_message_size=64 * MiB,
+                                   ping_interval=None, send_buffer_size=64 * MiB, max_connections=4096)
+        print("ready", flush=True)
+        await asyncio.Event().wait()
+
+    asyncio.run(main())
+
+
+def serve_tornado(port: int) -> None:
+    import tornado.ioloop
+    import tornado.web
+    import tornado.websocket
+
+    clients: set[tornado.websocket.WebSocketHandler] = set()
+
+    class Echo(tornado.websocket.WebSocketHandler):
+        def check_origin(self, origin: str) -> bool:
+            return True
+
+        def open(self, *args: str, **kwargs: str) -> None:
+            self.set_nodelay(True)  # as nbws and websockets do; without it small echoes wait for delayed ACKs
+            clients.add(self)
+
+        def on_close(self) -> None:
+            clients.discard(self)
+
+        def on_message(self, message: str | bytes) -> None:
+            if isinstance(message, str) and message.startswith("bcast:"):
+                _, count, size = message.split(":")
+                payload = "x" * int(size)
+                for _ in range(int(count)):
+                    for client in list(clients):
+                        client.write_message(payload)
+            else:
+                self.write_message(message, binary=isinstance(message, bytes))
+
+    async def main() -> None:
+        app = tornado.web.Application([("/", Echo)], websocket_max_message_size=64 * MiB)
+        app.listen(port, "127.0.0.1", max_buffer_size=128 * MiB)
+        print("ready", flush=True)
+        await asyncio.Event().wait()
+
+    asyncio.run(main())
+
+
+def serve_websockets(port: int) -> None:
+    from websockets.asyncio.server import ServerConnection, broadcast, serve
+
+    clients: set[ServerConnection] = set()
+
+    async def handler(ws: ServerConnection) -> None:
+        clients.add(ws)
+        try:
+            async for msg in ws:
+                if isinstance(msg, str) and msg.startswith("bcast:"):
+                    _, count, size = msg.split(":")
+                    payload = "x" * int(size)
+                    for _ in range(int(count)):
+                        broadcast(clients, payload)
+                else:
+                    await ws.send(msg)
+        finally:
+            clients.discard(ws)
+
+    async def main() -> None:
+        async with serve(handler, "127.0.0.1", port, max_size=64 * MiB, compression=None, ping_interval=None,
+                         max_queue=None, write_limit=64 * MiB):
+            print("ready", flush=True)
+            await asyncio.Event().wait()
+
+    asyncio.run(main())
+
+
+# ----------------------------------------------------------------- client
+
+
+def pin(core: int) -> None:
+    if hasattr(os, "sched_setaffinity") and (os.cpu_count() or 1) > core:
+        os.sched_setaffinity(0, {core})
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class Client:
+    """picows client: one connection, frames counted and timestamped."""
+
+    def __init__(self) -> None:
+        from picows import WSListener
+
+        client = self
+
+        class Listener(WSListener):  # type: ignore[misc]
+            def on_ws_frame(self, transport: Any, frame: Any) -> None:
+                client.on_frame(frame)
+
+        self.listener_class = Listener
+        self.transport: Any = None
+        self.waiter: asyncio.Future[None] | None = None
+        self.expected = 0
+        self.received = 0
+        self.big: list[bytes] = []
+
+    def on_frame(self, frame: Any) -> None:
+        from picows import WSMsgType
+
+        if frame.msg_type in (WSMsgType.TEXT, WSMsgType.BINARY, WSMsgType.CONTINUATION):
+            if frame.fin:
+                self.received += 1
+                if self.waiter is not None and self.received >= self.expected and not self.waiter.done():
+                    self.waiter.set_result(None)
+
+    async def connect(self, url: str) -> None:
+        from picows import ws_connect
+
+        self.transport, _ = await ws_connect(self.listener_class, url, max_frame_size=64 * MiB)
+
+    async def expect(self, count: int, timeout: float = 60) -> None:
+        await self.until(self.received + count, timeout)
+
+    async def until(self, total: int, timeout: float = 60) -> None:
+        """Wait until ``total`` messages have been received in all."""
+        self.expected = total
+        if self.received >= total:
+            return
+        self.waiter = asyncio.get_running_loop().create_future()
+        await asyncio.wait_for(self.waiter, timeout)
+
+    def send(self, data: bytes) -> None:
+        from picows import WSMsgType
+
+        self.transport.send(WSMsgType.BINARY, data)
+
+    def send_text(self, text: str) -> None:
+        from picows import WSMsgType
+
+        self.transport.send(WSMsgType.TEXT, text.encode())
+
+
+async def measure(url: str, quick: bool) -> dict[str, float]:
+    results: dict[str, float] = {}
+    client = Client()
+    await client.connect(url)
+    payload = b"x" * 64
+    # round-trip latency, one message at a time
+    for _ in range(500):
+        client.send(payload)
+        await client.expect(1)
+    samples = []
+    for _ in range(2000 if quick else 10000):
+        t0 = time.perf_counter()
+        client.send(payload)
+        await client.expect(1)
+        samples.append(time.perf_counter() - t0)
+    samples.sort()
+    results["p50_us"] = samples[len(samples) // 2] * 1e6
+    results["p99_us"] = samples[int(len(samples) * 0.99)] * 1e6
+    # pipelined throughput with a window of messages in flight
+    for size in (64, 4096):
+        data = b"y" * size
+        window = 128
+        duration = 1.5 if quick else 3.0
+        base = client.received
+        sent = 0
+        for _ in range(window):
+            client.send(data)
+            sent += 1
+        cpu0, t0 = time.process_time(), time.perf_counter()
+        while time.perf_counter() - t0 < duration:
+            await client.until(base + sent - window // 2)
+            for _ in range(window // 2):
+                client.send(data)
+                sent += 1
+        elapsed = time.perf_counter() - t0
+        results[f"pipelined_{size}"] = (client.received - base) / elapsed
+        results[f"client_cpu_{size}"] = (time.process_time() - cpu0) / elapsed
+        await client.until(base + sent)
+    # one big binary message
+    big = os.urandom(16 * MiB)
+    times = []
+    for _ in range(2 if quick else 5):
+        t0 = time.perf_counter()
+        client.send(big)
+        await client.expect(1, timeout=120)
+        times.append(time.perf_counter() - t0)
+    results["big_mbps"] = 16 * MiB / statistics.median(times) / 1e6
+    client.transport.disconnect()
+    # broadcast to 200 clients
+    clients = []
+    for _ in range(200):
+        c = Client()
+        await c.connect(url)
+        clients.append(c)
+    await asyncio.sleep(0.3)
+    count = 50 if quick else 100
+    t0 = time.perf_counter()
+    clients[0].send_text(f"bcast:{count}:64")
+    await asyncio.gather(*(c.until(count) for c in clients))
+    results["broadcast_200_ms"] = (time.perf_counter() - t0) * 1000
+    for c in clients:
+        c.transport.disconnect()
+    return results
+
+
+def start(kind: str, port: int) -> subprocess.Popen[str]:
+    proc = subprocess.Popen([sys.executable, __file__, "--serve", kind, "--port", str(port)],
+                            stdout=subprocess.PIPE, text=True)
+    assert proc.stdout is not None
+    line = proc.stdout.readline()
+    if line.strip() != "ready":
+        proc.kill()
+        raise RuntimeError(f"{kind} server did not start")
+    return proc
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--serve", choices=SERVERS, help=argparse.SUPPRESS)
+    parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--quick", action="store_true", help="shorter phases")
+    parser.add_argument("--json", help="also write the results to this JSON file")
+    parser.add_argument("--only", choices=SERVERS, action="append", help="run only these servers")
+    args = parser.parse_args()
+    if args.serve:
+        if os.environ.get("NBWS_BENCH_SERVER_CORES") != "all":
+            pin(0)
+        {"nbws": serve_nbws, "tornado": serve_tornado, "websockets": serve_websockets}[args.serve](args.port)
+        return
+    pin(1)
+    try:
+        import uvloop
+
+        run = uvloop.run
+    except ImportError:  # pragma: no cover
+        run = asyncio.run
+    table: dict[str, dict[str, float]] = {}
+    for kind in args.only or SERVERS:
+        port = free_port()
+        proc = start(kind, port)
+        try:
+            table[kind] = run(measure(f"ws://127.0.0.1:{port}/", args.quick))
+        finally:
+            proc.kill()
+            proc.wait()
+        print(kind, json.dumps({k: round(v, 1) for k, v in table[kind].items()}), flush=True)
+    if len(table) == len(SERVERS):
+        report(table)
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(table, f, indent=2)
+
+
+def report(table: dict[str, dict[str, float]]) -> None:
+    rows = [
+        ("p50 round trip, 64 B (µs)", "p50_us", False),
+        ("p99 round trip, 64 B (µs)", "p99_us", False),
+        ("pipelined 64 B (msg/s)", "pipelined_64", True),
+        ("pipelined 4 KiB (msg/s)", "pipelined_4096", True),
+        ("16 MiB echo (MB/s)", "big_mbps", True),
+        ("broadcast 100 msgs to 200 clients (ms)", "broadcast_200_ms", False),
+    ]
+    print()
+    print("| measure | nbws | tornado | websockets | nbws / tornado | nbws / websockets |")
+    print("|---|---|---|---|---|---|")
+    for label, key, _higher in rows:
+        n, t, w = (table[k][key] for k in SERVERS)
+        print(f"| {label} | {n:,.0f} | {t:,.0f} | {w:,.0f} | {n / t:.2f}× | {n / w:.2f}× |")
+    print()
+    n = table["nbws"]
+    print(f"nbws vs httpuv reference: pipelined 64 B {n['pipelined_64'] / HTTPUV_REFERENCE['pipelined_64']:.1f}×, "
+          f"p50 {n['p50_us'] / HTTPUV_REFERENCE['p50_us']:.2f}×, 16 MiB {n['big_mbps'] / HTTPUV_REFERENCE['big_mbps']:.1f}×")
+    print("client CPU share during pipelined phases: "
+          + ", ".join(f"{k} {table[k]['client_cpu_64']:.0%}/{table[k]['client_cpu_4096']:.0%}" for k in SERVERS))
+
+
+if __name__ == "__main__":
+    main()
