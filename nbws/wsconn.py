@@ -82,12 +82,20 @@ class WsConnection:
         self._parts: list[Any] = []
         self._decoder: codecs.IncrementalDecoder | None = None
         self._assembling = False
+        self._batch: list[Message] = []  # messages of the current read, dispatched together
         # inbound flow control: single-writer counters
         self._in_queued = 0  # written on the I/O thread
         self._in_handled = 0  # written on the handler loop
         self._reading_paused = False
+        # One lock guards the protocol object, writes and the send accounting:
+        # the I/O thread holds it while it feeds or flushes the protocol, and a
+        # sender holds it for a direct write (see send_message).
+        self._lock = threading.Lock()
+        sock = transport.get_extra_info("socket")
+        direct = os.name == "posix" and sock is not None and transport.get_extra_info("sslcontext") is None
+        self._fd: int | None = sock.fileno() if direct else None
+        self._direct_tail = 0  # remainders of direct writes still to be written by the I/O thread
         # outbound accounting
-        self._send_lock = threading.Lock()
         self._out_posted = 0  # written by senders under the lock
         self._out_written = 0  # written on the I/O thread
         self._transport_buffered = 0  # sampled on the I/O thread
@@ -118,13 +126,34 @@ class WsConnection:
         """Feed bytes from the socket; deliver complete messages."""
         self._last_rx = time.monotonic()
         self.bytes_in += len(data)
-        self.proto.receive_data(data)
-        self._process_events()
+        with self._lock:
+            self.proto.receive_data(data)
+            self._process_events()
+        self._dispatch()
 
     def eof_received(self) -> None:
         """The peer half-closed its side."""
-        self.proto.receive_eof()
-        self._process_events()
+        with self._lock:
+            self.proto.receive_eof()
+            self._process_events()
+        self._dispatch()
+
+    def _dispatch(self) -> None:
+        """Hand the messages of this read to the handler loop in one job, as
+        the last thing before the I/O thread goes back to waiting: the
+        handler thread wakes while this one is about to release the GIL."""
+        batch = self._batch
+        if not batch:
+            return
+        self._batch = []
+        user = self.user
+        if user is None:
+            return
+        if len(batch) == 1:
+            message = batch[0]
+            self.plane.post_and_yield(lambda: user._deliver(message))
+        else:
+            self.plane.post_and_yield(lambda: user._deliver_many(batch))
 
     def _process_events(self) -> None:
         for frame in self.proto.events_received():
@@ -139,7 +168,7 @@ class WsConnection:
                         self._pong_timer.cancel()
                         self._pong_timer = None
                     self._schedule_ping()
-        self.flush()
+        self._flush_locked()
 
     def _on_data_frame(self, frame: Frame) -> bool:
         """Assemble one data frame; False when the connection was failed."""
@@ -186,7 +215,7 @@ class WsConnection:
         if user is None:
             return
         self._in_queued += len(message)
-        self.plane.post(lambda: user._deliver(message))
+        self._batch.append(message)
         if self._in_queued - self._in_handled > self.settings.receive_buffer_size and not self._reading_paused:
             self._reading_paused = True
             self.transport.pause_reading()
@@ -198,6 +227,10 @@ class WsConnection:
 
     def flush(self) -> None:
         """Write what the protocol produced; close TCP when it says so."""
+        with self._lock:
+            self._flush_locked()
+
+    def _flush_locked(self) -> None:
         self._flush_scheduled = False
         if self._lost:
             self.proto.data_to_send()
@@ -220,27 +253,31 @@ class WsConnection:
             self._flush_scheduled = True
             self.io.flush_after_batch(self.flush)
 
-    def write_frame_bytes(self, frame: bytes, size: int) -> None:
-        """Write an already-serialised frame (broadcasts); the caller checked
-        that this connection uses no extension and is open."""
-        if self._flush_scheduled:
-            self.flush()
-        self._out_written += size
-        self.bytes_out += len(frame)
-        self.transport.write(frame)
-        self._transport_buffered = self.transport.get_write_buffer_size()
-
-    def can_share_frames(self) -> bool:
-        """True when a pre-serialised unmasked frame can be written as is."""
-        return (
-            self.proto.state is OPEN
-            and not self.proto.extensions
-            and not self.proto.expect_continuation_frame
-            and self.proto.side is Side.SERVER
-            and not self._lost
-        )
+    def send_shared(self, frame: Callable[[], bytes], data: Message, size: int) -> None:
+        """Send one message of a broadcast: the pre-serialised unmasked
+        ``frame()`` when this connection uses no extension, else through the
+        protocol (compression)."""
+        with self._lock:
+            if self._lost or self.proto.state is not OPEN:
+                self._out_written += size
+                return
+            shareable = not self.proto.extensions and self.proto.side is Side.SERVER
+            if not shareable:
+                self._write_locked(data, size)
+                return
+            if self._flush_scheduled:
+                self._flush_locked()
+            self._out_written += size
+            payload = frame()
+            self.bytes_out += len(payload)
+            self.transport.write(payload)
+            self._transport_buffered = self.transport.get_write_buffer_size()
 
     def _write_message(self, data: Message, size: int) -> None:
+        with self._lock:
+            self._write_locked(data, size)
+
+    def _write_locked(self, data: Message, size: int) -> None:
         self._out_written += size
         if self.proto.state is not OPEN or self._lost:
             return
@@ -250,11 +287,22 @@ class WsConnection:
             self.proto.send_binary(data)
         self._schedule_flush()
 
+    def _write_tail(self, tail: bytes) -> None:
+        """Write what a direct write could not (the socket was full)."""
+        with self._lock:
+            self._direct_tail -= 1
+            self._out_written += len(tail)
+            if not self._lost:
+                self.bytes_out += len(tail)
+                self.transport.write(tail)
+                self._transport_buffered = self.transport.get_write_buffer_size()
+
     def start_close(self, code: int, reason: str) -> None:
         """Send a Close frame (if still open) and wait for the peer."""
-        if self.proto.state is OPEN and not self._lost:
-            self.proto.send_close(code, reason)
-            self.flush()
+        with self._lock:
+            if self.proto.state is OPEN and not self._lost:
+                self.proto.send_close(code, reason)
+                self._flush_locked()
 
     def _close_timed_out(self) -> None:
         self.transport.abort()
@@ -272,17 +320,19 @@ class WsConnection:
         if self.proto.state is not OPEN or self._lost:
             return
         self._ping_payload = os.urandom(4)
-        self.proto.send_ping(self._ping_payload)
-        self.flush()
+        with self._lock:
+            self.proto.send_ping(self._ping_payload)
+            self._flush_locked()
         timeout = self.settings.ping_timeout
         if timeout is not None:
             self._pong_timer = self.loop.call_later(timeout, self._ping_timed_out)
 
     def _ping_timed_out(self) -> None:
         self._pong_timer = None
-        if self.proto.state is OPEN:
-            self.proto.fail(1011, "keepalive ping timeout")
-            self.flush()
+        with self._lock:
+            if self.proto.state is OPEN:
+                self.proto.fail(1011, "keepalive ping timeout")
+                self._flush_locked()
 
     def _check_idle(self) -> None:
         timeout = self.settings.idle_timeout
@@ -307,16 +357,18 @@ class WsConnection:
         if self._lost:
             return
         self._lost = True
+        self._dispatch()
         for timer in (self._close_timer, self._ping_timer, self._pong_timer, self._idle_timer):
             if timer is not None:
                 timer.cancel()
-        if self.proto.state is not CLOSED:
-            try:
-                self.proto.receive_eof()
-            except Exception:  # noqa: BLE001 - the reader may already be at EOF
-                pass
-            self.proto.events_received()
-            self.proto.data_to_send()
+        with self._lock:
+            if self.proto.state is not CLOSED:
+                try:
+                    self.proto.receive_eof()
+                except Exception:  # noqa: BLE001 - the reader may already be at EOF
+                    pass
+                self.proto.events_received()
+                self.proto.data_to_send()
         received = self.proto.close_rcvd
         if received is not None:
             code, reason = int(received.code), received.reason
@@ -336,7 +388,7 @@ class WsConnection:
     def reserve(self, size: int) -> bool:
         """Account for ``size`` bytes about to be sent, applying the send-buffer
         policy. Thread-safe. True when the bytes may be sent."""
-        with self._send_lock:
+        with self._lock:
             pending = self._out_posted - self._out_written + self._transport_buffered
             if pending >= self.settings.send_buffer_size:
                 policy = self.settings.send_buffer_policy
@@ -351,12 +403,52 @@ class WsConnection:
             return True
 
     def send_message(self, data: Message) -> bool:
-        """Queue a message for the peer. Thread-safe, never blocks."""
+        """Send a message to the peer. Thread-safe, never blocks.
+
+        Fast path: when nothing is queued for this peer, the sender's thread
+        frames the message and writes it straight to the non-blocking socket
+        under the connection's lock, saving a wake-up of the I/O thread; what
+        the socket does not take at once goes to the I/O thread, in order.
+        Otherwise the message is queued for the I/O thread."""
         size = len(data)
         if not self.reserve(size):
             return False
+        if self._fd is not None and not self.io.in_thread() and self._write_direct(data, size):
+            return True
         self.io.post(lambda: self._write_message(data, size))
         return True
+
+    def _write_direct(self, data: Message, size: int) -> bool:
+        """Runs on the sender's thread, under the lock."""
+        with self._lock:
+            if (
+                self._lost
+                or self._direct_tail
+                or self._flush_scheduled
+                or self._out_posted - size != self._out_written
+                or self.proto.state is not OPEN
+                or self.transport.get_write_buffer_size()
+            ):
+                return False
+            if isinstance(data, str):
+                self.proto.send_text(data.encode("utf-8"))
+            else:
+                self.proto.send_binary(data)
+            chunks = self.proto.data_to_send()
+            payload = chunks[0] if len(chunks) == 1 else b"".join(chunks)
+            assert self._fd is not None
+            try:
+                written = os.write(self._fd, payload)
+            except OSError:  # EAGAIN, or a broken connection the I/O thread will notice
+                written = 0
+            self._out_written += size
+            self.bytes_out += written
+            if written < len(payload):
+                tail = payload[written:]
+                self._direct_tail += 1
+                self._out_posted += len(tail)
+                self.io.post(lambda: self._write_tail(tail))
+            return True
 
     def close_connection(self, code: int, reason: str) -> None:
         """Start the closing handshake. Thread-safe."""
