@@ -100,7 +100,7 @@ class WakeQueue:
             count += 1
             try:
                 job()
-            except BaseException as exc:  # noqa: BLE001 - contained at the boundary
+            except BaseException as exc:
                 if isinstance(exc, (KeyboardInterrupt, SystemExit)):
                     raise
                 self._on_error(exc)

@@ -21,6 +21,7 @@ from urllib.parse import unquote
 import h11
 from websockets.extensions.permessage_deflate import ServerPerMessageDeflateFactory
 from websockets.http11 import Request as WsRequest
+from websockets.typing import Subprotocol
 
 from . import __about__
 from .messages import Headers, Request, Response, to_response
@@ -374,7 +375,7 @@ class HttpConnection(asyncio.Protocol):
                     return
         except asyncio.CancelledError:
             raise
-        except Exception:  # noqa: BLE001 - an nbws bug must not take the loop down
+        except Exception:
             log.exception("nbws: internal error serving a connection")
             if self.h11.our_state in (h11.IDLE, h11.SEND_RESPONSE):
                 try:
@@ -506,7 +507,7 @@ class HttpConnection(asyncio.Protocol):
         max_frame = settings.max_frame_size if settings.max_frame_size is not None else max_message
         proto = StrictServerProtocol(
             extensions=extensions,
-            subprotocols=list(settings.subprotocols) or None,
+            subprotocols=[Subprotocol(p) for p in settings.subprotocols] or None,
             max_size=(max_message, max_frame),
             logger=logging.getLogger("nbws.protocol"),
         )

@@ -28,7 +28,7 @@ class Headers(Mapping[str, str]):
     :meth:`get_all` returns every value in order.
     """
 
-    __slots__ = ("_items", "_index")
+    __slots__ = ("_index", "_items")
 
     def __init__(self, items: HeaderItems = None) -> None:
         pairs: list[tuple[str, str]]

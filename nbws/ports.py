@@ -41,6 +41,7 @@ def bind_socket(host: str, port: int) -> socket.socket:
     Raises OSError (``EADDRINUSE`` …) when the bind fails. A name such as
     ``localhost`` is resolved to its first address."""
     bind_host = host.strip("[]")
+    family: socket.AddressFamily
     if ip_family(bind_host) == -1 and bind_host:
         info = socket.getaddrinfo(bind_host, port, type=socket.SOCK_STREAM)
         family, _, _, _, addr = info[0]

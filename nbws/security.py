@@ -104,10 +104,16 @@ def origin_allowed(
     default = "443" if parts.scheme == "https" else "80"
     origin_host = split_host(parts.netloc)
     origin_port = parts.port if parts.port is not None else int(default)
-    header_host = split_host(host_header)
-    header_port_text = host_header.rsplit("]", 1)[-1] if host_header.startswith("[") else host_header
-    header_port = int(header_port_text.rsplit(":", 1)[1]) if ":" in header_port_text and header_port_text.rsplit(":", 1)[1].isdigit() else (443 if scheme == "https" else 80)
-    return origin_host == header_host and origin_port == header_port
+    return origin_host == split_host(host_header) and origin_port == _host_port(host_header, scheme)
+
+
+def _host_port(host_header: str, scheme: str) -> int:
+    """The port of a ``Host`` header value, or the scheme's default."""
+    rest = host_header.rsplit("]", 1)[-1] if host_header.startswith("[") else host_header
+    _, colon, port = rest.rpartition(":")
+    if colon and port.isdigit():
+        return int(port)
+    return 443 if scheme == "https" else 80
 
 
 def request_token(req: Request) -> str | None:

@@ -117,7 +117,7 @@ class WebSocket:
     def close(self, code: int = 1000, reason: str = "") -> None:
         """Start the closing handshake. Thread-safe; :meth:`on_close` callbacks
         run when it completes. Closing a closed socket does nothing."""
-        if not (code == 1000 or 3000 <= code <= 4999 or 1001 <= code <= 1014 and code not in (1004, 1005, 1006)):
+        if not (code == 1000 or 3000 <= code <= 4999 or (1001 <= code <= 1014 and code not in (1004, 1005, 1006))):
             raise ValueError(f"invalid close code {code}; use 1000, 1001-1014, or 3000-4999")
         if len(reason.encode("utf-8")) > 123:
             raise ValueError("a close reason must be at most 123 bytes of UTF-8")

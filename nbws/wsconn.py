@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import codecs
 import os
+import struct
 import threading
 import time
 from collections.abc import Callable
@@ -33,7 +34,29 @@ if TYPE_CHECKING:
     from .config import Settings
     from .websocket import Message, WebSocket
 
-__all__ = ["WsConnection", "StrictServerProtocol"]
+__all__ = ["WsConnection", "StrictServerProtocol", "frame_header"]
+
+
+def frame_header(opcode: Opcode, length: int) -> bytes:
+    """The header of a final, unmasked frame (RFC 6455 5.2) carrying ``length`` bytes."""
+    first = 0x80 | opcode.value
+    if length < 126:
+        return struct.pack("!BB", first, length)
+    if length < 65536:
+        return struct.pack("!BBH", first, 126, length)
+    return struct.pack("!BBQ", first, 127, length)
+
+
+def _skip(parts: list[bytes], count: int) -> bytes:
+    """The bytes of ``parts`` after the first ``count``."""
+    rest: list[bytes | memoryview] = []
+    for part in parts:
+        if count >= len(part):
+            count -= len(part)
+            continue
+        rest.append(memoryview(part)[count:] if count else part)
+        count = 0
+    return b"".join(rest)
 
 
 class StrictServerProtocol(ServerProtocol):
@@ -157,6 +180,8 @@ class WsConnection:
 
     def _process_events(self) -> None:
         for frame in self.proto.events_received():
+            if not isinstance(frame, Frame):  # the handshake request, already handled
+                continue
             opcode = frame.opcode
             if opcode is Opcode.TEXT or opcode is Opcode.BINARY or opcode is Opcode.CONT:
                 if not self._on_data_frame(frame):
@@ -430,21 +455,28 @@ class WsConnection:
                 or self.transport.get_write_buffer_size()
             ):
                 return False
-            if isinstance(data, str):
-                self.proto.send_text(data.encode("utf-8"))
+            body = data.encode("utf-8") if isinstance(data, str) else data
+            if not self.proto.extensions and self.proto.side is Side.SERVER:
+                # an unmasked, uncompressed frame: header and payload go out
+                # with one writev, without copying the payload into a frame
+                opcode = Opcode.TEXT if isinstance(data, str) else Opcode.BINARY
+                parts = [frame_header(opcode, len(body)), body]
             else:
-                self.proto.send_binary(data)
-            chunks = self.proto.data_to_send()
-            payload = chunks[0] if len(chunks) == 1 else b"".join(chunks)
+                if isinstance(data, str):
+                    self.proto.send_text(body)
+                else:
+                    self.proto.send_binary(body)
+                parts = self.proto.data_to_send()
             assert self._fd is not None
             try:
-                written = os.write(self._fd, payload)
+                written = os.writev(self._fd, parts)
             except OSError:  # EAGAIN, or a broken connection the I/O thread will notice
                 written = 0
             self._out_written += size
             self.bytes_out += written
-            if written < len(payload):
-                tail = payload[written:]
+            total = sum(len(part) for part in parts)
+            if written < total:
+                tail = _skip(parts, written)
                 self._direct_tail += 1
                 self._out_posted += len(tail)
                 self.io.post(lambda: self._write_tail(tail))

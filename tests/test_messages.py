@@ -44,7 +44,7 @@ def test_bytes_body_is_octet_stream() -> None:
 
 
 def test_unknown_return_type_says_what_to_return() -> None:
-    with pytest.raises(TypeError, match="return a nbws.Response"):
+    with pytest.raises(TypeError, match=r"return a nbws\.Response"):
         to_response(42)
 
 

@@ -155,8 +155,8 @@ def test_same_port_replaces_the_server_of_this_process() -> None:
 
 def test_port_held_by_another_process_names_port_and_pid() -> None:
     port = free_port()
-    code = ("import socket,sys,time; s=socket.socket(); s.bind(('127.0.0.1', %d)); s.listen(); "
-            "print('ready', flush=True); sys.stdin.read()") % port
+    code = (f"import socket,sys; s=socket.socket(); s.bind(('127.0.0.1', {port})); s.listen(); "
+            "print('ready', flush=True); sys.stdin.read()")
     holder = subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     try:
         assert holder.stdout is not None and holder.stdout.readline().strip() == "ready"
@@ -203,7 +203,7 @@ def test_every_trait_documents_its_meaning() -> None:
 
 
 def test_bad_app_gets_a_clear_error() -> None:
-    with pytest.raises(TypeError, match="nbws.App, a dict"):
+    with pytest.raises(TypeError, match=r"nbws\.App, a dict"):
         nbws.start_server(app=42)
     with pytest.raises(TypeError, match="unknown app keys"):
         nbws.start_server(app={"cal": print})

@@ -276,3 +276,32 @@ def test_invalid_close_code_is_refused() -> None:
                 sockets[0].close(1005)
 
     run(main)
+
+
+def test_frame_header_matches_the_protocol_layer() -> None:
+    from websockets.frames import Frame, Opcode
+
+    from nbws.wsconn import frame_header
+
+    for size in (0, 125, 126, 65535, 65536, 70000):
+        payload = b"p" * size
+        expected = Frame(Opcode.BINARY, payload).serialize(mask=False, extensions=[])
+        assert frame_header(Opcode.BINARY, size) + payload == expected
+    assert frame_header(Opcode.TEXT, 3) + b"abc" == Frame(Opcode.TEXT, b"abc").serialize(mask=False, extensions=[])
+
+
+def test_large_messages_round_trip_intact() -> None:
+    import os as _os
+
+    blob = _os.urandom(20 * 1024 * 1024)
+
+    async def main() -> None:
+        server = nbws.start_server(app=echo_app(), max_message_size=32 * 1024 * 1024)
+        async with connect(server.ws_url, max_size=None) as ws:
+            for _ in range(2):
+                await ws.send(blob)
+                assert await ws.recv() == blob
+            await ws.send("ä" * 3_000_000)
+            assert await ws.recv() == "ä" * 3_000_000
+
+    run(main, timeout=60)

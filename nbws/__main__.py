@@ -1,0 +1,70 @@
+"""The ``nbws`` command: ``nbws demo`` (and ``python -m nbws demo``)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from .messages import Request, Response
+from .server import run_server
+from .websocket import Message, WebSocket
+
+DEMO_PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>nbws demo</title>
+<style>body{font:16px system-ui;margin:2em;max-width:40em}#log{white-space:pre-wrap;border:1px solid #ccc;
+padding:.5em;min-height:6em}</style></head>
+<body><h1>nbws echo demo</h1>
+<p>Status: <b id="status">connecting…</b></p>
+<form id="form"><input id="text" value="hello from the browser" size="30"> <button>Send</button></form>
+<div id="log"></div>
+<script>
+const log = (line) => { document.getElementById("log").textContent += line + "\\n"; };
+const url = new URL("ws", location.href);
+url.protocol = location.protocol === "https:" ? "wss:" : "ws:";
+const ws = new WebSocket(url);
+ws.onopen = () => { document.getElementById("status").textContent = "open"; };
+ws.onclose = (ev) => { document.getElementById("status").textContent = "closed (" + ev.code + ")"; };
+ws.onmessage = (ev) => log("← " + ev.data);
+document.getElementById("form").onsubmit = (ev) => {
+  ev.preventDefault();
+  const text = document.getElementById("text").value;
+  log("→ " + text); ws.send(text);
+};
+</script></body></html>
+"""
+
+
+def demo_app() -> dict[str, object]:
+    """The demo: a page at ``/`` and an echo WebSocket at ``/ws``."""
+
+    def call(req: Request) -> Response:
+        if req.path == "/":
+            return Response(200, DEMO_PAGE, content_type="text/html; charset=utf-8")
+        return Response(404, "Not Found\n")
+
+    def on_ws_open(ws: WebSocket) -> None:
+        def echo(message: Message) -> None:
+            ws.send(f"echo: {message}" if isinstance(message, str) else message)
+
+        ws.on_message(echo)
+
+    return {"call": call, "on_ws_open": on_ws_open}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``nbws`` command."""
+    parser = argparse.ArgumentParser(prog="nbws", description="HTTP + WebSocket server for notebooks and scripts.")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    demo = commands.add_parser("demo", help="serve a page that echoes over a WebSocket",
+                               description="Serve a demo page with an echo WebSocket until Ctrl-C.")
+    demo.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1)")
+    demo.add_argument("--port", type=int, default=None, help="port (default: a free port)")
+    args = parser.parse_args(argv)
+    if args.command == "demo":
+        run_server(args.host, args.port, demo_app())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
