@@ -27,6 +27,7 @@ from .errors import (
 from .messages import Form, Headers, Request, Response, UploadedFile
 from .ports import ip_family, random_port
 from .server import Server, list_servers, run_server, start_server, stop_all_servers, stop_server
+from .static import exclude_static_path, static_file, static_path, static_path_options, static_text
 from .websocket import WebSocket
 
 __all__ = [
@@ -47,6 +48,11 @@ __all__ = [
     "UploadedFile",
     "WebSocket",
     "defaults",
+    "exclude_static_path",
+    "static_file",
+    "static_path",
+    "static_path_options",
+    "static_text",
     "interrupt",
     "ip_family",
     "list_servers",

@@ -7,10 +7,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from .messages import Request, Response
+from .static import StaticOptions, StaticRoutes
 
 if TYPE_CHECKING:
     from .websocket import WebSocket
@@ -70,6 +71,15 @@ class App:
         self._ws_routes: list[_Route] = []
         self.on_headers: Handler | None = None
         """Optional ``fn(req) -> Response | None`` run before a body is read."""
+        self.static_paths: dict[str, Any] = {}
+        """URL prefix -> directory, :func:`nbws.static_path` or :func:`nbws.static_text`;
+        served by the I/O thread."""
+        self.static_path_options: StaticOptions | None = None
+        """App-wide :func:`nbws.static_path_options`."""
+
+    def static(self, prefix: str, path: Any) -> None:
+        """Serve ``path`` (a directory name or :func:`nbws.static_path`) at ``prefix``."""
+        self.static_paths[prefix] = path
 
     def route(self, path: str, methods: Iterable[str] = ("GET", "HEAD")) -> Callable[[Handler], Handler]:
         """Decorator: handle HTTP requests to ``path`` (``{name}`` segments
@@ -130,6 +140,7 @@ class AppSpec:
     on_headers: Handler | None
     on_ws_open: Handler | None
     ws_path_check: Callable[[str], bool] | None  # pure; None: every path accepted
+    static: StaticRoutes = field(default_factory=lambda: StaticRoutes({}))
 
     def accepts_websocket(self, path: str) -> bool:
         """Whether a WebSocket handshake to ``path`` should be accepted."""
@@ -145,11 +156,29 @@ _ALIASES = {
 }
 
 
+def _static_routes(app: object) -> StaticRoutes:
+    def member(*names: str) -> Any:
+        for name in names:
+            value = app.get(name) if isinstance(app, dict) else getattr(app, name, None)
+            if value is not None:
+                return value
+        return None
+
+    paths = member("static_paths", "staticPaths") or {}
+    options = member("static_path_options", "staticPathOptions")
+    if not isinstance(paths, dict):
+        raise TypeError("static_paths must be a dict of URL prefix -> directory")
+    if options is not None and not isinstance(options, StaticOptions):
+        raise TypeError("static_path_options must come from nbws.static_path_options(...)")
+    return StaticRoutes(paths, options)
+
+
 def resolve_app(app: object) -> AppSpec:
     """Build an :class:`AppSpec` from an :class:`App`, a dict, or any object
-    with the (optional) members ``call``, ``on_headers``, ``on_ws_open``."""
+    with the (optional) members ``call``, ``on_headers``, ``on_ws_open``,
+    ``static_paths`` and ``static_path_options``."""
     if isinstance(app, App):
-        return AppSpec(app.call, app.on_headers, app.on_ws_open, app.accepts_websocket)
+        return AppSpec(app.call, app.on_headers, app.on_ws_open, app.accepts_websocket, _static_routes(app))
     found: dict[str, Handler | None] = {}
     for key, names in _ALIASES.items():
         value: Any = None
@@ -160,16 +189,18 @@ def resolve_app(app: object) -> AppSpec:
         if value is not None and not callable(value):
             raise TypeError(f"the app's {key!r} must be callable, not {type(value).__name__}")
         found[key] = value
+    static = _static_routes(app) if app is not None else StaticRoutes({})
     if isinstance(app, dict):
         unknown = set(app) - {n for names in _ALIASES.values() for n in names} - {
             "static_paths", "static_path_options", "staticPaths", "staticPathOptions"}
         if unknown:
             raise TypeError(
-                f"unknown app keys {sorted(unknown)}; an app dict takes 'call', 'on_headers' and 'on_ws_open'"
+                f"unknown app keys {sorted(unknown)}; an app dict takes 'call', 'on_headers', 'on_ws_open', "
+                "'static_paths' and 'static_path_options'"
             )
-    elif app is None or not any(found.values()):
+    elif app is None or not (any(found.values()) or static):
         raise TypeError(
-            "app must be an nbws.App, a dict or an object with 'call', 'on_headers' or "
-            f"'on_ws_open'; got {type(app).__name__}"
+            "app must be an nbws.App, a dict or an object with 'call', 'on_headers', "
+            f"'on_ws_open' or 'static_paths'; got {type(app).__name__}"
         )
-    return AppSpec(found["call"], found["on_headers"], found["on_ws_open"], None)
+    return AppSpec(found["call"], found["on_headers"], found["on_ws_open"], None, static)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import socket
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -26,6 +27,16 @@ from websockets.typing import Subprotocol
 from . import __about__
 from .messages import Headers, Request, Response, to_response
 from .security import TOKEN_COOKIE, host_allowed, origin_allowed, request_token, target_problem, token_matches
+from .static import (
+    Resolved,
+    StaticRoutes,
+    content_type_for,
+    etag_for,
+    etag_for_bytes,
+    http_date,
+    not_modified,
+    parse_range,
+)
 from .websocket import WebSocket
 from .wsconn import StrictServerProtocol, WsConnection
 
@@ -38,6 +49,7 @@ __all__ = ["Endpoint", "HttpConnection"]
 
 log = logging.getLogger("nbws")
 SERVER_HEADER = f"nbws/{__about__.__version__}".encode()
+_CHUNK = 256 * 1024
 _NO_BODY_STATUS = frozenset({204, 304}) | frozenset(range(100, 200))
 
 
@@ -74,6 +86,7 @@ class Endpoint:
         self.websockets: set[WsConnection] = set()
         self.aio_server: asyncio.AbstractServer | None = None
         self.stopping = False
+        self.static: StaticRoutes = spec.static
         self.messages_in = 0
         self.messages_out = 0
 
@@ -199,6 +212,8 @@ class HttpConnection(asyncio.Protocol):
         self._timer: asyncio.TimerHandle | None = None
         self._paused = False
         self._closed = False
+        self._writable = asyncio.Event()
+        self._writable.set()
 
     # ---------------------------------------------------------------- asyncio hooks
 
@@ -245,15 +260,18 @@ class HttpConnection(asyncio.Protocol):
         return True
 
     def pause_writing(self) -> None:
+        self._writable.clear()
         if self.ws is not None:
             self.ws.pause_writing()
 
     def resume_writing(self) -> None:
+        self._writable.set()
         if self.ws is not None:
             self.ws.resume_writing()
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._closed = True
+        self._writable.set()
         self.ep.connections.discard(self)
         if self._timer is not None:
             self._timer.cancel()
@@ -432,19 +450,13 @@ class HttpConnection(asyncio.Protocol):
             return await self._upgrade(request, target, raw_headers)
         return await self._http(request, set_cookie)
 
-    async def _http(self, request: Request, set_cookie: list[tuple[bytes, bytes]]) -> bool:
-        spec = self.ep.spec
-        head = request.method == "HEAD"
-        if spec.on_headers is not None:
-            self._pause()
-            early = await self.ep.call_handler(spec.on_headers, request)
-            if early is not None:
-                body_pending = self.h11.their_state is not h11.DONE
-                self._safe_respond(early, close=body_pending, head=head, extra=set_cookie)
-                return False
+    async def _read_body(self, request: Request) -> list[bytes] | None:
+        """Read the request body (bounded by max_body_size); None when the
+        request was answered (413) or the connection closed."""
         length = request.headers.get("content-length")
         if length is not None and length.isdigit() and int(length) > self.settings.max_body_size:
-            return self._reject(413, f"Content Too Large: the body is over max_body_size ({self.settings.max_body_size} bytes)")
+            self._reject(413, f"Content Too Large: the body is over max_body_size ({self.settings.max_body_size} bytes)")
+            return None
         if self.h11.client_is_waiting_for_100_continue:
             assert self.transport is not None
             self.transport.write(self.h11.send(h11.InformationalResponse(status_code=100, headers=[])) or b"")
@@ -455,13 +467,46 @@ class HttpConnection(asyncio.Protocol):
             if isinstance(event, h11.Data):
                 size += len(event.data)
                 if size > self.settings.max_body_size:
-                    return self._reject(413, "Content Too Large: the body is over max_body_size")
+                    self._reject(413, "Content Too Large: the body is over max_body_size")
+                    return None
                 chunks.append(bytes(event.data))
             elif isinstance(event, h11.EndOfMessage):
-                break
+                return chunks
             else:
                 self.close()
+                return None
+
+    def _finish_bodyless(self, request: Request) -> None:
+        """Consume the end of a request that announced no body, so the
+        connection can be kept alive after an early answer."""
+        if "content-length" in request.headers or "transfer-encoding" in request.headers:
+            return
+        if self.h11.their_state is h11.SEND_BODY:
+            event = self.h11.next_event()
+            assert isinstance(event, h11.EndOfMessage) or event is h11.NEED_DATA
+
+    async def _http(self, request: Request, set_cookie: list[tuple[bytes, bytes]]) -> bool:
+        spec = self.ep.spec
+        head = request.method == "HEAD"
+        static = self.ep.static
+        if static and request.method in ("GET", "HEAD"):
+            found = static.resolve(request.path, request.headers)
+            if found.kind != "app" and not (found.kind == "missing" and found.options.fallthrough):
+                if await self._read_body(request) is None:
+                    return False
+                await self._serve_static(request, found, set_cookie)
                 return False
+        if spec.on_headers is not None:
+            self._pause()
+            early = await self.ep.call_handler(spec.on_headers, request)
+            if early is not None:
+                self._finish_bodyless(request)
+                body_pending = self.h11.their_state is not h11.DONE
+                self._safe_respond(early, close=body_pending, head=head, extra=set_cookie)
+                return False
+        chunks = await self._read_body(request)
+        if chunks is None:
+            return False
         if chunks:
             request = Request(
                 request.method, request.path, request.query_string, request.headers, b"".join(chunks),
@@ -478,6 +523,79 @@ class HttpConnection(asyncio.Protocol):
             response = _plain(500, "Internal Server Error")
         self._safe_respond(response, head=head, extra=set_cookie)
         return False
+
+    async def _serve_static(self, request: Request, found: Resolved, extra: list[tuple[bytes, bytes]]) -> None:
+        """Answer from a static path, entirely on the I/O thread."""
+        head = request.method == "HEAD"
+        opts = found.options
+        if found.kind == "forbidden":
+            self._safe_respond(_plain(403, f"Forbidden: {found.reason}"), head=head)
+            return
+        if found.kind == "missing":
+            self._safe_respond(_plain(404, "Not Found"), head=head)
+            return
+        if found.kind == "redirect":
+            raw_path, _, query = request.raw_path.partition("?")
+            location = raw_path + "/" + ("?" + query if query else "")
+            self._safe_respond(Response(301, "", {"Location": location}), head=head)
+            return
+        common = [("Cache-Control", opts.cache_control or "no-cache"), *(opts.headers or {}).items()]
+        if found.kind == "text":
+            etag = etag_for_bytes(found.text)
+            if not_modified(request.headers, etag, None):
+                self._safe_respond(Response(304, "", [("ETag", etag), *common]))
+                return
+            resp = Response(200, found.text, [("ETag", etag), *common], content_type=found.content_type)
+            self._safe_respond(resp, head=head, extra=extra)
+            return
+        try:
+            f = open(found.path, "rb")
+        except OSError:
+            self._safe_respond(_plain(404, "Not Found"), head=head)
+            return
+        with f:
+            st = os.fstat(f.fileno())
+            etag = etag_for(st)
+            validators = [("ETag", etag), ("Last-Modified", http_date(st.st_mtime)), *common]
+            if not_modified(request.headers, etag, st.st_mtime):
+                self._safe_respond(Response(304, "", validators))
+                return
+            size = st.st_size
+            kind = found.content_type or content_type_for(found.path, opts.html_charset or "")
+            headers = [*validators, ("Content-Type", kind), ("Accept-Ranges", "bytes")]
+            wanted = parse_range(request.headers.get("range"), size)
+            if wanted is False:
+                self._safe_respond(Response(416, "Range Not Satisfiable\n", [("Content-Range", f"bytes */{size}")]))
+                return
+            status, start, length = 200, 0, size
+            if isinstance(wanted, tuple):
+                status, start, length = 206, wanted[0], wanted[1] - wanted[0] + 1
+                headers.append(("Content-Range", f"bytes {wanted[0]}-{wanted[1]}/{size}"))
+            headers.append(("Content-Length", str(length)))
+            await self._stream(f, status, headers, start, length, head, extra)
+
+    async def _stream(self, f: Any, status: int, headers: list[tuple[str, str]], start: int, length: int,
+                      head: bool, extra: list[tuple[bytes, bytes]]) -> None:
+        """Send a file region in chunks, waiting for the socket to drain."""
+        assert self.transport is not None
+        raw = [(b"Server", SERVER_HEADER)] + [(n.encode("latin-1"), v.encode("latin-1")) for n, v in headers]
+        reason = Response(status).reason.encode()
+        self.transport.write(self.h11.send(h11.Response(status_code=status, headers=raw + extra, reason=reason)) or b"")
+        if not head:
+            f.seek(start)
+            remaining = length
+            while remaining > 0 and not self._closed:
+                chunk = f.read(min(_CHUNK, remaining))
+                if not chunk:  # the file shrank while being sent: end the connection
+                    self.close()
+                    return
+                remaining -= len(chunk)
+                self.transport.write(self.h11.send(h11.Data(data=chunk)) or b"")
+                if not self._writable.is_set():  # the transport passed its high-water mark
+                    await self._writable.wait()
+            if self._closed:
+                return
+        self.transport.write(self.h11.send(h11.EndOfMessage()) or b"")
 
     async def _upgrade(self, request: Request, target: str, raw_headers: list[tuple[bytes, bytes]]) -> bool:
         settings = self.settings

@@ -116,3 +116,28 @@ def test_http_handler_runs_when_kernel_is_idle(k: Kernel) -> None:
     with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=10) as resp:
         assert resp.read() == b"kernel says MainThread"
     k.run("web.stop()")
+
+
+def test_static_files_download_while_a_cell_sleeps(k: Kernel, tmp_path: os.PathLike[str]) -> None:
+    import os
+    import pathlib
+    import urllib.request
+
+    root = pathlib.Path(str(tmp_path))
+    (root / "big.bin").write_bytes(os.urandom(1024 * 1024))
+    port = int(k.run(
+        "import nbws\n"
+        f"files = nbws.start_server(app={{'call': lambda req: 'app', 'static_paths': {{'/files': {str(root)!r}}}}})\n"
+        "print(files.port)\n").strip())
+    msg_id = k.start("import time; time.sleep(10)")
+    started = time.monotonic()
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/files/big.bin", timeout=10) as resp:
+        body = resp.read()
+    took = time.monotonic() - started
+    assert len(body) == 1024 * 1024 and took < 1.0, took
+    k.km.interrupt_kernel()  # KeyboardInterrupt in the busy cell: servers stay up
+    _, reply = k.finish(msg_id)
+    assert reply["status"] == "error" and reply["ename"] == "KeyboardInterrupt"
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=10) as resp:
+        assert resp.read() == b"app"
+    k.run("files.stop()")
