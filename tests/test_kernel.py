@@ -4,6 +4,8 @@ pings and sends flow on the I/O thread regardless."""
 
 from __future__ import annotations
 
+import os
+import pathlib
 import time
 from collections.abc import Iterator
 
@@ -118,12 +120,10 @@ def test_http_handler_runs_when_kernel_is_idle(k: Kernel) -> None:
     k.run("web.stop()")
 
 
-def test_static_files_download_while_a_cell_sleeps(k: Kernel, tmp_path: os.PathLike[str]) -> None:
-    import os
-    import pathlib
+def test_static_files_download_while_a_cell_sleeps(k: Kernel, tmp_path: pathlib.Path) -> None:
     import urllib.request
 
-    root = pathlib.Path(str(tmp_path))
+    root = tmp_path
     (root / "big.bin").write_bytes(os.urandom(1024 * 1024))
     port = int(k.run(
         "import nbws\n"
