@@ -20,14 +20,25 @@ from .errors import (
     HandlerLoopError,
     NbwsError,
     NoFreePortError,
+    PathInUseError,
     PortInUseError,
     SendBufferFullError,
     ServerStoppedError,
 )
 from .messages import Form, Headers, Request, Response, UploadedFile
 from .ports import ip_family, random_port
-from .server import Server, list_servers, run_server, start_server, stop_all_servers, stop_server
+from .server import (
+    Server,
+    list_servers,
+    run_server,
+    run_static_server,
+    start_pipe_server,
+    start_server,
+    stop_all_servers,
+    stop_server,
+)
 from .static import exclude_static_path, static_file, static_path, static_path_options, static_text
+from .uri import decode_uri, decode_uri_component, encode_uri, encode_uri_component
 from .websocket import WebSocket
 
 __all__ = [
@@ -39,6 +50,7 @@ __all__ = [
     "Headers",
     "NbwsError",
     "NoFreePortError",
+    "PathInUseError",
     "PortInUseError",
     "Request",
     "Response",
@@ -47,7 +59,11 @@ __all__ = [
     "ServerStoppedError",
     "UploadedFile",
     "WebSocket",
+    "decode_uri",
+    "decode_uri_component",
     "defaults",
+    "encode_uri",
+    "encode_uri_component",
     "exclude_static_path",
     "static_file",
     "static_path",
@@ -58,6 +74,8 @@ __all__ = [
     "list_servers",
     "random_port",
     "run_server",
+    "run_static_server",
+    "start_pipe_server",
     "service",
     "start_server",
     "stop_all_servers",

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 from collections.abc import Sequence
 
 from .messages import Request, Response
-from .server import run_server
+from .server import run_server, run_static_server
 from .websocket import Message, WebSocket
 
 DEMO_PAGE = """<!doctype html>
@@ -56,12 +57,34 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``nbws`` command."""
     parser = argparse.ArgumentParser(prog="nbws", description="HTTP + WebSocket server for notebooks and scripts.")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    serve = commands.add_parser(
+        "serve", help="serve a directory of static files",
+        description="Serve the files of DIR over HTTP until Ctrl-C, logging each request "
+                    "(Common Log Format). Directories serve their index.html; files support "
+                    "ETag/304 and Range requests; nothing outside DIR is ever served.")
+    serve.add_argument("dir", nargs="?", default=".", metavar="DIR", help="the directory to serve (default: .)")
+    serve.add_argument("--host", default="127.0.0.1",
+                       help="address to bind (default: 127.0.0.1; any other address requires the printed token)")
+    serve.add_argument("--port", type=int, default=None, help="port to listen on (default: a free port)")
+    serve.add_argument("--no-browser", action="store_true", help="do not open a browser (default: open one "
+                       "when run from a terminal)")
     demo = commands.add_parser("demo", help="serve a page that echoes over a WebSocket",
                                description="Serve a demo page with an echo WebSocket until Ctrl-C.")
     demo.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1)")
     demo.add_argument("--port", type=int, default=None, help="port (default: a free port)")
     args = parser.parse_args(argv)
-    if args.command == "demo":
+    if args.command == "serve":
+        handler = logging.StreamHandler(sys.stdout)
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        access = logging.getLogger("nbws.access")
+        access.addHandler(handler)
+        access.setLevel(logging.INFO)
+        access.propagate = False
+        try:
+            run_static_server(args.dir, args.host, args.port, browse=False if args.no_browser else None)
+        except (NotADirectoryError, OSError) as exc:
+            parser.error(str(exc))
+    elif args.command == "demo":
         run_server(args.host, args.port, demo_app())
     return 0
 

@@ -10,6 +10,7 @@ __all__ = [
     "NbwsError",
     "PortInUseError",
     "NoFreePortError",
+    "PathInUseError",
     "ConnectionClosedError",
     "SendBufferFullError",
     "HandlerLoopError",
@@ -39,6 +40,18 @@ class PortInUseError(NbwsError, OSError):
             f"port {port} on {host} is in use by {holder}; pass port=None for a "
             f"free port, or stop that process"
         )
+
+
+class PathInUseError(NbwsError, OSError):
+    """A Unix socket path is in use by a live server that is not nbws's.
+
+    Attributes:
+        path: the socket path.
+    """
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        super().__init__(f"{path} is a socket another process is listening on; pick another path or stop it")
 
 
 class NoFreePortError(NbwsError):

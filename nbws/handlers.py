@@ -15,6 +15,7 @@ import asyncio
 import logging
 import os
 import socket
+import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
@@ -48,6 +49,7 @@ if TYPE_CHECKING:
 __all__ = ["Endpoint", "HttpConnection"]
 
 log = logging.getLogger("nbws")
+access_log = logging.getLogger("nbws.access")
 SERVER_HEADER = f"nbws/{__about__.__version__}".encode()
 _CHUNK = 256 * 1024
 _NO_BODY_STATUS = frozenset({204, 304}) | frozenset(range(100, 200))
@@ -214,6 +216,7 @@ class HttpConnection(asyncio.Protocol):
         self._closed = False
         self._writable = asyncio.Event()
         self._writable.set()
+        self._request_line = "-"
 
     # ---------------------------------------------------------------- asyncio hooks
 
@@ -344,6 +347,7 @@ class HttpConnection(asyncio.Protocol):
             headers.extend(extra)
         if close:
             headers.append((b"Connection", b"close"))
+        self._log_access(resp.status, 0 if head or no_body else len(resp.body))
         data = self.h11.send(h11.Response(status_code=resp.status, headers=headers, reason=resp.reason.encode()))
         chunks = [data or b""]
         if resp.body and not head and not no_body:
@@ -402,6 +406,12 @@ class HttpConnection(asyncio.Protocol):
                     pass
             self.close()
 
+    def _log_access(self, status: int, size: int) -> None:
+        """One line per response in the Common Log Format (logger ``nbws.access``)."""
+        if access_log.isEnabledFor(logging.INFO):
+            when = time.strftime("%d/%b/%Y:%H:%M:%S %z")
+            access_log.info('%s - - [%s] "%s" %d %d', self.remote[0] or "-", when, self._request_line, status, size)
+
     def _reject(self, status: int, text: str) -> bool:
         self._respond(_plain(status, text), close=True)
         self.close()
@@ -412,6 +422,7 @@ class HttpConnection(asyncio.Protocol):
         settings = self.settings
         target = event.target.decode("latin-1")
         method = event.method.decode("ascii", "replace").upper()
+        self._request_line = f"{method} {target} HTTP/{event.http_version.decode('ascii', 'replace')}"
         if len(event.method) + len(event.target) + 11 > settings.max_header_line:
             return self._reject(414, "URI Too Long: the request line is longer than max_header_line")
         problem = target_problem(target)
@@ -580,6 +591,7 @@ class HttpConnection(asyncio.Protocol):
         assert self.transport is not None
         raw = [(b"Server", SERVER_HEADER)] + [(n.encode("latin-1"), v.encode("latin-1")) for n, v in headers]
         reason = Response(status).reason.encode()
+        self._log_access(status, 0 if head else length)
         self.transport.write(self.h11.send(h11.Response(status_code=status, headers=raw + extra, reason=reason)) or b"")
         if not head:
             f.seek(start)

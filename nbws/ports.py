@@ -7,10 +7,11 @@ import ipaddress
 import os
 import random
 import socket
+import stat
 
 from .errors import NoFreePortError
 
-__all__ = ["random_port", "ip_family", "UNSAFE_PORTS", "bind_socket", "port_holder_pid"]
+__all__ = ["random_port", "ip_family", "UNSAFE_PORTS", "bind_socket", "bind_unix_socket", "port_holder_pid"]
 
 # Ports Chromium and Firefox refuse to load ("ERR_UNSAFE_PORT").
 UNSAFE_PORTS = frozenset({
@@ -55,6 +56,37 @@ def bind_socket(host: str, port: int) -> socket.socket:
         if family == socket.AF_INET6 and bind_host == "::":
             sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
         sock.bind((bind_host or "0.0.0.0", port))
+        sock.listen(511)
+        sock.setblocking(False)
+    except BaseException:
+        sock.close()
+        raise
+    return sock
+
+
+def bind_unix_socket(path: str, mask: int | None = None) -> socket.socket:
+    """A listening Unix domain socket at ``path``; ``mask`` is a umask
+    applied to the socket file's permissions (httpuv's ``mask``). A stale
+    socket file (no one listening) is replaced."""
+    from .errors import PathInUseError
+
+    if os.path.exists(path):
+        if not stat.S_ISSOCK(os.stat(path).st_mode):
+            raise FileExistsError(f"{path} exists and is not a socket; pick another path")
+        probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            probe.connect(path)
+        except OSError:
+            os.unlink(path)
+        else:
+            raise PathInUseError(path)
+        finally:
+            probe.close()
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        sock.bind(path)
+        if mask is not None:
+            os.chmod(path, 0o777 & ~mask)
         sock.listen(511)
         sock.setblocking(False)
     except BaseException:

@@ -8,9 +8,12 @@ on the caller's loop (the kernel's loop in a notebook).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import errno
 import logging
+import os
 import secrets
+import sys
 import threading
 import time
 from typing import Any
@@ -22,14 +25,23 @@ from .bridge import HandlerPlane, handler_plane, io_thread
 from .config import ServerConfig, defaults
 from .errors import PortInUseError, ServerStoppedError
 from .handlers import Endpoint
-from .ports import bind_socket, port_holder_pid, random_port
+from .ports import bind_socket, bind_unix_socket, port_holder_pid, random_port
 from .security import is_loopback, is_wildcard
 from .websocket import Message, WebSocket
 
-__all__ = ["Server", "start_server", "stop_server", "stop_all_servers", "list_servers", "run_server"]
+__all__ = [
+    "Server",
+    "start_server",
+    "start_pipe_server",
+    "stop_server",
+    "stop_all_servers",
+    "list_servers",
+    "run_server",
+    "run_static_server",
+]
 
 log = logging.getLogger("nbws")
-_registry: dict[int, Server] = {}
+_registry: dict[int | str, Server] = {}  # by port, or by socket path
 _registry_lock = threading.Lock()
 
 
@@ -57,10 +69,14 @@ class Server(ServerConfig):
         started_at: ``time.time()`` when it started.
     """
 
-    def __init__(self, host: str, port: int, app: Any, config: Config | None = None, **traits: Any) -> None:
+    def __init__(self, host: str, port: int, app: Any, config: Config | None = None, *,
+                 path: str | None = None, mask: int | None = None, **traits: Any) -> None:
         super().__init__(config=config if config is not None else _default_config(), **traits)
         self.host = host
         self.port = port
+        self.path = path
+        """The Unix socket path of a pipe server, else None."""
+        self._mask = mask
         self.app = app
         self.started_at = time.time()
         self._spec = resolve_app(app)
@@ -68,20 +84,28 @@ class Server(ServerConfig):
         self._endpoint: Endpoint | None = None
         self._plane: HandlerPlane | None = None
         self._running = False
-        if self.token is None and not is_loopback(host):
+        if self.token is None and path is None and not is_loopback(host):
             self.token = secrets.token_urlsafe(24)
 
     # -- lifecycle --
 
+    @property
+    def key(self) -> int | str:
+        """What identifies this server in :func:`list_servers`: port or socket path."""
+        return self.path if self.path is not None else self.port
+
     def _start(self, plane: HandlerPlane) -> None:
         io = io_thread()
-        try:
-            sock = bind_socket(self.host, self.port)
-        except OSError as exc:
-            if exc.errno == errno.EADDRINUSE:
-                raise PortInUseError(self.host, self.port, port_holder_pid(self.port)) from None
-            raise
-        self.port = sock.getsockname()[1]
+        if self.path is not None:
+            sock = bind_unix_socket(self.path, self._mask)
+        else:
+            try:
+                sock = bind_socket(self.host, self.port)
+            except OSError as exc:
+                if exc.errno == errno.EADDRINUSE:
+                    raise PortInUseError(self.host, self.port, port_holder_pid(self.port)) from None
+                raise
+            self.port = sock.getsockname()[1]
         self._plane = plane
         endpoint = Endpoint(
             self.settings(), self._spec, io, plane, self.host,
@@ -115,8 +139,8 @@ class Server(ServerConfig):
             return
         self._running = False
         with _registry_lock:
-            if _registry.get(self.port) is self:
-                del _registry[self.port]
+            if _registry.get(self.key) is self:
+                del _registry[self.key]
         endpoint = self._endpoint
         if endpoint is not None:
             io = io_thread()
@@ -124,6 +148,9 @@ class Server(ServerConfig):
                 io.loop.create_task(endpoint.stop())
             else:
                 io.run(endpoint.stop())
+        if self.path is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(self.path)
 
     @property
     def running(self) -> bool:
@@ -136,6 +163,8 @@ class Server(ServerConfig):
     def local_url(self) -> str:
         """The loopback URL of the server, e.g. ``http://127.0.0.1:8000/``."""
         scheme = "https" if self.ssl is not None else "http"
+        if self.path is not None:
+            return f"{scheme}+unix://{self.path}/"
         host = self.host
         if is_wildcard(host):
             host = "127.0.0.1"
@@ -206,17 +235,33 @@ def start_server(
     assert plane is not None
     if port is None:
         port = random_port(host=host if not is_wildcard(host) else "127.0.0.1")
-    elif port:
+    return _launch(plane, port, lambda: Server(host, port, app, config=config, **traits))
+
+
+def _launch(plane: HandlerPlane, key: int | str, make: Any) -> Server:
+    if key:
         with _registry_lock:
-            old = _registry.get(port)
+            old = _registry.get(key)
         if old is not None:
-            log.info("nbws: replacing the server on port %d", port)
+            log.info("nbws: replacing the server at %s", key)
             old.stop()
-    server = Server(host, port, app, config=config, **traits)
+    server: Server = make()
     server._start(plane)
     with _registry_lock:
-        _registry[server.port] = server
+        _registry[server.key] = server
     return server
+
+
+def start_pipe_server(path: str, app: Any, mask: int | None = None, **traits: Any) -> Server:
+    """Start a server on a Unix domain socket at ``path`` (httpuv's
+    ``startPipeServer``); ``mask`` is a umask for the socket file (e.g.
+    ``0o077``: only this user). HTTP and WebSockets work as on TCP; any Host
+    header is accepted, since file permissions guard the socket."""
+    plane = handler_plane()
+    assert plane is not None
+    path = os.path.abspath(path)
+    traits.setdefault("allowed_hosts", ["*"])
+    return _launch(plane, path, lambda: Server("", 0, app, path=path, mask=mask, **traits))
 
 
 def stop_server(server: Server) -> None:
@@ -241,7 +286,38 @@ def run_server(host: str = "127.0.0.1", port: int | None = None, app: Any = None
 
     For scripts (httpuv's ``runServer``); prints the URL. In a notebook use
     :func:`start_server`, which returns at once."""
-    server = start_server(host, port, app, **traits)
+    _serve_forever(start_server(host, port, app, **traits))
+
+
+def run_static_server(
+    dir: str = ".",
+    host: str = "127.0.0.1",
+    port: int | None = None,
+    background: bool = False,
+    browse: bool | None = None,
+    **traits: Any,
+) -> Server | None:
+    """Serve the directory ``dir`` (httpuv's ``runStaticServer``).
+
+    In the foreground (default) it blocks until Ctrl-C; with
+    ``background=True`` it returns the :class:`Server`. ``browse`` opens the
+    system browser (default: only when run interactively)."""
+    if not os.path.isdir(dir):
+        raise NotADirectoryError(f"{dir!r} is not a directory; pass the folder to serve")
+    server = start_server(host, port, {"static_paths": {"/": os.path.abspath(dir)}}, **traits)
+    if browse is None:
+        browse = sys.stdin is not None and sys.stdin.isatty() and sys.stdout is not None and sys.stdout.isatty()
+    if browse:
+        import webbrowser
+
+        webbrowser.open(server.url)
+    if background:
+        return server
+    _serve_forever(server)
+    return None
+
+
+def _serve_forever(server: Server) -> None:
     plane = server._plane
     assert plane is not None
     print(f"nbws: serving on {server.url}  (Ctrl-C to stop)", flush=True)

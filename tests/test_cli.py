@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import pathlib
 import re
 import signal
 import subprocess
@@ -38,3 +39,35 @@ def test_demo_serves_an_echo_page_and_stops_on_ctrl_c() -> None:
 def test_help_explains_commands() -> None:
     out = subprocess.run([sys.executable, "-m", "nbws", "--help"], capture_output=True, text=True, timeout=30)
     assert out.returncode == 0 and "demo" in out.stdout
+
+
+def test_serve_prints_url_logs_requests_and_serves_files(tmp_path: pathlib.Path) -> None:
+    (tmp_path / "index.html").write_text("<h1>site</h1>")
+    proc = subprocess.Popen([os.path.join(os.path.dirname(sys.executable), "nbws"), "serve", str(tmp_path), "--no-browser"], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env=dict(os.environ, PYTHONUNBUFFERED="1"))
+    try:
+        assert proc.stdout is not None
+        match = re.search(r"(http://127\.0\.0\.1:\d+/)", proc.stdout.readline())
+        assert match
+        with urllib.request.urlopen(match.group(1), timeout=10) as resp:
+            assert resp.read() == b"<h1>site</h1>"
+        log_line = proc.stdout.readline()
+        assert re.match(r'127\.0\.0\.1 - - \[.+\] "GET / HTTP/1\.1" 200 13', log_line), log_line
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=10) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+def test_serve_help_explains_every_option() -> None:
+    out = subprocess.run([sys.executable, "-m", "nbws", "serve", "--help"], capture_output=True, text=True, timeout=30)
+    for option in ("DIR", "--host", "--port", "--no-browser"):
+        assert option in out.stdout
+
+
+def test_serve_refuses_a_missing_directory(tmp_path: pathlib.Path) -> None:
+    out = subprocess.run([sys.executable, "-m", "nbws", "serve", str(tmp_path / "nope")], capture_output=True,
+                         text=True, timeout=30)
+    assert out.returncode == 2 and "not a directory" in out.stderr

@@ -245,3 +245,27 @@ def test_plain_scripts_work_without_jupyter(script: str, expected: list[str]) ->
     lines = [line for line in out.stdout.splitlines() if not line.startswith("nbws: serving")]
     assert lines == expected
     assert time.monotonic() - start < 30
+
+
+def test_multipart_upload_and_cookies_over_the_wire() -> None:
+    got: dict[str, Any] = {}
+
+    def call(req: nbws.Request) -> str:
+        form = req.form()
+        got.update(title=form["title"], file=form.files["doc"].data, name=form.files["doc"].filename,
+                   cookies=req.cookies)
+        return "stored"
+
+    body = (b"--b0undary\r\nContent-Disposition: form-data; name=\"title\"\r\n\r\nReport\r\n"
+            b"--b0undary\r\nContent-Disposition: form-data; name=\"doc\"; filename=\"r.csv\"\r\n"
+            b"Content-Type: text/csv\r\n\r\na,b\n1,2\n\r\n--b0undary--\r\n")
+
+    async def main() -> None:
+        server = nbws.start_server(app={"call": call})
+        status, _, reply = await http_request(server.port, "POST", "/upload", body=body, headers={
+            "Content-Type": "multipart/form-data; boundary=b0undary", "Cookie": "session=abc; theme=dark"})
+        assert (status, reply) == (200, b"stored")
+
+    run(main)
+    assert got == {"title": "Report", "file": b"a,b\n1,2\n", "name": "r.csv",
+                   "cookies": {"session": "abc", "theme": "dark"}}
