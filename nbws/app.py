@@ -124,8 +124,9 @@ class App:
 
     def on_ws_open(self, ws: WebSocket) -> Any:
         """Dispatch a new WebSocket to its route's handler."""
+        path = ws.request.path if ws.request is not None else ""
         for route in self._ws_routes:
-            m = route.pattern.fullmatch(ws.request.path)
+            m = route.pattern.fullmatch(path)
             if m is not None:
                 return route.handler(ws, **m.groupdict())
         ws.close(1008, "no WebSocket route for this path")

@@ -674,7 +674,8 @@ class HttpConnection(asyncio.Protocol):
         self.ws = conn
         self.ep.websockets.add(conn)
         conn.flush()
-        user = WebSocket(conn, self.ep.plane, request, proto.subprotocol, settings.close_on_handler_error)
+        user = WebSocket(conn, self.ep.plane, request, proto.subprotocol, settings.close_on_handler_error,
+                         conn.peer_address)
         conn.start(user)
         ep = self.ep
         on_open = spec.on_ws_open

@@ -1,52 +1,67 @@
-"""The WebSocket object users hold, on the server side (and the client side).
+"""The WebSocket object users hold, on the server side and the client side.
 
 Its callbacks run on the handler loop; :meth:`WebSocket.send` and
-:meth:`WebSocket.close` are thread-safe and hand their work to the I/O thread.
+:meth:`WebSocket.close` are thread-safe and never block.
 """
 
 from __future__ import annotations
 
 import asyncio
+import inspect
 import itertools
 import logging
+import sys
+import threading
+import time
+import weakref
 from collections import deque
 from collections.abc import AsyncIterator, Callable
 from typing import TYPE_CHECKING, Any, Protocol, Union
 
-from .errors import ConnectionClosedError
-from .messages import Request
+from .errors import ConnectionClosedError, HandlerLoopError
 
 if TYPE_CHECKING:
     from .bridge import HandlerPlane
+    from .messages import Request
 
-__all__ = ["WebSocket", "Message"]
+__all__ = ["WebSocket", "Message", "list_connections"]
 
 log = logging.getLogger("nbws")
 Message = Union[str, bytes]
 MessageCallback = Callable[[Message], Any]
 CloseCallback = Callable[[int, str], Any]
 _ids = itertools.count(1)
+_ASYNC_CODE = inspect.CO_COROUTINE | inspect.CO_ASYNC_GENERATOR | inspect.CO_ITERABLE_COROUTINE
+_open: weakref.WeakValueDictionary[int, WebSocket] = weakref.WeakValueDictionary()
 
 
 class Link(Protocol):
-    """What a WebSocket needs from its I/O-side connection. Thread-safe."""
+    """What a WebSocket needs from its I/O side. Thread-safe."""
 
     def send_message(self, data: Message) -> bool: ...
     def close_connection(self, code: int, reason: str) -> None: ...
     def message_handled(self, size: int) -> None: ...
 
 
+def list_connections() -> list[WebSocket]:
+    """Every WebSocket of this process not yet closed, servers' and clients',
+    oldest first (Tcl's ``find``); each tells its ``state``, ``peer_address``
+    and ``request`` or ``url``."""
+    return sorted((ws for ws in list(_open.values()) if not ws.closed), key=lambda ws: ws.id)
+
+
 class WebSocket:
-    """An open WebSocket connection.
+    """A WebSocket connection.
 
     Register callbacks with :meth:`on_message` and :meth:`on_close`, or read
-    with ``await ws.receive()`` / ``async for msg in ws``. Callbacks and
-    coroutines run on the handler loop: in a notebook, when the kernel is idle
-    or when a busy cell calls :func:`nbws.service`.
+    with :meth:`receive` / ``async for msg in ws``. Callbacks and coroutines run
+    on the handler loop: in a notebook, when the kernel is idle or when a busy
+    cell calls :func:`nbws.service`.
 
     Attributes:
-        request: the upgrade :class:`~nbws.Request` (path, query, headers, cookies).
+        request: the upgrade :class:`~nbws.Request` (server side).
         subprotocol: the negotiated subprotocol, or None.
+        peer_address: the peer's (host, port).
         id: a number unique in this process.
     """
 
@@ -54,21 +69,26 @@ class WebSocket:
         self,
         link: Link,
         plane: HandlerPlane,
-        request: Request,
+        request: Request | None,
         subprotocol: str | None,
         close_on_error: bool = True,
+        peer_address: tuple[str, int] = ("", 0),
     ) -> None:
         self._link = link
         self._plane = plane
         self.request = request
         self.subprotocol = subprotocol
+        self.peer_address = peer_address
         self.id = next(_ids)
         self._close_on_error = close_on_error
         self._message_callbacks: list[MessageCallback] = []
         self._close_callbacks: list[CloseCallback] = []
         self._inbox: deque[Message] = deque()
         self._waiter: asyncio.Future[None] | None = None
+        self._arrived = threading.Event()
         self._closed = False
+        self._state = "OPEN"
+        self._error: BaseException | None = None
         self.close_code: int | None = None
         """The close code once closed (1006: dropped without a Close frame)."""
         self.close_reason: str = ""
@@ -77,6 +97,7 @@ class WebSocket:
         """Messages received so far."""
         self.messages_out = 0
         """Messages sent so far."""
+        _open[self.id] = self
 
     # -- callbacks (register from any thread; they run on the handler loop) --
 
@@ -87,7 +108,7 @@ class WebSocket:
         return fn
 
     def on_close(self, fn: CloseCallback) -> CloseCallback:
-        """Call ``fn(code, reason)`` once when the connection closes."""
+        """Call ``fn(code, reason)`` when the connection closes."""
         self._close_callbacks.append(fn)
         if self._closed:
             self._plane.post(lambda: self._run_callback(fn, self.close_code or 1006, self.close_reason))
@@ -98,10 +119,10 @@ class WebSocket:
     def send(self, data: Message) -> bool:
         """Send a message: ``str`` as a text frame, ``bytes`` as a binary frame.
 
-        Thread-safe and never blocks: the data is handed to the I/O thread.
-        Returns False when the send-buffer policy ``"drop"`` dropped it.
-        Raises :class:`~nbws.ConnectionClosedError` once closed and, with policy
-        ``"error"``, :class:`~nbws.SendBufferFullError` when the peer is not reading.
+        Thread-safe and never blocks. Returns False when the send-buffer policy
+        ``"drop"`` dropped it. Raises :class:`~nbws.ConnectionClosedError` once
+        closed and, with policy ``"error"``, :class:`~nbws.SendBufferFullError`
+        when the peer is not reading.
         """
         if isinstance(data, (bytearray, memoryview)):
             data = bytes(data)
@@ -122,6 +143,7 @@ class WebSocket:
         if len(reason.encode("utf-8")) > 123:
             raise ValueError("a close reason must be at most 123 bytes of UTF-8")
         if not self._closed:
+            self._state = "CLOSING"
             self._link.close_connection(code, reason)
 
     @property
@@ -129,24 +151,77 @@ class WebSocket:
         """True once the connection is closed (as seen by the handler loop)."""
         return self._closed
 
-    # -- coroutine interface (handler loop) --
+    @property
+    def state(self) -> str:
+        """``"CONNECTING"``, ``"OPEN"``, ``"CLOSING"`` or ``"CLOSED"``."""
+        return self._state
 
-    async def receive(self) -> Message:
-        """Wait for the next message not consumed by :meth:`on_message` callbacks.
+    # -- receiving --
 
-        Raises :class:`~nbws.ConnectionClosedError` when the connection closes."""
-        while not self._inbox:
-            if self._closed:
-                raise ConnectionClosedError(self.close_code or 1006, self.close_reason)
-            loop = asyncio.get_running_loop()
-            self._waiter = loop.create_future()
-            try:
-                await self._waiter
-            finally:
-                self._waiter = None
+    def receive(self, timeout: float | None = None) -> Any:
+        """The next message not consumed by :meth:`on_message` callbacks.
+
+        In a coroutine, ``await ws.receive()``; anywhere else (a script, a
+        cell) ``ws.receive(timeout=5)`` blocks until a message arrives, running
+        queued nbws handlers meanwhile when called on the handler loop's
+        thread. Raises :class:`~nbws.ConnectionClosedError` once closed,
+        ``TimeoutError`` after ``timeout`` seconds, and
+        :class:`~nbws.HandlerLoopError` when called (blocking) inside a handler,
+        where it would wait forever.
+        """
+        caller = sys._getframe(1)
+        if caller.f_code.co_flags & _ASYNC_CODE:
+            return self._receive_async(timeout)
+        return self._receive_blocking(timeout)
+
+    def _take(self) -> Message:
         message = self._inbox.popleft()
         self._link.message_handled(len(message))
         return message
+
+    def _raise_closed(self) -> None:
+        if self._error is not None:
+            raise self._error
+        raise ConnectionClosedError(self.close_code or 1006, self.close_reason)
+
+    async def _receive_async(self, timeout: float | None = None) -> Message:
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while not self._inbox:
+            if self._closed:
+                self._raise_closed()
+            loop = asyncio.get_running_loop()
+            self._waiter = loop.create_future()
+            try:
+                remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
+                await asyncio.wait_for(asyncio.shield(self._waiter), remaining)
+            finally:
+                self._waiter = None
+        return self._take()
+
+    def _receive_blocking(self, timeout: float | None) -> Message:
+        plane = self._plane
+        on_plane = threading.current_thread() is plane.thread
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while not self._inbox:
+            if self._closed:
+                self._raise_closed()
+            if on_plane and plane._servicing:
+                raise HandlerLoopError(
+                    "receive() was called inside a handler: the message it waits for can only be "
+                    "delivered after the handler returns; use on_message or 'await ws.receive()'"
+                )
+            remaining = None if deadline is None else deadline - time.monotonic()
+            if remaining is not None and remaining <= 0:
+                raise TimeoutError(f"no message within {timeout} s")
+            step = 0.05 if remaining is None else min(0.05, remaining)
+            self._arrived.clear()
+            if self._inbox or self._closed:
+                continue
+            if on_plane:
+                plane.service(step)  # deliveries are jobs on this very thread
+            else:
+                self._arrived.wait(step)
+        return self._take()
 
     def __aiter__(self) -> AsyncIterator[Message]:
         return self._iterate()
@@ -154,7 +229,7 @@ class WebSocket:
     async def _iterate(self) -> AsyncIterator[Message]:
         while True:
             try:
-                yield await self.receive()
+                yield await self._receive_async()
             except ConnectionClosedError as exc:
                 if exc.code in (1000, 1001):
                     return
@@ -163,6 +238,7 @@ class WebSocket:
     # -- delivery from the I/O thread (these run on the handler loop) --
 
     def _wake(self) -> None:
+        self._arrived.set()
         waiter = self._waiter
         if waiter is not None and not waiter.done():
             waiter.set_result(None)
@@ -188,7 +264,9 @@ class WebSocket:
         if self._closed:
             return
         self._closed = True
+        self._state = "CLOSED"
         self.close_code, self.close_reason = code, reason
+        _open.pop(self.id, None)
         self._wake()
         for fn in self._close_callbacks:
             self._run_callback(fn, code, reason)
@@ -207,10 +285,14 @@ class WebSocket:
             self._handler_failed(task.exception())  # type: ignore[arg-type]
 
     def _handler_failed(self, exc: BaseException) -> None:
-        log.error("nbws: a WebSocket handler for %s raised", self.request.path, exc_info=exc)
+        where = self.request.path if self.request is not None else getattr(self, "url", "?")
+        log.error("nbws: a WebSocket handler for %s raised", where, exc_info=exc)
         if self._close_on_error and not self._closed:
             self._link.close_connection(1011, "handler error")
 
     def __repr__(self) -> str:
-        state = f"closed {self.close_code}" if self._closed else "open"
-        return f"<nbws.WebSocket #{self.id} {self.request.path} {state}>"
+        where = self.request.path if self.request is not None else getattr(self, "url", "")
+        state = f"closed {self.close_code}" if self._closed else self._state.lower()
+        return f"<nbws.WebSocket #{self.id} {where} {state}>"
+
+
