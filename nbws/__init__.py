@@ -14,10 +14,13 @@ from __future__ import annotations
 from .__about__ import __version__
 from .app import App
 from .bridge import interrupt, service
+from .client import ClientWebSocket, connect
 from .config import defaults
 from .errors import (
+    ConnectError,
     ConnectionClosedError,
     HandlerLoopError,
+    HandshakeRejectedError,
     NbwsError,
     NoFreePortError,
     PathInUseError,
@@ -39,14 +42,17 @@ from .server import (
 )
 from .static import exclude_static_path, static_file, static_path, static_path_options, static_text
 from .uri import decode_uri, decode_uri_component, encode_uri, encode_uri_component
-from .websocket import WebSocket
+from .websocket import WebSocket, list_connections
 
 __all__ = [
     "__version__",
     "App",
+    "ClientWebSocket",
+    "ConnectError",
     "ConnectionClosedError",
     "Form",
     "HandlerLoopError",
+    "HandshakeRejectedError",
     "Headers",
     "NbwsError",
     "NoFreePortError",
@@ -59,6 +65,7 @@ __all__ = [
     "ServerStoppedError",
     "UploadedFile",
     "WebSocket",
+    "connect",
     "decode_uri",
     "decode_uri_component",
     "defaults",
@@ -71,6 +78,7 @@ __all__ = [
     "static_text",
     "interrupt",
     "ip_family",
+    "list_connections",
     "list_servers",
     "random_port",
     "run_server",

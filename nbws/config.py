@@ -98,6 +98,10 @@ class ServerConfig(LoggingConfigurable):
     ).tag(config=True)
     subprotocols = List(Unicode(), help="WebSocket subprotocols the server accepts, most preferred first.").tag(config=True)
     ssl = Instance(ssl.SSLContext, allow_none=True, help="An ssl.SSLContext to serve https and wss.").tag(config=True)
+    fragment_size = Int(
+        None, allow_none=True,
+        help="Split outgoing messages larger than this many bytes into frames of this size; None: one frame per message.",
+    ).tag(config=True)
     close_on_handler_error = Bool(
         True, help="Close a WebSocket with 1011 when one of its handlers raises (the error is logged either way)."
     ).tag(config=True)
@@ -141,4 +145,5 @@ class Settings:
     compression_window_bits: int
     subprotocols: list[str]
     ssl: ssl.SSLContext | None
+    fragment_size: int | None
     close_on_handler_error: bool

@@ -13,6 +13,8 @@ __all__ = [
     "PathInUseError",
     "ConnectionClosedError",
     "SendBufferFullError",
+    "ConnectError",
+    "HandshakeRejectedError",
     "HandlerLoopError",
     "ServerStoppedError",
 ]
@@ -86,6 +88,34 @@ class ConnectionClosedError(NbwsError):
         self.reason = reason
         detail = f" ({reason})" if reason else ""
         super().__init__(f"the WebSocket is closed with code {code}{detail}")
+
+
+class ConnectError(NbwsError, ConnectionError):
+    """A WebSocket client could not open its connection.
+
+    Attributes:
+        url: the URL it tried.
+        reason: what went wrong, in words (refused, DNS, TLS, timeout …).
+    """
+
+    def __init__(self, url: str, reason: str) -> None:
+        self.url = url
+        self.reason = reason
+        super().__init__(f"could not connect to {url}: {reason}")
+
+
+class HandshakeRejectedError(ConnectError):
+    """The server answered the WebSocket handshake with an HTTP error.
+
+    Attributes:
+        status: the HTTP status (403, 404 …).
+        body: the start of the response body.
+    """
+
+    def __init__(self, url: str, status: int, body: bytes = b"") -> None:
+        self.status = status
+        self.body = body
+        super().__init__(url, f"the server refused the WebSocket handshake with HTTP {status}")
 
 
 class SendBufferFullError(NbwsError):

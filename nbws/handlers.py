@@ -149,12 +149,16 @@ class Endpoint:
         self.plane.post(job)
         return future
 
-    def ws_lost(self, conn: WsConnection) -> None:
+    def ws_lost(self, conn: WsConnection, code: int, reason: str) -> None:
         """A WebSocket's TCP connection is gone."""
         self.websockets.discard(conn)
         user = conn.user
         if user is not None:
-            self.plane.post(lambda: self.closed(user))
+            def job() -> None:  # handler plane
+                self.closed(user)
+                user._finish(code, reason)
+
+            self.plane.post(job)
 
     def broadcast(self, data: str | bytes) -> int:
         """Send one message to every open WebSocket; returns how many got it.

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from websockets.frames import Frame, Opcode
 from websockets.protocol import CLOSED, OPEN, SEND_EOF, Protocol, Side
+from websockets.client import ClientProtocol
 from websockets.server import ServerProtocol
 
 from .errors import SendBufferFullError
@@ -34,7 +35,7 @@ if TYPE_CHECKING:
     from .config import Settings
     from .websocket import Message, WebSocket
 
-__all__ = ["WsConnection", "StrictServerProtocol", "frame_header"]
+__all__ = ["WsConnection", "StrictServerProtocol", "StrictClientProtocol", "frame_header"]
 
 
 def frame_header(opcode: Opcode, length: int) -> bytes:
@@ -59,8 +60,8 @@ def _skip(parts: list[bytes], count: int) -> bytes:
     return b"".join(rest)
 
 
-class StrictServerProtocol(ServerProtocol):
-    """websockets' server protocol, with one RFC 6455 fix.
+class _CloseBetweenFragments(Protocol):
+    """websockets' protocol, with one RFC 6455 fix.
 
     A Close frame may arrive between the fragments of a message (control
     frames can be interleaved, section 5.4). websockets answers it with 1002
@@ -73,6 +74,14 @@ class StrictServerProtocol(ServerProtocol):
         if frame.opcode is Opcode.CLOSE and self.current_size is not None:
             self.current_size = None
         super().recv_frame(frame)
+
+
+class StrictServerProtocol(_CloseBetweenFragments, ServerProtocol):
+    """The server side of :class:`_CloseBetweenFragments`."""
+
+
+class StrictClientProtocol(_CloseBetweenFragments, ClientProtocol):
+    """The client side of :class:`_CloseBetweenFragments`."""
 
 _utf8_decoder = codecs.getincrementaldecoder("utf-8")
 
@@ -89,7 +98,7 @@ class WsConnection:
         settings: Settings,
         io: IOThread,
         plane: HandlerPlane,
-        on_lost: Callable[[WsConnection], None],
+        on_lost: Callable[[WsConnection, int, str], None],
     ) -> None:
         self.transport = transport
         self.proto = proto
@@ -178,8 +187,10 @@ class WsConnection:
         else:
             self.plane.post_and_yield(lambda: user._deliver_many(batch))
 
-    def _process_events(self) -> None:
-        for frame in self.proto.events_received():
+    def _process_events(self, events: list[Any] | None = None) -> None:
+        if events is None:
+            events = self.proto.events_received()
+        for frame in events:
             if not isinstance(frame, Frame):  # the handshake request, already handled
                 continue
             opcode = frame.opcode
@@ -262,10 +273,9 @@ class WsConnection:
             return
         for data in self.proto.data_to_send():
             if data is SEND_EOF or not data:
-                if self.proto.side is Side.SERVER:
-                    self.transport.close()
-                elif self.transport.can_write_eof():
-                    self.transport.write_eof()
+                # a server closes TCP after the closing handshake; a client
+                # gets SEND_EOF only once the server has closed its side
+                self.transport.close()
             else:
                 self.bytes_out += len(data)
                 self.transport.write(data)
@@ -306,10 +316,20 @@ class WsConnection:
         self._out_written += size
         if self.proto.state is not OPEN or self._lost:
             return
-        if isinstance(data, str):
-            self.proto.send_text(data.encode("utf-8"))
+        body = data.encode("utf-8") if isinstance(data, str) else data
+        step = self.settings.fragment_size
+        if step and len(body) > step:
+            view = memoryview(body)
+            if isinstance(data, str):
+                self.proto.send_text(view[:step], fin=False)
+            else:
+                self.proto.send_binary(view[:step], fin=False)
+            for start in range(step, len(body), step):
+                self.proto.send_continuation(view[start:start + step], fin=start + step >= len(body))
+        elif isinstance(data, str):
+            self.proto.send_text(body)
         else:
-            self.proto.send_binary(data)
+            self.proto.send_binary(body)
         self._schedule_flush()
 
     def _write_tail(self, tail: bytes) -> None:
@@ -399,10 +419,7 @@ class WsConnection:
             code, reason = int(received.code), received.reason
         else:
             code, reason = 1006, ""
-        self.on_lost(self)
-        user = self.user
-        if user is not None:
-            self.plane.post(lambda: user._finish(code, reason))
+        self.on_lost(self, code, reason)
 
     # ------------------------------------------------------------ thread-safe Link
 
@@ -446,8 +463,10 @@ class WsConnection:
     def _write_direct(self, data: Message, size: int) -> bool:
         """Runs on the sender's thread, under the lock."""
         with self._lock:
+            step = self.settings.fragment_size
             if (
                 self._lost
+                or (step and size > step // 4)
                 or self._direct_tail
                 or self._flush_scheduled
                 or self._out_posted - size != self._out_written
