@@ -56,6 +56,7 @@ class WakeQueue:
         self._after = after
         self.posted = threading.Event()
         self.waiters = 0  # threads blocked in wait_for_post()
+        self.draining = False  # True while a job runs
 
     def post(self, job: Job) -> bool:
         """Append a job and wake the loop if no drain is pending. Thread-safe.
@@ -92,18 +93,22 @@ class WakeQueue:
         self._scheduled = False  # before popping: a later post schedules anew
         jobs = self.jobs
         count = 0
-        while jobs:
-            try:
-                job = jobs.popleft()
-            except IndexError:  # pragma: no cover - another drain emptied it
-                break
-            count += 1
-            try:
-                job()
-            except BaseException as exc:
-                if isinstance(exc, (KeyboardInterrupt, SystemExit)):
-                    raise
-                self._on_error(exc)
+        self.draining = True
+        try:
+            while jobs:
+                try:
+                    job = jobs.popleft()
+                except IndexError:  # pragma: no cover - another drain emptied it
+                    break
+                count += 1
+                try:
+                    job()
+                except BaseException as exc:
+                    if isinstance(exc, (KeyboardInterrupt, SystemExit)):
+                        raise
+                    self._on_error(exc)
+        finally:
+            self.draining = False
         if self._after is not None:
             self._after()
         return count
@@ -216,6 +221,10 @@ class HandlerPlane:
             return asyncio.ensure_future(result, loop=self.loop)
         return None
 
+    def in_handler(self) -> bool:
+        """True while a queued handler job runs (or service() runs). Handler thread only."""
+        return self._servicing or self.queue.draining
+
     def loop_running_here(self) -> bool:
         """True when this plane's loop is running (e.g. the kernel's loop)."""
         return self.loop.is_running()
@@ -229,7 +238,7 @@ class HandlerPlane:
                 "nbws.service() must be called on the thread that started the server "
                 f"({self.thread.name}), not {threading.current_thread().name}"
             )
-        if self._servicing:
+        if self.in_handler():
             raise HandlerLoopError(
                 "nbws.service() was called from inside a handler; handlers must return "
                 "instead of waiting for other handlers"

@@ -105,7 +105,7 @@ class ClientWebSocket(WebSocket):
         on_plane = threading.current_thread() is plane.thread
         deadline = None if timeout is None else time.monotonic() + timeout
         while not self._check_open():
-            if on_plane and plane._servicing:
+            if on_plane and plane.in_handler():
                 raise HandlerLoopError("wait_open() inside a handler would wait forever; use on_open")
             remaining = None if deadline is None else deadline - time.monotonic()
             if remaining is not None and remaining <= 0:
@@ -143,6 +143,18 @@ class ClientWebSocket(WebSocket):
     def __exit__(self, *exc: object) -> None:
         if not self._closed:
             self.close()
+
+    def close(self, code: int = 1000, reason: str = "") -> None:
+        """Close the connection (and stop reconnecting). Thread-safe."""
+        was_open = not self._closed and self._state != "CLOSING"
+        super().close(code, reason)
+        if was_open:
+            self._plane.post(self._report_closing)
+
+    def _report_closing(self) -> None:
+        if not self._closed:
+            for fn in self._state_callbacks:
+                self._run_callback(fn, "CLOSING")
 
     # -- handler-loop side of state changes --
 
@@ -354,11 +366,12 @@ class _Session:
             conn.send_message(message)
         if closing is not None:
             conn.close_connection(*closing)
-        if stream.leftover:
-            with conn._lock:
-                conn._process_events(stream.leftover)
-            conn._dispatch()
-            stream.leftover = []
+        # frames that came with (or right after) the 101, and whatever the
+        # protocol already wrote in answer (a pong, a Close after a failure)
+        with conn._lock:
+            conn._process_events(stream.leftover)
+        conn._dispatch()
+        stream.leftover = []
         if stream.lost:  # it closed while being set up
             conn.connection_lost()
 

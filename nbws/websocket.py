@@ -205,7 +205,7 @@ class WebSocket:
         while not self._inbox:
             if self._closed:
                 self._raise_closed()
-            if on_plane and plane._servicing:
+            if on_plane and plane.in_handler():
                 raise HandlerLoopError(
                     "receive() was called inside a handler: the message it waits for can only be "
                     "delivered after the handler returns; use on_message or 'await ws.receive()'"

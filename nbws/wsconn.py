@@ -23,9 +23,9 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from websockets.client import ClientProtocol
 from websockets.frames import Frame, Opcode
 from websockets.protocol import CLOSED, OPEN, SEND_EOF, Protocol, Side
-from websockets.client import ClientProtocol
 from websockets.server import ServerProtocol
 
 from .errors import SendBufferFullError
@@ -414,9 +414,11 @@ class WsConnection:
                     pass
                 self.proto.events_received()
                 self.proto.data_to_send()
-        received = self.proto.close_rcvd
-        if received is not None:
-            code, reason = int(received.code), received.reason
+        # the peer's Close frame; else the one we sent when we failed the
+        # connection (1009, 1007 …); else 1006, dropped without a Close frame
+        closing = self.proto.close_rcvd or self.proto.close_sent
+        if closing is not None:
+            code, reason = int(closing.code), closing.reason
         else:
             code, reason = 1006, ""
         self.on_lost(self, code, reason)
