@@ -385,8 +385,18 @@ class _Session:
             context = None
         loop = self.io.loop
         stream = _Stream(self)
-        extensions = [ClientPerMessageDeflateFactory(client_max_window_bits=self.settings.compression_window_bits,
-                                                     compress_settings={"memLevel": 5})] if p["compression"] else None
+        extensions = None
+        if p["compression"]:
+            # Two offers: context takeover (better ratio), then without it
+            # (for servers that want it off); the server picks one.
+            # The server picks both windows (at most 15 bits, 32 KiB each: the
+            # inflated size is bounded by max_message_size regardless).
+            extensions = [
+                ClientPerMessageDeflateFactory(client_max_window_bits=True, server_max_window_bits=None,
+                                               compress_settings={"memLevel": 5}),
+                ClientPerMessageDeflateFactory(client_max_window_bits=True, client_no_context_takeover=True,
+                                               compress_settings={"memLevel": 5}),
+            ]
         max_message = self.settings.max_message_size
         proto = StrictClientProtocol(
             wsuri, origin=Origin(p["origin"]) if p["origin"] else None, extensions=extensions,

@@ -7,6 +7,7 @@ every time; the full suite runs when CI=true (about 4 minutes here).
 
 from __future__ import annotations
 
+import asyncio
 import collections
 import os
 
@@ -53,4 +54,49 @@ def test_autobahn_fast_cases_pass() -> None:
 def test_autobahn_full_suite_passes() -> None:
     results = autobahn(["1.*", "2.*", "3.*", "4.*", "5.*", "6.*", "7.*", "9.*", "10.*"])
     assert len(results) == 216  # 12.* and 13.*: permessage-deflate
+    check(results)
+
+
+def autobahn_client(exclude: list[str]) -> list[kosoku.CaseResult]:
+    """kosoku serves the cases; the nbws client echoes every message."""
+
+    async def main() -> list[kosoku.CaseResult]:
+        async with kosoku.run_fuzzingserver(port=0, exclude_cases=exclude) as fuzzer:
+            base = f"ws://{fuzzer.address}:{fuzzer.port}"
+            count = int(await nbws.connect(base + "/getCaseCount").receive(timeout=10))
+            for case in range(1, count + 1):
+                closed = asyncio.get_running_loop().create_future()
+                ws = nbws.connect(f"{base}/runCase?case={case}&agent=nbws", compression=True, max_message_size=None,
+                                  send_buffer_size=1 << 30,  # the fuzzer sends whole batches before reading
+                                  ping_interval=None,
+                                  on_close=lambda code, reason, f=closed: f.done() or f.set_result(code))
+
+                def echo(message: nbws.websocket.Message, ws: nbws.ClientWebSocket = ws) -> None:
+                    if not ws.closed:
+                        ws.send(message)
+
+                ws.on_message(echo)
+                await asyncio.wait_for(closed, 120)
+            report = nbws.connect(f"{base}/updateReports?agent=nbws")
+            await report.wait_open(10)
+            report.close()
+            try:
+                return list(await asyncio.wait_for(fuzzer.get_result(), 120))
+            except kosoku.FailureError as exc:
+                return list(exc.results)
+
+    return run(main, timeout=1500)
+
+
+def test_autobahn_client_fast_cases_pass() -> None:
+    results = autobahn_client(["12.*", "13.*"])
+    assert len(results) > 290
+    check(results)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(os.environ.get("CI") != "true", reason="the full suite runs in CI (CI=true)")
+def test_autobahn_client_full_suite_passes() -> None:
+    results = autobahn_client(["1.*", "2.*", "3.*", "4.*", "5.*", "6.*", "7.*", "9.*", "10.*"])
+    assert len(results) == 216
     check(results)

@@ -141,3 +141,42 @@ def test_static_files_download_while_a_cell_sleeps(k: Kernel, tmp_path: pathlib.
     with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=10) as resp:
         assert resp.read() == b"app"
     k.run("files.stop()")
+
+
+def test_client_callbacks_fire_on_the_main_thread_idle_and_queue_while_busy(k: Kernel) -> None:
+    import queue
+    import threading
+
+    from websockets.sync.server import ServerConnection, serve
+
+    outbox: queue.Queue[str] = queue.Queue()
+
+    def handler(ws: ServerConnection) -> None:
+        while True:
+            message = outbox.get(timeout=30)
+            if message == "":
+                return
+            ws.send(message)
+
+    with serve(handler, "127.0.0.1", 0) as peer:
+        thread = threading.Thread(target=peer.serve_forever, daemon=True)
+        thread.start()
+        port = peer.socket.getsockname()[1]
+        k.run(
+            "import nbws, threading, time\n"
+            "got = []\n"
+            f"client = nbws.connect('ws://127.0.0.1:{port}/', "
+            "on_message=lambda m: got.append((m, threading.current_thread().name)))\n"
+            "client.wait_open(10)\n")
+        outbox.put("idle")
+        deadline = time.monotonic() + 10
+        while k.run("print(len(got))").strip() != "1":
+            assert time.monotonic() < deadline
+        msg_id = k.start("time.sleep(2)\nprint('during the cell:', len(got))")
+        outbox.put("busy")
+        out, reply = k.finish(msg_id)
+        assert reply["status"] == "ok" and out.strip() == "during the cell: 1"
+        assert k.run("print(got)").strip() == "[('idle', 'MainThread'), ('busy', 'MainThread')]"
+        outbox.put("")
+        k.run("client.close()")
+        peer.shutdown()
