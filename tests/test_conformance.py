@@ -77,9 +77,10 @@ def autobahn_client(exclude: list[str]) -> list[kosoku.CaseResult]:
 
                 ws.on_message(echo)
                 await asyncio.wait_for(closed, 120)
-            report = nbws.connect(f"{base}/updateReports?agent=nbws")
-            await report.wait_open(10)
-            report.close()
+            finished = asyncio.get_running_loop().create_future()
+            nbws.connect(f"{base}/updateReports?agent=nbws",  # the fuzzer closes it at once
+                         on_close=lambda code, reason: finished.done() or finished.set_result(code))
+            await asyncio.wait_for(finished, 30)
             try:
                 return list(await asyncio.wait_for(fuzzer.get_result(), 120))
             except kosoku.FailureError as exc:
