@@ -7,6 +7,7 @@ import logging
 import sys
 from collections.abc import Sequence
 
+from .app import App
 from .messages import Request, Response
 from .server import run_server, run_static_server
 from .websocket import Message, WebSocket
@@ -19,38 +20,44 @@ padding:.5em;min-height:6em}</style></head>
 <p>Status: <b id="status">connecting…</b></p>
 <form id="form"><input id="text" value="hello from the browser" size="30"> <button>Send</button></form>
 <div id="log"></div>
-<script>
+<script type="module">
+import { connect } from "./_nbws/nbws.js";
 const log = (line) => { document.getElementById("log").textContent += line + "\\n"; };
-const url = new URL("ws", location.href);
-url.protocol = location.protocol === "https:" ? "wss:" : "ws:";
-const ws = new WebSocket(url);
-ws.onopen = () => { document.getElementById("status").textContent = "open"; };
-ws.onclose = (ev) => { document.getElementById("status").textContent = "closed (" + ev.code + ")"; };
-ws.onmessage = (ev) => log("← " + ev.data);
+const conn = connect();
+window.conn = conn;
+conn.on("status", (s) => { document.getElementById("status").textContent = s; });
+conn.on("echo", (text) => log("← " + text));
 document.getElementById("form").onsubmit = (ev) => {
   ev.preventDefault();
   const text = document.getElementById("text").value;
-  log("→ " + text); ws.send(text);
+  log("→ " + text);
+  conn.send("echo", text);
 };
 </script></body></html>
 """
 
 
-def demo_app() -> dict[str, object]:
-    """The demo: a page at ``/`` and an echo WebSocket at ``/ws``."""
+def demo_app() -> App:
+    """The demo: a page at ``/`` that talks through ``nbws.js`` (topic
+    ``echo``), and a plain echo WebSocket at ``/ws`` for other clients."""
+    app = App()
 
-    def call(req: Request) -> Response:
-        if req.path == "/":
-            return Response(200, DEMO_PAGE, content_type="text/html; charset=utf-8")
-        return Response(404, "Not Found\n")
+    @app.route("/")
+    def index(req: Request) -> Response:
+        return Response(200, DEMO_PAGE, content_type="text/html; charset=utf-8")
 
-    def on_ws_open(ws: WebSocket) -> None:
+    @app.on("echo")
+    def echo_topic(ws: WebSocket, text: object) -> None:
+        ws.emit("echo", f"echo: {text}")
+
+    @app.websocket("/ws")
+    def echo_socket(ws: WebSocket) -> None:
         def echo(message: Message) -> None:
             ws.send(f"echo: {message}" if isinstance(message, str) else message)
 
         ws.on_message(echo)
 
-    return {"call": call, "on_ws_open": on_ws_open}
+    return app
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from .envelope import dispatch
 from .messages import Request, Response
 from .static import StaticOptions, StaticRoutes
 
@@ -19,6 +20,8 @@ if TYPE_CHECKING:
 __all__ = ["App", "AppSpec", "resolve_app"]
 
 Handler = Callable[..., Any]
+ENVELOPE_PATH = "/_nbws/ws"
+"""Where ``nbws.js``'s ``connect()`` connects by default."""
 _PARAM = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)(?::path)?\}")
 
 
@@ -76,6 +79,37 @@ class App:
         served by the I/O thread."""
         self.static_path_options: StaticOptions | None = None
         """App-wide :func:`nbws.static_path_options`."""
+        self._topics: dict[str, Handler] = {}
+        self._rpcs: dict[str, Handler] = {}
+        self._connect: list[Handler] = []
+
+    def on(self, topic: str) -> Callable[[Handler], Handler]:
+        """Decorator: ``fn(ws, data)`` handles JSON messages on ``topic`` from
+        pages using ``nbws.js`` (``conn.send(topic, data)``). The topics
+        ``"message"`` (plain text) and ``"binary"`` (binary frames) catch
+        frames without an envelope."""
+
+        def register(fn: Handler) -> Handler:
+            self._topics[topic] = fn
+            return fn
+
+        return register
+
+    def rpc(self, name: str) -> Callable[[Handler], Handler]:
+        """Decorator: ``fn(data)`` answers ``conn.call(name, data)`` from a
+        page; return a JSON-serialisable value (or an awaitable of one). An
+        exception rejects the page's Promise with its message."""
+
+        def register(fn: Handler) -> Handler:
+            self._rpcs[name] = fn
+            return fn
+
+        return register
+
+    def connected(self, fn: Handler) -> Handler:
+        """Decorator: ``fn(ws)`` runs when a page connects to the helper endpoint."""
+        self._connect.append(fn)
+        return fn
 
     def static(self, prefix: str, path: Any) -> None:
         """Serve ``path`` (a directory name or :func:`nbws.static_path`) at ``prefix``."""
@@ -104,8 +138,9 @@ class App:
         return register
 
     def accepts_websocket(self, path: str) -> bool:
-        """True when a WebSocket route matches ``path``. A pure check, safe on any thread."""
-        return any(r.pattern.fullmatch(path) for r in self._ws_routes)
+        """True when a WebSocket route matches ``path`` (the helper endpoint
+        ``/_nbws/ws`` always does). A pure check, safe on any thread."""
+        return path == ENVELOPE_PATH or any(r.pattern.fullmatch(path) for r in self._ws_routes)
 
     def call(self, req: Request) -> Any:
         """Dispatch an HTTP request to its route; 404 or 405 when none fits."""
@@ -129,6 +164,12 @@ class App:
             m = route.pattern.fullmatch(path)
             if m is not None:
                 return route.handler(ws, **m.groupdict())
+        if path == ENVELOPE_PATH:
+            topics, rpcs = self._topics, self._rpcs
+            ws.on_message(lambda message: dispatch(ws, message, topics, rpcs))
+            for fn in self._connect:
+                ws._run_callback(fn, ws)
+            return None
         ws.close(1008, "no WebSocket route for this path")
         return None
 

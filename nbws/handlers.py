@@ -26,6 +26,7 @@ from websockets.http11 import Request as WsRequest
 from websockets.typing import Subprotocol
 
 from . import __about__
+from .assets import ASSET_PREFIX, asset
 from .messages import Headers, Request, Response, to_response
 from .security import TOKEN_COOKIE, host_allowed, origin_allowed, request_token, target_problem, token_matches
 from .static import (
@@ -503,6 +504,18 @@ class HttpConnection(asyncio.Protocol):
     async def _http(self, request: Request, set_cookie: list[tuple[bytes, bytes]]) -> bool:
         spec = self.ep.spec
         head = request.method == "HEAD"
+        if request.path.startswith(ASSET_PREFIX) and request.method in ("GET", "HEAD"):
+            helper = asset(request.path)
+            if helper is not None:
+                if await self._read_body(request) is None:
+                    return False
+                body, kind, etag = helper
+                cache = [("ETag", etag), ("Cache-Control", "no-cache"), ("Access-Control-Allow-Origin", "*")]
+                if not_modified(request.headers, etag, None):
+                    self._safe_respond(Response(304, "", cache))
+                else:
+                    self._safe_respond(Response(200, body, cache, content_type=kind), head=head, extra=set_cookie)
+                return False
         static = self.ep.static
         if static and request.method in ("GET", "HEAD"):
             found = static.resolve(request.path, request.headers)

@@ -205,6 +205,13 @@ class Server(ServerConfig):
             raise ServerStoppedError("the server is stopped; start a new one with nbws.start_server()")
         io_thread().post(lambda: endpoint.broadcast(message))
 
+    def emit(self, topic: str, data: Any = None) -> None:
+        """Send a JSON topic message to every open WebSocket (pages using
+        ``nbws.js`` receive it with ``conn.on(topic, fn)``). Thread-safe."""
+        from .envelope import encode_topic
+
+        self.broadcast(encode_topic(topic, data))
+
     def __repr__(self) -> str:
         state = "running" if self._running else "stopped"
         return f"<nbws.Server {self.local_url} {state}, {len(self._sockets)} WebSocket(s)>"

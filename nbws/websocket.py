@@ -135,6 +135,13 @@ class WebSocket:
             self.messages_out += 1
         return sent
 
+    def emit(self, topic: str, data: Any = None) -> bool:
+        """Send a JSON topic message (``{"topic": ..., "data": ...}``) that a
+        page's ``conn.on(topic, fn)`` receives. Thread-safe."""
+        from .envelope import encode_topic
+
+        return self.send(encode_topic(topic, data))
+
     def close(self, code: int = 1000, reason: str = "") -> None:
         """Start the closing handshake. Thread-safe; :meth:`on_close` callbacks
         run when it completes. Closing a closed socket does nothing."""

@@ -24,7 +24,7 @@ def test_demo_serves_an_echo_page_and_stops_on_ctrl_c() -> None:
         url = match.group(1)
         with urllib.request.urlopen(url, timeout=10) as resp:
             page = resp.read().decode()
-        assert "nbws echo demo" in page and "new WebSocket" in page
+        assert "nbws echo demo" in page and "_nbws/nbws.js" in page
         with connect(url.replace("http", "ws") + "ws") as ws:
             ws.send("hi")
             assert ws.recv(timeout=10) == "echo: hi"

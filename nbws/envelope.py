@@ -1,0 +1,148 @@
+"""The JSON envelope spoken by ``nbws.js`` (and any other client):
+
+    {"topic": "price", "data": ...}              a topic message, either direction
+    {"call": "fit", "id": 7, "data": ...}        a request to the handler "fit"
+    {"reply": 7, "data": ...}                    its result
+    {"reply": 7, "error": "ValueError: ..."}     or its error
+
+Encoding and decoding are plain functions; :func:`dispatch` runs on the
+handler loop and calls the app's ``@app.on`` / ``@app.rpc`` handlers.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .websocket import Message, WebSocket
+
+__all__ = ["encode_topic", "encode_reply", "encode_error", "decode", "Topic", "Call", "dispatch"]
+
+log = logging.getLogger("nbws")
+
+
+def encode_topic(topic: str, data: Any) -> str:
+    """A topic message."""
+    return json.dumps({"topic": topic, "data": data}, separators=(",", ":"))
+
+
+def encode_reply(call_id: int, data: Any) -> str:
+    """The result of a call (raises TypeError when ``data`` is not JSON-serialisable)."""
+    return json.dumps({"reply": call_id, "data": data}, separators=(",", ":"))
+
+
+def encode_error(call_id: int, error: str) -> str:
+    """The error of a call."""
+    return json.dumps({"reply": call_id, "error": error}, separators=(",", ":"))
+
+
+@dataclass(frozen=True)
+class Topic:
+    """A decoded topic message."""
+
+    topic: str
+    data: Any
+
+
+@dataclass(frozen=True)
+class Call:
+    """A decoded call."""
+
+    name: str
+    id: int
+    data: Any
+
+
+def decode(text: str) -> Topic | Call | None:
+    """Decode a text frame; None when it is not an envelope."""
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return None
+    if not isinstance(value, dict):
+        return None
+    if isinstance(value.get("topic"), str):
+        return Topic(value["topic"], value.get("data"))
+    if isinstance(value.get("call"), str) and isinstance(value.get("id"), int):
+        return Call(value["call"], value["id"], value.get("data"))
+    return None
+
+
+def _describe(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}"
+
+
+def dispatch(
+    ws: WebSocket,
+    message: Message,
+    topics: Mapping[str, Callable[..., Any]],
+    rpcs: Mapping[str, Callable[..., Any]],
+) -> None:
+    """Route one message to a topic handler ``fn(ws, data)`` or an RPC
+    ``fn(data)``; plain text goes to the ``"message"`` topic and binary frames
+    to ``"binary"``. Runs on the handler loop."""
+    if isinstance(message, bytes):
+        handler = topics.get("binary")
+        if handler is not None:
+            ws._run_callback(handler, ws, message)
+        return
+    decoded = decode(message)
+    if isinstance(decoded, Topic):
+        handler = topics.get(decoded.topic)
+        if handler is None:
+            log.warning("nbws: no handler for topic %r (register one with @app.on(%r))", decoded.topic, decoded.topic)
+            return
+        ws._run_callback(handler, ws, decoded.data)
+    elif isinstance(decoded, Call):
+        _call(ws, decoded, rpcs)
+    else:
+        handler = topics.get("message")
+        if handler is not None:
+            ws._run_callback(handler, ws, message)
+
+
+def _call(ws: WebSocket, call: Call, rpcs: Mapping[str, Callable[..., Any]]) -> None:
+    fn = rpcs.get(call.name)
+    if fn is None:
+        _send(ws, encode_error(call.id, f"LookupError: no rpc named {call.name!r}"))
+        return
+
+    def reply(value: Any) -> None:
+        try:
+            text = encode_reply(call.id, value)
+        except (TypeError, ValueError) as exc:
+            text = encode_error(call.id, _describe(exc))
+        _send(ws, text)
+
+    def failed(exc: BaseException) -> None:
+        log.info("nbws: rpc %r raised %s", call.name, _describe(exc))
+        _send(ws, encode_error(call.id, _describe(exc)))
+
+    try:
+        result = fn(call.data)
+        task = ws._plane.start_async(result)
+    except Exception as exc:  # noqa: BLE001 - the error goes back to the caller
+        failed(exc)
+        return
+    if task is None:
+        reply(result)
+        return
+
+    def done(future: Any) -> None:
+        if future.cancelled():
+            failed(RuntimeError("cancelled"))
+        elif future.exception() is not None:
+            failed(future.exception())
+        else:
+            reply(future.result())
+
+    task.add_done_callback(done)
+
+
+def _send(ws: WebSocket, text: str) -> None:
+    if not ws.closed:
+        ws.send(text)
