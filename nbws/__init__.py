@@ -14,7 +14,7 @@ from __future__ import annotations
 from .__about__ import __version__
 from .app import App
 from .bridge import interrupt, service
-from .client import ClientWebSocket, connect
+from .client import ClientWebSocket, connect, fetch
 from .config import defaults
 from .errors import (
     ConnectError,
@@ -71,6 +71,7 @@ __all__ = [
     "defaults",
     "encode_uri",
     "encode_uri_component",
+    "fetch",
     "exclude_static_path",
     "static_file",
     "static_path",
@@ -88,4 +89,12 @@ __all__ = [
     "start_server",
     "stop_all_servers",
     "stop_server",
+    "load_ipython_extension",
 ]
+
+
+def load_ipython_extension(ipython: object) -> None:
+    """``%load_ext nbws``: register ``%wsserve``, ``%wsstop``, ``%wslist`` and ``%%wspage``."""
+    from .magics import NbwsMagics
+
+    ipython.register_magics(NbwsMagics)  # type: ignore[attr-defined]

@@ -29,10 +29,11 @@ from websockets.uri import parse_uri
 from .bridge import HandlerPlane, handler_plane, io_thread
 from .config import MiB, ServerConfig, Settings
 from .errors import ConnectError, ConnectionClosedError, HandlerLoopError, HandshakeRejectedError
+from .messages import Response
 from .websocket import _ASYNC_CODE, Message, WebSocket
 from .wsconn import StrictClientProtocol, WsConnection
 
-__all__ = ["connect", "ClientWebSocket"]
+__all__ = ["connect", "fetch", "ClientWebSocket"]
 
 StateCallback = Callable[[str], Any]
 
@@ -539,3 +540,58 @@ def connect(
     ws._link = session
     session.start()
     return ws
+
+
+def fetch(
+    url: str,
+    method: str = "GET",
+    data: bytes | str | None = None,
+    headers: Mapping[str, str] | None = None,
+    timeout: float = 30.0,
+) -> Response:
+    """Make an HTTP request and return the :class:`~nbws.Response`, without
+    deadlocking when the server is in this same kernel.
+
+    A plain ``urllib`` call from a cell to a server of the same kernel would
+    wait forever: the handler that must answer runs on the thread that is
+    waiting. ``fetch`` sends the request from a worker thread and runs queued
+    nbws handlers meanwhile (like :func:`nbws.service`). HTTP error statuses
+    are returned, not raised; network failures raise :class:`~nbws.ConnectError`."""
+    import urllib.error
+    import urllib.request
+
+    body = data.encode("utf-8") if isinstance(data, str) else data
+    request = urllib.request.Request(url, data=body, method=method, headers=dict(headers or {}))
+    outcome: list[Response | BaseException] = []
+    done = threading.Event()
+
+    def worker() -> None:
+        try:
+            try:
+                resp = urllib.request.urlopen(request, timeout=timeout)
+            except urllib.error.HTTPError as err:
+                resp = err
+            with resp:
+                outcome.append(Response(resp.status, resp.read(), list(resp.headers.items())))
+        except BaseException as exc:  # noqa: BLE001 - handed to the caller
+            outcome.append(exc)
+        finally:
+            done.set()
+
+    threading.Thread(target=worker, name="nbws-fetch", daemon=True).start()
+    plane = handler_plane()
+    assert plane is not None
+    deadline = time.monotonic() + timeout + 5
+    while not done.is_set():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{method} {url} took longer than {timeout} s")
+        if plane.in_handler():
+            done.wait(0.05)
+        else:
+            plane.service(0.02)
+    result = outcome[0]
+    if isinstance(result, BaseException):
+        if isinstance(result, (OSError, urllib.error.URLError)):
+            raise ConnectError(url, str(getattr(result, "reason", result))) from result
+        raise result
+    return result

@@ -98,6 +98,11 @@ class ServerConfig(LoggingConfigurable):
     ).tag(config=True)
     subprotocols = List(Unicode(), help="WebSocket subprotocols the server accepts, most preferred first.").tag(config=True)
     ssl = Instance(ssl.SSLContext, allow_none=True, help="An ssl.SSLContext to serve https and wss.").tag(config=True)
+    external_url = Unicode(
+        None, allow_none=True,
+        help="The URL browsers should use for this server (a template with {port} is allowed), for "
+        "deployments nbws cannot detect; default: NBWS_EXTERNAL_URL, then jupyter-server-proxy on JupyterHub.",
+    ).tag(config=True)
     fragment_size = Int(
         None, allow_none=True,
         help="Split outgoing messages larger than this many bytes into frames of this size; None: one frame per message.",
@@ -145,5 +150,6 @@ class Settings:
     compression_window_bits: int
     subprotocols: list[str]
     ssl: ssl.SSLContext | None
+    external_url: str | None
     fragment_size: int | None
     close_on_handler_error: bool

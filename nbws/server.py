@@ -8,6 +8,7 @@ on the caller's loop (the kernel's loop in a notebook).
 from __future__ import annotations
 
 import asyncio
+import atexit
 import contextlib
 import errno
 import logging
@@ -23,6 +24,7 @@ from traitlets.config import Config
 from .app import resolve_app
 from .bridge import HandlerPlane, handler_plane, io_thread
 from .config import ServerConfig, defaults
+from .display import external_origin, external_url, proxy_mode, server_html, server_text
 from .errors import PortInUseError, ServerStoppedError
 from .handlers import Endpoint
 from .ports import bind_socket, bind_unix_socket, port_holder_pid, random_port
@@ -43,6 +45,14 @@ __all__ = [
 log = logging.getLogger("nbws")
 _registry: dict[int | str, Server] = {}  # by port, or by socket path
 _registry_lock = threading.Lock()
+
+
+def _stop_at_exit() -> None:
+    with contextlib.suppress(Exception):
+        stop_all_servers()
+
+
+atexit.register(_stop_at_exit)  # kernel shutdown and restart release their ports
 
 
 def _default_config() -> Config:
@@ -70,10 +80,16 @@ class Server(ServerConfig):
     """
 
     def __init__(self, host: str, port: int, app: Any, config: Config | None = None, *,
-                 path: str | None = None, mask: int | None = None, **traits: Any) -> None:
+                 path: str | None = None, mask: int | None = None, name: str | None = None,
+                 **traits: Any) -> None:
         super().__init__(config=config if config is not None else _default_config(), **traits)
         self.host = host
         self.port = port
+        self.name = name
+        """An optional name (``%wsserve --name``); starting another server with
+        the same name replaces this one."""
+        self._closed_in = 0
+        self._closed_out = 0
         self.path = path
         """The Unix socket path of a pipe server, else None."""
         self._mask = mask
@@ -86,6 +102,15 @@ class Server(ServerConfig):
         self._running = False
         if self.token is None and path is None and not is_loopback(host):
             self.token = secrets.token_urlsafe(24)
+        if proxy_mode() and path is None:
+            # The browser comes through jupyter-server-proxy, which keeps the
+            # Jupyter page's Host and Origin; the browser cannot reach this
+            # loopback port itself, so DNS rebinding is not a risk here.
+            if not self.allowed_hosts:
+                self.allowed_hosts = ["*"]
+            origin = external_origin(self.external_url or external_url(0))
+            if origin and origin not in self.allowed_origins:
+                self.allowed_origins = [*self.allowed_origins, origin]
 
     # -- lifecycle --
 
@@ -128,7 +153,9 @@ class Server(ServerConfig):
         self._sockets[ws.id] = ws
 
     def _closed(self, ws: WebSocket) -> None:  # handler plane
-        self._sockets.pop(ws.id, None)
+        if self._sockets.pop(ws.id, None) is not None:
+            self._closed_in += ws.messages_in
+            self._closed_out += ws.messages_out
 
     def stop(self) -> None:
         """Stop listening and close every connection (WebSockets with 1001).
@@ -174,9 +201,28 @@ class Server(ServerConfig):
 
     @property
     def url(self) -> str:
-        """The URL to open, with ``?token=`` when the server needs a token."""
-        base = self.local_url
+        """The URL to open from the user's browser: through jupyter-server-proxy
+        on JupyterHub/Binder (``{prefix}proxy/{port}/``), ``NBWS_EXTERNAL_URL``
+        or ``external_url`` when set, else :attr:`local_url`; with ``?token=``
+        when the server needs a token."""
+        base = None if self.path is not None else external_url(self.port, self.external_url)
+        base = base or self.local_url
         return f"{base}?token={self.token}" if self.token else base
+
+    @property
+    def messages_in(self) -> int:
+        """Messages received on this server's WebSockets so far."""
+        return self._closed_in + sum(ws.messages_in for ws in self._sockets.values())
+
+    @property
+    def messages_out(self) -> int:
+        """Messages sent (including broadcasts, once per peer) so far."""
+        broadcast = self._endpoint.messages_out if self._endpoint is not None else 0
+        return self._closed_out + broadcast + sum(ws.messages_out for ws in self._sockets.values())
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
+        """HTML panel (URL as a link, state, connections, messages) and text."""
+        return {"text/html": server_html(self), "text/plain": server_text(self)}
 
     @property
     def ws_url(self) -> str:
@@ -242,7 +288,14 @@ def start_server(
     assert plane is not None
     if port is None:
         port = random_port(host=host if not is_wildcard(host) else "127.0.0.1")
-    return _launch(plane, port, lambda: Server(host, port, app, config=config, **traits))
+    name = traits.pop("name", None)
+    if name is not None:
+        with _registry_lock:
+            named = [srv for srv in _registry.values() if srv.name == name]
+        for old in named:
+            log.info("nbws: replacing the server named %r", name)
+            old.stop()
+    return _launch(plane, port, lambda: Server(host, port, app, config=config, name=name, **traits))
 
 
 def _launch(plane: HandlerPlane, key: int | str, make: Any) -> Server:

@@ -60,6 +60,23 @@ class Kernel:
         reply = self.kc.get_shell_msg(timeout=max(1.0, deadline - time.monotonic()))
         return "".join(out), reply["content"]
 
+    def result(self, code: str, timeout: float = 60) -> dict[str, Any]:
+        """Run a cell; the data (mime bundle) of its execute_result or display_data."""
+        msg_id = self.start(code)
+        data: dict[str, Any] = {}
+        deadline = time.monotonic() + timeout
+        while True:
+            msg = self.kc.get_iopub_msg(timeout=max(0.1, deadline - time.monotonic()))
+            if msg["parent_header"].get("msg_id") != msg_id:
+                continue
+            if msg["msg_type"] in ("execute_result", "display_data"):
+                data.update(msg["content"]["data"])
+            elif msg["msg_type"] == "error":
+                raise AssertionError("\n".join(msg["content"]["traceback"]))
+            elif msg["msg_type"] == "status" and msg["content"]["execution_state"] == "idle":
+                self.kc.get_shell_msg(timeout=10)
+                return data
+
     def run(self, code: str, timeout: float = 60) -> str:
         """Run a cell to completion; its stdout. Raises on an error in the cell."""
         text, reply = self.finish(self.start(code), timeout)
@@ -69,8 +86,11 @@ class Kernel:
 
 
 @contextmanager
-def kernel() -> Iterator[Kernel]:
-    km, kc = start_new_kernel(kernel_name="python3", startup_timeout=60)
+def kernel(env: dict[str, str] | None = None) -> Iterator[Kernel]:
+    import os
+
+    extra: dict[str, Any] = {"env": {**os.environ, **env}} if env else {}
+    km, kc = start_new_kernel(kernel_name="python3", startup_timeout=60, **extra)
     try:
         yield Kernel(km, kc)
     finally:

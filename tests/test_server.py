@@ -269,3 +269,14 @@ def test_multipart_upload_and_cookies_over_the_wire() -> None:
     run(main)
     assert got == {"title": "Report", "file": b"a,b\n1,2\n", "name": "r.csv",
                    "cookies": {"session": "abc", "theme": "dark"}}
+
+
+def test_fetch_from_the_handler_thread_does_not_deadlock() -> None:
+    # a blocking urllib call here would wait forever: the handler runs on this thread
+    server = nbws.start_server(app={"call": lambda req: nbws.Response(201, "made " + req.method)})
+    resp = nbws.fetch(server.local_url, "POST", "x")
+    assert (resp.status, resp.body) == (201, b"made POST")
+    missing = nbws.start_server(app=nbws.App())
+    assert nbws.fetch(missing.local_url + "nope").status == 404
+    with pytest.raises(nbws.ConnectError):
+        nbws.fetch(f"http://127.0.0.1:{free_port()}/", timeout=5)

@@ -1,0 +1,186 @@
+"""IPython magics: ``%wsserve``, ``%wsstop``, ``%wslist`` and ``%%wspage``.
+
+Load them with ``%load_ext nbws``; ``%wsserve?`` shows the full help.
+"""
+
+from __future__ import annotations
+
+import html
+import os
+from typing import Any
+
+from IPython.core.error import UsageError
+from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
+from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
+
+from .app import App
+from .messages import Request, Response
+from .server import Server, list_servers, start_server
+
+__all__ = ["NbwsMagics", "ServerTable"]
+
+
+class ServerTable:
+    """What ``%wslist`` shows: the servers of this kernel, as HTML and text."""
+
+    def __init__(self, servers: list[Server]) -> None:
+        self.servers = servers
+
+    def _rows(self) -> list[dict[str, Any]]:
+        from .display import stats
+
+        return [stats(s) for s in self.servers]
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
+        rows = self._rows()
+        if not rows:
+            return {"text/plain": "no nbws servers are running", "text/html": "<i>no nbws servers are running</i>"}
+        head = ["name", "url", "state", "connections", "in", "out", "uptime"]
+        keys = ["name", "url", "state", "connections", "messages_in", "messages_out", "uptime"]
+        text = ["\t".join(head)] + ["\t".join(str(r[k]) for k in keys) for r in rows]
+        cells = "".join(
+            "<tr>" + "".join(
+                f'<td><a href="{html.escape(str(r[k]), quote=True)}" target="_blank">{html.escape(str(r[k]))}</a></td>'
+                if k == "url" else f"<td>{html.escape(str(r[k]))}</td>" for k in keys) + "</tr>"
+            for r in rows)
+        table = ("<table class='nbws-servers'><tr>" + "".join(f"<th>{h}</th>" for h in head) + "</tr>"
+                 + cells + "</table>")
+        return {"text/plain": "\n".join(text), "text/html": table}
+
+
+class _Pages:
+    """The app behind ``%%wspage``: routes to HTML strings, updated in place."""
+
+    def __init__(self) -> None:
+        self.pages: dict[str, str] = {}
+        self.app = App()
+        self.app.route("/{path:path}")(self._serve)
+        self.app.route("/")(self._serve)
+
+    def _serve(self, req: Request, path: str = "") -> Response:
+        body = self.pages.get(req.path)
+        if body is None:
+            return Response(404, "Not Found: no %%wspage cell serves this route\n")
+        return Response(200, body, content_type="text/html; charset=utf-8")
+
+
+_pages: dict[int, tuple[Server, _Pages]] = {}
+
+
+@magics_class
+class NbwsMagics(Magics):
+    """Serve notebook objects over HTTP and WebSockets."""
+
+    def _lookup(self, name: str) -> Any:
+        namespace = self.shell.user_ns if self.shell is not None else {}
+        if name not in namespace:
+            raise UsageError(f"no object named {name!r} in the notebook; define it first, e.g. app = nbws.App()")
+        return namespace[name]
+
+    @magic_arguments()
+    @argument("app", nargs="?", help="a name in the notebook: an nbws.App, a dict or object with call / "
+              "on_ws_open, or a function (taken as the on_ws_open handler)")
+    @argument("--port", type=int, default=None, help="port (default: a free one)")
+    @argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1)")
+    @argument("--name", default=None, help="a name; re-running with the same name replaces that server")
+    @argument("--static", default=None, metavar="DIR", help="also serve the files of DIR at /")
+    @argument("--open", action="store_true", help="open the server's URL in a new browser tab")
+    @line_magic
+    def wsserve(self, line: str) -> Server:
+        """Start (or replace) a server for an app of the notebook.
+
+        Examples::
+
+            %wsserve app --port 8000
+            %wsserve on_ws_open --name chat
+            %wsserve --static site
+        """
+        args = parse_argstring(self.wsserve, line)
+        if args.app is None and args.static is None:
+            raise UsageError("give the name of an app, or --static DIR; for example: %wsserve app --port 8000")
+        app: Any = {}
+        if args.app is not None:
+            app = self._lookup(args.app)
+            if callable(app) and not isinstance(app, App) and not hasattr(app, "call") and not hasattr(app, "on_ws_open"):
+                app = {"on_ws_open": app}
+        if args.static is not None:
+            if not os.path.isdir(args.static):
+                raise UsageError(f"--static {args.static!r} is not a directory")
+            if isinstance(app, App):
+                app.static_paths.setdefault("/", os.path.abspath(args.static))
+            elif isinstance(app, dict):
+                app = {**app, "static_paths": {**app.get("static_paths", {}), "/": os.path.abspath(args.static)}}
+            else:
+                raise UsageError("--static works with an nbws.App or a dict app")
+        others = [s for s in list_servers() if args.port is not None and s.port != args.port and s.app is app]
+        try:
+            server = start_server(args.host, args.port, app, name=args.name)
+        except (TypeError, ValueError, OSError) as exc:
+            raise UsageError(str(exc)) from exc
+        for other in others:
+            print(f"note: the server on port {other.port} for this app is still running (%wsstop {other.port})")
+        if args.open:
+            from IPython.display import Javascript, display
+
+            display(Javascript(f"window.open({server.url!r}, '_blank')"))
+        return server
+
+    @magic_arguments()
+    @argument("target", nargs="?", help="the port or name of the server to stop")
+    @argument("--all", action="store_true", help="stop every server of this kernel")
+    @line_magic
+    def wsstop(self, line: str) -> None:
+        """Stop a server by port or name, or all of them with --all."""
+        args = parse_argstring(self.wsstop, line)
+        servers = list_servers()
+        if args.all:
+            chosen = servers
+        elif args.target is None:
+            if len(servers) != 1:
+                raise UsageError(f"{len(servers)} servers are running; say which: %wsstop PORT, %wsstop NAME or --all")
+            chosen = servers
+        else:
+            chosen = [s for s in servers if str(s.port) == args.target or s.name == args.target]
+            if not chosen:
+                known = ", ".join(str(s.name or s.port) for s in servers) or "none"
+                raise UsageError(f"no server with port or name {args.target!r} (running: {known})")
+        for server in chosen:
+            server.stop()
+            print(f"stopped {server.local_url}")
+
+    @line_magic
+    def wslist(self, line: str) -> ServerTable:
+        """Show the servers of this kernel: name, URL, connections, messages, uptime."""
+        return ServerTable(list_servers())
+
+    @magic_arguments()
+    @argument("route", nargs="?", default="/", help="the route to serve the cell's HTML at (default: /)")
+    @argument("--port", type=int, default=None, help="the server's port (default: the pages server, started if needed)")
+    @argument("--show", action="store_true", help="also show the page in an IFrame")
+    @cell_magic
+    def wspage(self, line: str, cell: str) -> Any:
+        """Serve the cell's HTML at ROUTE; re-running the cell updates the page in place."""
+        args = parse_argstring(self.wspage, line)
+        route = args.route if args.route.startswith("/") else "/" + args.route
+        entry = None
+        for port, (server, pages) in list(_pages.items()):
+            if not server.running:
+                del _pages[port]
+            elif args.port is None or args.port == port:
+                entry = (server, pages)
+        if entry is None:
+            pages = _Pages()
+            server = start_server(port=args.port, app=pages.app, name=None)
+            _pages[server.port] = (server, pages)
+            entry = (server, pages)
+        server, pages = entry
+        pages.pages[route] = cell
+        url = server.url.split("?")[0].rstrip("/") + route
+        if server.token:
+            url += f"?token={server.token}"
+        from IPython.display import HTML, IFrame, display
+
+        display(HTML(f'<a href="{html.escape(url, quote=True)}" target="_blank">{html.escape(url)}</a>'))
+        if args.show:
+            display(IFrame(url, width="100%", height=320))
+        return None

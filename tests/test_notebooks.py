@@ -1,0 +1,43 @@
+"""The example notebooks run top to bottom under nbclient, outputs checked."""
+
+from __future__ import annotations
+
+import pathlib
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+
+NOTEBOOKS = pathlib.Path(__file__).resolve().parent.parent / "notebooks"
+
+EXPECTED = {
+    "quickstart.ipynb": ["<h1>hello from the notebook</h1>", "hello, socket", "stopped: True"],
+    "http_api.ipynb": ["(201, {'added': 'review the plots', 'count': 2})",
+                       "(200, ['write the report', 'review the plots'])"],
+}
+
+
+def outputs(nb: nbformat.NotebookNode) -> str:
+    parts = []
+    for cell in nb.cells:
+        for out in cell.get("outputs", []):
+            if out.get("output_type") == "stream":
+                parts.append(out["text"])
+            elif "data" in out:
+                parts.append(out["data"].get("text/plain", ""))
+                parts.append(out["data"].get("text/html", ""))
+    return "\n".join(parts)
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_notebook_runs_top_to_bottom(name: str) -> None:
+    nb = nbformat.read(NOTEBOOKS / name, as_version=4)
+    NotebookClient(nb, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(NOTEBOOKS)}}).execute()
+    text = outputs(nb)
+    for expected in EXPECTED[name]:
+        assert expected in text, f"{name}: {expected!r} not in the outputs"
+    assert all(c.cell_type != "code" or c.get("execution_count") for c in nb.cells)  # no skipped cells
+
+
+def test_every_notebook_is_checked() -> None:
+    assert {p.name for p in NOTEBOOKS.glob("*.ipynb")} == set(EXPECTED)
