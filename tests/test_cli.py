@@ -9,31 +9,40 @@ import signal
 import subprocess
 import sys
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from websockets.sync.client import connect
 
 
-def test_demo_serves_an_echo_page_and_stops_on_ctrl_c() -> None:
-    proc = subprocess.Popen([sys.executable, "-m", "nbws", "demo"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, env=dict(os.environ, PYTHONUNBUFFERED="1"))
+@contextmanager
+def serving(*command: str) -> Iterator[tuple[str, subprocess.Popen[str]]]:
+    """Run an nbws command that prints its URL; Ctrl-C it at the end and
+    check that it exits cleanly."""
+    proc = subprocess.Popen(list(command), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env=dict(os.environ, PYTHONUNBUFFERED="1"))
     try:
         assert proc.stdout is not None
         line = proc.stdout.readline()
         match = re.search(r"(http://127\.0\.0\.1:\d+/)", line)
         assert match, line
-        url = match.group(1)
-        with urllib.request.urlopen(url, timeout=10) as resp:
-            page = resp.read().decode()
-        assert "nbws echo demo" in page and "_nbws/nbws.js" in page
-        with connect(url.replace("http", "ws") + "ws") as ws:
-            ws.send("hi")
-            assert ws.recv(timeout=10) == "echo: hi"
+        yield match.group(1), proc
         proc.send_signal(signal.SIGINT)
         assert proc.wait(timeout=10) == 0
     finally:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+def test_demo_serves_an_echo_page_and_stops_on_ctrl_c() -> None:
+    with serving(sys.executable, "-m", "nbws", "demo") as (url, _):
+        with urllib.request.urlopen(url, timeout=10) as resp:
+            page = resp.read().decode()
+        assert "nbws echo demo" in page and "_nbws/nbws.js" in page
+        with connect(url.replace("http", "ws") + "ws") as ws:
+            ws.send("hi")
+            assert ws.recv(timeout=10) == "echo: hi"
 
 
 def test_help_explains_commands() -> None:
@@ -43,22 +52,13 @@ def test_help_explains_commands() -> None:
 
 def test_serve_prints_url_logs_requests_and_serves_files(tmp_path: pathlib.Path) -> None:
     (tmp_path / "index.html").write_text("<h1>site</h1>")
-    proc = subprocess.Popen([os.path.join(os.path.dirname(sys.executable), "nbws"), "serve", str(tmp_path), "--no-browser"], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, env=dict(os.environ, PYTHONUNBUFFERED="1"))
-    try:
-        assert proc.stdout is not None
-        match = re.search(r"(http://127\.0\.0\.1:\d+/)", proc.stdout.readline())
-        assert match
-        with urllib.request.urlopen(match.group(1), timeout=10) as resp:
+    script = os.path.join(os.path.dirname(sys.executable), "nbws")
+    with serving(script, "serve", str(tmp_path), "--no-browser") as (url, proc):
+        with urllib.request.urlopen(url, timeout=10) as resp:
             assert resp.read() == b"<h1>site</h1>"
+        assert proc.stdout is not None
         log_line = proc.stdout.readline()
         assert re.match(r'127\.0\.0\.1 - - \[.+\] "GET / HTTP/1\.1" 200 13', log_line), log_line
-        proc.send_signal(signal.SIGINT)
-        assert proc.wait(timeout=10) == 0
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
 
 
 def test_serve_help_explains_every_option() -> None:
