@@ -70,3 +70,39 @@ export class Connection {
 }
 
 export function connect(options?: ConnectOptions): Connection;
+
+export function decodePoints(buffer: ArrayBuffer): { series: number; xs: Float64Array; ys: Float64Array }[];
+export function ticks(lo: number, hi: number, count?: number): number[];
+
+export class Column {
+  data: Float64Array;
+  length: number;
+  append(values: Float64Array): void;
+  values(): Float64Array;
+}
+
+export interface LiveChartOptions {
+  series?: string[];
+  window?: number | null;
+  log?: boolean;
+  title?: string;
+}
+
+export class LiveChart {
+  constructor(element: HTMLElement, options?: LiveChartOptions);
+  names: string[];
+  window: number | null;
+  log: boolean;
+  paused: boolean;
+  frames: number;
+  setMeta(meta: { series: string[]; title?: string; window?: number | null }): void;
+  addPoints(series: number, xs: Float64Array, ys: Float64Array): void;
+  count(): number;
+  data(series: number): { x: number[]; y: number[] };
+  draw(): void;
+}
+
+export function liveplot(
+  element: HTMLElement,
+  options?: ConnectOptions & { window?: number | null; log?: boolean },
+): LiveChart & { conn: Connection };

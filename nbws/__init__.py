@@ -28,6 +28,7 @@ from .errors import (
     SendBufferFullError,
     ServerStoppedError,
 )
+from .live import LivePlot
 from .messages import Form, Headers, Request, Response, UploadedFile
 from .ports import ip_family, random_port
 from .server import (
@@ -53,6 +54,7 @@ __all__ = [
     "Form",
     "HandlerLoopError",
     "HandshakeRejectedError",
+    "LivePlot",
     "Headers",
     "NbwsError",
     "NoFreePortError",

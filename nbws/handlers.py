@@ -90,6 +90,11 @@ class Endpoint:
         self.aio_server: asyncio.AbstractServer | None = None
         self.stopping = False
         self.static: StaticRoutes = spec.static
+        # nbws's own endpoints served wholly on the I/O thread (live plots):
+        # path -> (body, content type), and path -> fn(conn) run when a
+        # WebSocket opens there. Changed only on the I/O thread.
+        self.io_pages: dict[str, tuple[bytes, str]] = {}
+        self.io_sockets: dict[str, Callable[[WsConnection], None]] = {}
         self.messages_in = 0
         self.messages_out = 0
 
@@ -504,6 +509,13 @@ class HttpConnection(asyncio.Protocol):
     async def _http(self, request: Request, set_cookie: list[tuple[bytes, bytes]]) -> bool:
         spec = self.ep.spec
         head = request.method == "HEAD"
+        page = self.ep.io_pages.get(request.path)
+        if page is not None and request.method in ("GET", "HEAD"):
+            if await self._read_body(request) is None:
+                return False
+            self._safe_respond(Response(200, page[0], [("Cache-Control", "no-cache")], content_type=page[1]),
+                               head=head, extra=set_cookie)
+            return False
         if request.path.startswith(ASSET_PREFIX) and request.method in ("GET", "HEAD"):
             helper = asset(request.path)
             if helper is not None:
@@ -629,13 +641,14 @@ class HttpConnection(asyncio.Protocol):
     async def _upgrade(self, request: Request, target: str, raw_headers: list[tuple[bytes, bytes]]) -> bool:
         settings = self.settings
         spec = self.ep.spec
-        if not spec.accepts_websocket(request.path):
+        io_socket = self.ep.io_sockets.get(request.path)
+        if io_socket is None and not spec.accepts_websocket(request.path):
             return self._reject(404, "Not Found: no WebSocket endpoint at this path")
         origin = request.headers.get("origin")
         host_header = request.headers.get("host", "")
         if not origin_allowed(origin, host_header, self.ep.scheme, settings.allowed_origins):
             return self._reject(403, "Forbidden: cross-origin WebSocket refused (add the origin to allowed_origins)")
-        if spec.on_headers is not None:
+        if spec.on_headers is not None and io_socket is None:
             self._pause()
             early = await self.ep.call_handler(spec.on_headers, request)
             if early is not None:
@@ -695,7 +708,7 @@ class HttpConnection(asyncio.Protocol):
                          conn.peer_address)
         conn.start(user)
         ep = self.ep
-        on_open = spec.on_ws_open
+        on_open = spec.on_ws_open if io_socket is None else None
 
         def open_job() -> None:  # handler plane
             ep.opened(user)
@@ -703,6 +716,8 @@ class HttpConnection(asyncio.Protocol):
                 user._run_callback(on_open, user)
 
         ep.plane.post(open_job)
+        if io_socket is not None:
+            io_socket(conn)  # nbws's own endpoint, on this thread: works while the kernel is busy
         self._resume()
         if trailing:
             conn.data_received(bytes(trailing))

@@ -53,3 +53,33 @@ test("the queue is bounded and keeps order", () => {
   assert.equal(q.length, 0);
 });
 
+
+import { decodePoints, ticks, Column } from "../nbws.js";
+
+test("live-plot frames decode", () => {
+  const count = 3;
+  const buf = new ArrayBuffer(12 + 16 * count);
+  const v = new DataView(buf);
+  [78, 66, 76, 80].forEach((c, i) => v.setUint8(i, c));
+  v.setUint8(4, 1); v.setUint8(5, 0); v.setUint16(6, 2, true); v.setUint32(8, count, true);
+  for (let i = 0; i < count; i++) { v.setFloat64(12 + 8 * i, i, true); v.setFloat64(12 + 8 * count + 8 * i, i * i, true); }
+  const [chunk] = decodePoints(buf);
+  assert.equal(chunk.series, 2);
+  assert.deepEqual(Array.from(chunk.xs), [0, 1, 2]);
+  assert.deepEqual(Array.from(chunk.ys), [0, 1, 4]);
+  assert.throws(() => decodePoints(new ArrayBuffer(12)), /not a live-plot frame/);
+});
+
+test("columns grow and keep order", () => {
+  const c = new Column();
+  for (let i = 0; i < 5; i++) c.append(new Float64Array(500).fill(i));
+  assert.equal(c.length, 2500);
+  assert.equal(c.values()[0], 0);
+  assert.equal(c.values()[2499], 4);
+});
+
+test("ticks are round numbers inside the range", () => {
+  assert.deepEqual(ticks(0, 10), [0, 2, 4, 6, 8, 10]);
+  for (const t of ticks(0.013, 0.97)) assert.ok(t >= 0.013 && t <= 0.97);
+  assert.deepEqual(ticks(5, 5), [5]);
+});

@@ -1,0 +1,166 @@
+"""Live plots: binary frames, batching, history for late joiners, bounded
+queues for slow pages, and pushes from a busy thread."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from array import array
+from typing import Any
+
+from websockets.asyncio.client import connect as ws_connect
+
+import nbws
+from nbws.live import decode_points, downsample, encode_points
+from tests.conftest import run
+from tests.test_limits import RawWebSocket, wait_for
+
+
+def test_frames_round_trip() -> None:
+    frame = encode_points(1, array("d", [0, 1, 2]), array("d", [5, 6, 7])) + encode_points(0, array("d", [9]),
+                                                                                           array("d", [-1]))
+    assert decode_points(frame) == [(1, [0.0, 1.0, 2.0], [5.0, 6.0, 7.0]), (0, [9.0], [-1.0])]
+
+
+def test_downsample_keeps_extremes_and_the_bound() -> None:
+    xs = array("d", range(100_000))
+    ys = array("d", ((i * 7919) % 1000 for i in range(100_000)))
+    ys[54321] = 5000.0
+    dx, dy = downsample(xs, ys, 1000)
+    assert len(dx) <= 1001 and max(dy) == 5000.0 and min(dy) == 0.0 and dx[-1] == 99_999
+    assert list(dx) == sorted(dx)
+
+
+async def collect(url: str, until: int, seconds: float = 20) -> tuple[dict[str, Any], list[tuple[int, float, float]]]:
+    meta: dict[str, Any] = {}
+    points: list[tuple[int, float, float]] = []
+    async with ws_connect(url) as ws:
+        deadline = time.monotonic() + seconds
+        while len(points) < until:
+            message = await asyncio.wait_for(ws.recv(), max(0.1, deadline - time.monotonic()))
+            if isinstance(message, str):
+                import json
+
+                meta = json.loads(message)["data"]
+            else:
+                for series, xs, ys in decode_points(message):
+                    points.extend((series, x, y) for x, y in zip(xs, ys))
+    return meta, points
+
+
+def test_pushed_points_reach_a_page_in_order() -> None:
+    async def main() -> None:
+        server = nbws.start_server(app=nbws.App())
+        plot = nbws.LivePlot("training", series=["loss", "val_loss"], server=server)
+        ws_url = server.ws_url + "live/training/ws"
+        task = asyncio.ensure_future(collect(ws_url, 1010))
+        await asyncio.sleep(0.2)  # let the page subscribe before the first points
+        for step in range(1000):
+            plot.push(step, loss=1 / (step + 1))
+            if step % 100 == 0:
+                plot.push(step, val_loss=2 / (step + 1))
+        meta, points = await task
+        assert meta["series"] == ["loss", "val_loss"]
+        loss = [(x, y) for s, x, y in points if s == 0]
+        assert loss == [(float(i), 1 / (i + 1)) for i in range(1000)]
+        assert [x for s, x, _ in points if s == 1] == [float(i) for i in range(0, 1000, 100)]
+        assert plot.frames_sent < 1000  # batched, not one frame per point
+
+    run(main)
+
+
+def test_a_late_joiner_gets_the_history_then_live_points() -> None:
+    async def main() -> None:
+        server = nbws.start_server(app=nbws.App())
+        plot = nbws.LivePlot("late", series=["y"], server=server)
+        plot.push_many(list(range(500)), [float(i) for i in range(500)])
+        await wait_for(lambda: plot.points == 500)
+        task = asyncio.ensure_future(collect(server.ws_url + "live/late/ws", 600))
+        await asyncio.sleep(0.3)
+        plot.push_many(list(range(500, 600)), [float(i) for i in range(500, 600)])
+        _, points = await task
+        assert [x for _, x, _ in points] == [float(i) for i in range(600)]
+
+    run(main)
+
+
+def test_history_is_bounded_and_downsampled_for_joiners() -> None:
+    async def main() -> None:
+        server = nbws.start_server(app=nbws.App())
+        plot = nbws.LivePlot("big", series=["y"], server=server, max_points=10_000, history_points=1000)
+        for chunk in range(5):
+            plot.push_many(range(chunk * 10_000, (chunk + 1) * 10_000), [1.0] * 10_000)
+            await asyncio.sleep(0.1)
+        await wait_for(lambda: len(plot._pending) == 0)
+        assert plot.points <= 11_000
+        async with ws_connect(server.ws_url + "live/big/ws") as ws:
+            await ws.recv()  # meta
+            history = decode_points(await asyncio.wait_for(ws.recv(), 10))
+        assert 0 < len(history[0][1]) <= 1001
+        assert history[0][1][-1] == 49_999.0  # the newest points are kept
+
+    run(main)
+
+
+def test_a_slow_page_skips_batches_and_cannot_grow_memory() -> None:
+    async def main() -> None:
+        server = nbws.start_server(app=nbws.App())
+        plot = nbws.LivePlot("slow", series=["y"], server=server, client_buffer=256 * 1024, fps=60)
+        peer = await asyncio.to_thread(RawWebSocket, server.port, "/live/slow/ws", 4096)
+        await wait_for(lambda: len(plot._subscribers) == 1)
+        conn = next(iter(plot._subscribers))
+        peak = 0
+        for _ in range(60):  # about a second of pushing while the page never reads
+            plot.push_many(range(20_000), [0.5] * 20_000)
+            await asyncio.sleep(1 / 60)
+            peak = max(peak, conn.pending_out())
+        assert plot.batches_skipped > 0
+        assert peak <= 256 * 1024 + 20_000 * 16 + 64  # the bound plus at most one frame
+        peer.close()
+
+    run(main)
+
+
+def test_pushes_from_a_busy_thread_flow_without_the_handler_loop() -> None:
+    server = nbws.start_server(app=nbws.App())
+    plot = nbws.LivePlot("busy", series=["y"], server=server)
+    got: list[tuple[int, float, float]] = []
+
+    def page() -> None:
+        got.extend(asyncio.run(collect(server.ws_url + "live/busy/ws", 300))[1])
+
+    reader = threading.Thread(target=page)
+    reader.start()
+    time.sleep(0.3)  # this thread is "a busy cell": it never services handlers
+    for i in range(300):
+        plot.push(i, y=i * 0.5)
+        time.sleep(0.002)
+    reader.join(timeout=20)
+    assert [x for _, x, _ in got] == [float(i) for i in range(300)]
+
+
+def test_bad_series_names_are_refused() -> None:
+    server = nbws.start_server(app=nbws.App())
+    plot = nbws.LivePlot("names", series=["a"], server=server)
+    try:
+        plot.push(1, b=2)
+    except ValueError as exc:
+        assert "unknown series 'b'" in str(exc)
+    else:
+        raise AssertionError("an unknown series must raise")
+
+
+def test_plot_page_is_served_by_the_io_thread() -> None:
+    from tests.conftest import http_request
+
+    async def main() -> None:
+        server = nbws.start_server(app=nbws.App())
+        plot = nbws.LivePlot("page", series=["y"], server=server)
+        await wait_for(lambda: "/live/page/" in server._endpoint.io_pages)  # type: ignore[union-attr]
+        status, headers, body = await http_request(server.port, path="/live/page/")
+        assert status == 200 and b"liveplot" in body and plot.url.endswith("/live/page/")
+        bundle = plot._repr_mimebundle_()
+        assert "<iframe" in bundle["text/html"]
+
+    run(main)
