@@ -210,7 +210,7 @@ class LivePlot:
         ya = array("d", _floats(ys))
         if len(xa) != len(ya):
             raise ValueError("xs and ys must have the same length")
-        self._pending.extend(zip([i] * len(xa), xa, ya))
+        self._pending.extend(zip([i] * len(xa), xa, ya, strict=True))
 
     # -- I/O thread --
 

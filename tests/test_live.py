@@ -45,7 +45,7 @@ async def collect(url: str, until: int, seconds: float = 20) -> tuple[dict[str, 
                 meta = json.loads(message)["data"]
             else:
                 for series, xs, ys in decode_points(message):
-                    points.extend((series, x, y) for x, y in zip(xs, ys))
+                    points.extend((series, x, y) for x, y in zip(xs, ys, strict=True))
     return meta, points
 
 
@@ -158,7 +158,7 @@ def test_plot_page_is_served_by_the_io_thread() -> None:
         server = nbws.start_server(app=nbws.App())
         plot = nbws.LivePlot("page", series=["y"], server=server)
         await wait_for(lambda: "/live/page/" in server._endpoint.io_pages)  # type: ignore[union-attr]
-        status, headers, body = await http_request(server.port, path="/live/page/")
+        status, _, body = await http_request(server.port, path="/live/page/")
         assert status == 200 and b"liveplot" in body and plot.url.endswith("/live/page/")
         bundle = plot._repr_mimebundle_()
         assert "<iframe" in bundle["text/html"]
