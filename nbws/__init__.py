@@ -28,7 +28,7 @@ from .errors import (
     SendBufferFullError,
     ServerStoppedError,
 )
-from .live import LivePlot
+from .live import Channel, FigureStream, LivePlot
 from .messages import Form, Headers, Request, Response, UploadedFile
 from .ports import ip_family, random_port
 from .server import (
@@ -48,9 +48,11 @@ from .websocket import WebSocket, list_connections
 __all__ = [
     "__version__",
     "App",
+    "Channel",
     "ClientWebSocket",
     "ConnectError",
     "ConnectionClosedError",
+    "FigureStream",
     "Form",
     "HandlerLoopError",
     "HandshakeRejectedError",

@@ -261,14 +261,6 @@ class _Stream(asyncio.Protocol):
             self.leftover.extend(self.proto.events_received())
         return True
 
-    def pause_writing(self) -> None:
-        if self.ws is not None:
-            self.ws.pause_writing()
-
-    def resume_writing(self) -> None:
-        if self.ws is not None:
-            self.ws.resume_writing()
-
     def connection_lost(self, exc: Exception | None) -> None:
         self.lost = True
         if self.ws is not None:

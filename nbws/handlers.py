@@ -274,13 +274,9 @@ class HttpConnection(asyncio.Protocol):
 
     def pause_writing(self) -> None:
         self._writable.clear()
-        if self.ws is not None:
-            self.ws.pause_writing()
 
     def resume_writing(self) -> None:
         self._writable.set()
-        if self.ws is not None:
-            self.ws.resume_writing()
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._closed = True

@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     from .server import Server
     from .wsconn import WsConnection
 
-__all__ = ["LivePlot", "encode_points", "decode_points", "downsample"]
+__all__ = ["LivePlot", "Channel", "FigureStream", "encode_points", "decode_points", "downsample"]
 
 _HEADER = struct.Struct("<4sBBHI")
 _MAGIC = b"NBLP"
@@ -212,6 +212,16 @@ class LivePlot:
             raise ValueError("xs and ys must have the same length")
         self._pending.extend(zip([i] * len(xa), xa, ya, strict=True))
 
+    def flush(self, timeout: float = 5.0) -> bool:
+        """Wait (at most ``timeout`` seconds) until the I/O thread has taken
+        every pushed point; True when it has. Use it at the end of a loop."""
+        import time
+
+        deadline = time.monotonic() + timeout
+        while self._pending and time.monotonic() < deadline:
+            time.sleep(min(0.01, 1 / self.fps))
+        return not self._pending
+
     # -- I/O thread --
 
     def _tick(self) -> None:
@@ -305,3 +315,156 @@ class LivePlot:
 def _floats(values: Iterable[float]) -> Iterable[float]:
     tolist = getattr(values, "tolist", None)  # numpy arrays: one C-level conversion
     return tolist() if callable(tolist) else values
+
+
+class Channel:
+    """A named stream from Python to pages (``server.channel(name)``).
+
+    Pages subscribe with ``connect({path: "_nbws/channel/<name>"})`` (nbws.js)
+    or any WebSocket client at that path. ``send`` is thread-safe and never
+    blocks. With ``policy="latest"`` a page that is still receiving an older
+    value gets only the newest one when it is ready (frames of a video, the
+    state of a figure); with ``policy="all"`` every value is sent, bounded by
+    the server's send buffer and its policy. Subscriptions and sends are
+    handled by the I/O thread, so they work while a cell is busy.
+    """
+
+    def __init__(self, server: Server, name: str, policy: str = "latest") -> None:
+        if policy not in ("latest", "all"):
+            raise ValueError("policy must be 'latest' or 'all'")
+        if not re.fullmatch(r"[A-Za-z0-9_.-]+", name):
+            raise ValueError(f"a channel name may use letters, digits, '_', '.', '-', not {name!r}")
+        self.server = server
+        self.name = name
+        self.policy = policy
+        self.path = f"/_nbws/channel/{name}"
+        self.sent = 0
+        """Values written to pages."""
+        self.skipped = 0
+        """Values a busy page never got because a newer one replaced them."""
+        self._latest: bytes | str | None = None
+        self._subscribers: dict[WsConnection, bool] = {}  # conn -> has an unsent newer value
+        self._timer = False
+        endpoint = server._endpoint
+        if endpoint is None:
+            raise RuntimeError("the server is not running")
+        io_thread().post(lambda: endpoint.io_sockets.__setitem__(self.path, self._subscribe))
+
+    def send(self, value: Any) -> None:
+        """Send ``value`` (str, bytes, or anything JSON-serialisable) to every subscribed page."""
+        data: bytes | str
+        if isinstance(value, (bytes, bytearray, memoryview)):
+            data = bytes(value)
+        elif isinstance(value, str):
+            data = value
+        else:
+            data = json.dumps(value)
+        io_thread().post(lambda: self._publish(data))
+
+    # I/O thread
+    def _publish(self, data: bytes | str) -> None:
+        self._latest = data
+        for conn in list(self._subscribers):
+            self._offer(conn, data)
+
+    def _offer(self, conn: WsConnection, data: bytes | str) -> None:
+        if conn._lost:
+            self._subscribers.pop(conn, None)
+            return
+        if self.policy == "latest" and conn.pending_out() > 0:
+            if self._subscribers.get(conn):
+                self.skipped += 1
+            self._subscribers[conn] = True  # deliver the newest once the page caught up
+            self._poll()
+            return
+        self._subscribers[conn] = False
+        conn.send_message(data)
+        self.sent += 1
+
+    def _poll(self) -> None:
+        if self._timer:
+            return
+        self._timer = True
+
+        def check() -> None:
+            self._timer = False
+            waiting = [c for c, dirty in self._subscribers.items() if dirty]
+            for conn in waiting:
+                if self._latest is not None:
+                    self._offer(conn, self._latest)
+
+        io_thread().loop.call_later(0.01, check)
+
+    def _subscribe(self, conn: WsConnection) -> None:
+        self._subscribers[conn] = False
+        if self.policy == "latest" and self._latest is not None:
+            self._offer(conn, self._latest)
+
+
+FIGURE_PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>{title}</title>
+<style>body{{margin:0;font:13px system-ui,sans-serif}}img{{max-width:100%;display:block}}</style></head>
+<body><img id="figure" alt="{title}">
+<script type="module">
+import {{ connect }} from "../../_nbws/nbws.js";
+const img = document.getElementById("figure");
+window.frames_seen = 0;
+const conn = connect({{ path: {path} }});
+window.conn = conn;
+conn.on("binary", (buf) => {{
+  const url = URL.createObjectURL(new Blob([buf], {{ type: "image/png" }}));
+  img.onload = () => URL.revokeObjectURL(url);
+  img.src = url;
+  window.frames_seen += 1;
+}});
+</script></body></html>
+"""
+
+
+class FigureStream:
+    """Stream a matplotlib figure to a page as PNG frames, latest wins.
+
+    ``stream = nbws.FigureStream(fig)``, then ``stream.update()`` whenever the
+    figure changed (e.g. every N steps of a loop): the figure is rendered with
+    the Agg canvas (no GUI needed) and pages at :attr:`url` show the newest
+    frame; a slow page skips frames instead of queueing them.
+    """
+
+    def __init__(self, fig: Any, name: str | None = None, server: Server | None = None, dpi: float | None = None) -> None:
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+        self.fig = fig
+        if not isinstance(fig.canvas, FigureCanvasAgg):
+            FigureCanvasAgg(fig)  # attaches an Agg canvas; works with any backend
+        self.name = name or f"figure-{id(fig):x}"
+        self.dpi = dpi
+        self.server = server if server is not None else _shared_server()
+        self.channel = Channel(self.server, self.name, policy="latest")
+        page = FIGURE_PAGE.format(title=html.escape(self.name),
+                                  path=json.dumps(f"_nbws/channel/{self.name}")).encode()
+        endpoint = self.server._endpoint
+        assert endpoint is not None
+        io_thread().post(lambda: endpoint.io_pages.__setitem__(f"/live/{self.name}/", (page, "text/html; charset=utf-8")))
+
+    def update(self) -> int:
+        """Render the figure now and send it; returns the PNG's size in bytes.
+        Runs on the calling thread (rendering is the caller's work)."""
+        import io
+
+        buffer = io.BytesIO()
+        self.fig.savefig(buffer, format="png", dpi=self.dpi)
+        png = buffer.getvalue()
+        self.channel.send(png)
+        return len(png)
+
+    @property
+    def url(self) -> str:
+        """The figure's page, reachable from the user's browser."""
+        base = self.server.url.split("?")[0]
+        token = f"?token={self.server.token}" if self.server.token else ""
+        return base.rstrip("/") + f"/live/{self.name}/" + token
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
+        url = html.escape(self.url, quote=True)
+        return {"text/plain": f"FigureStream {self.name!r} at {self.url}",
+                "text/html": f'<iframe src="{url}" style="width:100%;height:480px;border:0"></iframe>'}

@@ -17,9 +17,12 @@ import secrets
 import sys
 import threading
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from traitlets.config import Config
+
+if TYPE_CHECKING:
+    from .live import Channel
 
 from .app import resolve_app
 from .bridge import HandlerPlane, handler_plane, io_thread
@@ -250,6 +253,19 @@ class Server(ServerConfig):
         if endpoint is None or not self._running:
             raise ServerStoppedError("the server is stopped; start a new one with nbws.start_server()")
         io_thread().post(lambda: endpoint.broadcast(message))
+
+    def channel(self, name: str, policy: str = "latest") -> Channel:
+        """A named stream to pages (``/_nbws/channel/<name>``) with a delivery
+        policy: ``"latest"`` (a busy page gets only the newest value) or
+        ``"all"``. See :class:`nbws.live.Channel`."""
+        from .live import Channel
+
+        channels: dict[str, Channel] = self.__dict__.setdefault("_channels", {})
+        if name not in channels:
+            channels[name] = Channel(self, name, policy)
+        elif channels[name].policy != policy:
+            raise ValueError(f"channel {name!r} exists with policy {channels[name].policy!r}")
+        return channels[name]
 
     def emit(self, topic: str, data: Any = None) -> None:
         """Send a JSON topic message to every open WebSocket (pages using

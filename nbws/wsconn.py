@@ -130,7 +130,6 @@ class WsConnection:
         # outbound accounting
         self._out_posted = 0  # written by senders under the lock
         self._out_written = 0  # written on the I/O thread
-        self._transport_buffered = 0  # sampled on the I/O thread
         self._close_posted = False
         self._flush_scheduled = False
         self.dropped = 0
@@ -279,7 +278,6 @@ class WsConnection:
             else:
                 self.bytes_out += len(data)
                 self.transport.write(data)
-        self._transport_buffered = self.transport.get_write_buffer_size()
         if self._close_timer is None and self.proto.close_expected():
             self._close_timer = self.loop.call_later(self.settings.close_timeout, self._close_timed_out)
 
@@ -306,7 +304,6 @@ class WsConnection:
             payload = frame()
             self.bytes_out += len(payload)
             self.transport.write(payload)
-            self._transport_buffered = self.transport.get_write_buffer_size()
 
     def _write_message(self, data: Message, size: int) -> None:
         with self._lock:
@@ -340,7 +337,6 @@ class WsConnection:
             if not self._lost:
                 self.bytes_out += len(tail)
                 self.transport.write(tail)
-                self._transport_buffered = self.transport.get_write_buffer_size()
 
     def start_close(self, code: int, reason: str) -> None:
         """Send a Close frame (if still open) and wait for the peer."""
@@ -389,14 +385,6 @@ class WsConnection:
         else:
             self._idle_timer = self.loop.call_later(timeout - idle, self._check_idle)
 
-    def pause_writing(self) -> None:
-        """The transport's buffer passed its high-water mark."""
-        self._transport_buffered = self.transport.get_write_buffer_size()
-
-    def resume_writing(self) -> None:
-        """The transport's buffer drained below its low-water mark."""
-        self._transport_buffered = self.transport.get_write_buffer_size()
-
     def connection_lost(self) -> None:
         """TCP is gone: stop timers and tell the handler loop how it closed."""
         if self._lost:
@@ -427,13 +415,14 @@ class WsConnection:
 
     def pending_out(self) -> int:
         """Bytes handed to this connection but not yet sent to the peer's kernel."""
-        return self._out_posted - self._out_written + self._transport_buffered
+        return self._out_posted - self._out_written + self.transport.get_write_buffer_size()
 
     def reserve(self, size: int) -> bool:
         """Account for ``size`` bytes about to be sent, applying the send-buffer
         policy. Thread-safe. True when the bytes may be sent."""
         with self._lock:
-            pending = self._out_posted - self._out_written + self._transport_buffered
+            # the transport's buffer size is read live: a plain length, safe to read from any thread
+            pending = self._out_posted - self._out_written + self.transport.get_write_buffer_size()
             if pending >= self.settings.send_buffer_size:
                 policy = self.settings.send_buffer_policy
                 if policy == "error":

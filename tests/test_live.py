@@ -164,3 +164,78 @@ def test_plot_page_is_served_by_the_io_thread() -> None:
         assert "<iframe" in bundle["text/html"]
 
     run(main)
+
+
+def test_channel_all_delivers_every_value_in_order() -> None:
+    async def main() -> None:
+        server = nbws.start_server(app=nbws.App())
+        channel = server.channel("events", policy="all")
+        async with ws_connect(server.ws_url + "_nbws/channel/events") as ws:
+            await wait_for(lambda: len(channel._subscribers) == 1)
+            channel.send({"n": 1})
+            channel.send("two")
+            channel.send(b"\x03")
+            assert [await asyncio.wait_for(ws.recv(), 10) for _ in range(3)] == ['{"n": 1}', "two", b"\x03"]
+        assert server.channel("events", policy="all") is channel
+
+    run(main)
+
+
+def test_channel_latest_gives_a_slow_page_only_the_newest_value() -> None:
+    async def main() -> None:
+        server = nbws.start_server(app=nbws.App())
+        channel = server.channel("frames", policy="latest")
+        peer = await asyncio.to_thread(RawWebSocket, server.port, "/_nbws/channel/frames", 4096)
+        await wait_for(lambda: len(channel._subscribers) == 1)
+        for i in range(50):
+            channel.send(bytes([i]) * 200_000)  # the page is not reading
+            await asyncio.sleep(0.005)
+        await wait_for(lambda: channel.skipped > 0)
+        conn = next(iter(channel._subscribers))
+        assert conn.pending_out() <= 2 * 200_000 + 1024  # bounded: never a backlog of frames
+        peer.sock.settimeout(5)
+        # now the page reads: it ends with the newest value, having skipped most
+        seen: list[int] = []
+        deadline = time.monotonic() + 10
+        while (not seen or seen[-1] != 49) and time.monotonic() < deadline:
+            peer.proto.receive_data(peer.sock.recv(1 << 20))
+            for event in peer.proto.events_received():
+                if getattr(event, "fin", False) and len(event.data) == 200_000:
+                    seen.append(event.data[0])
+        assert seen[-1] == 49 and len(seen) < 50
+        peer.close()
+
+    run(main)
+
+
+def test_channel_latest_greets_a_new_page_with_the_current_value() -> None:
+    async def main() -> None:
+        server = nbws.start_server(app=nbws.App())
+        server.channel("state").send({"step": 7})
+        await asyncio.sleep(0.05)
+        async with ws_connect(server.ws_url + "_nbws/channel/state") as ws:
+            assert await asyncio.wait_for(ws.recv(), 10) == '{"step": 7}'
+
+    run(main)
+
+
+def test_figure_stream_sends_png_frames() -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    async def main() -> None:
+        server = nbws.start_server(app=nbws.App())
+        fig, ax = plt.subplots(figsize=(3, 2))
+        stream = nbws.FigureStream(fig, name="fig1", server=server)
+        async with ws_connect(server.ws_url + "_nbws/channel/fig1") as ws:
+            await wait_for(lambda: len(stream.channel._subscribers) == 1)
+            ax.plot([0, 1, 2], [0, 1, 4])
+            size = stream.update()
+            png = await asyncio.wait_for(ws.recv(), 10)
+            assert isinstance(png, bytes) and png.startswith(b"\x89PNG") and len(png) == size
+        assert stream.url.endswith("/live/fig1/") and "<iframe" in stream._repr_mimebundle_()["text/html"]
+        plt.close(fig)
+
+    run(main)

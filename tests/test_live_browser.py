@@ -52,3 +52,31 @@ def test_chart_fills_while_the_cell_runs_and_holds_every_point() -> None:
                 assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 5000
 
         asyncio.run(asyncio.wait_for(main(), 90))
+
+
+def test_figure_stream_page_shows_the_newest_png() -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    import nbws
+    from tests.conftest import run
+
+    async def main() -> None:
+        server = nbws.start_server(app=nbws.App())
+        fig, ax = plt.subplots(figsize=(4, 3))
+        stream = nbws.FigureStream(fig, name="fig-page", server=server)
+        async with chromium() as browser:
+            page = await browser.new_page()
+            await page.goto(stream.url)
+            await page.wait_for_function("window.conn && window.conn.status === 'open'", timeout=10000)
+            for k in range(1, 4):
+                ax.plot(range(10), [i ** k for i in range(10)])
+                stream.update()
+            await page.wait_for_function("document.getElementById('figure').naturalWidth > 0", timeout=10000)
+            assert await page.evaluate("document.getElementById('figure').naturalWidth") == 400
+            assert 1 <= await page.evaluate("window.frames_seen") <= 3
+        plt.close(fig)
+
+    run(main, timeout=60)

@@ -12,6 +12,8 @@ NOTEBOOKS = pathlib.Path(__file__).resolve().parent.parent / "notebooks"
 
 EXPECTED = {
     "quickstart.ipynb": ["<h1>hello from the notebook</h1>", "hello, socket", "stopped: True"],
+    "live_plot.ipynb": ["LivePlot 'training'", "pushed 3030 points", "history: 4030 points",
+                        "sent a PNG frame to ['live', 'histogram']"],
     "http_api.ipynb": ["(201, {'added': 'review the plots', 'count': 2})",
                        "(200, ['write the report', 'review the plots'])"],
 }
