@@ -50,6 +50,7 @@ def test_autobahn_fast_cases_pass() -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(1800)
 @pytest.mark.skipif(os.environ.get("CI") != "true", reason="the full suite runs in CI (CI=true)")
 def test_autobahn_full_suite_passes() -> None:
     results = autobahn(["1.*", "2.*", "3.*", "4.*", "5.*", "6.*", "7.*", "9.*", "10.*"])
@@ -96,6 +97,7 @@ def test_autobahn_client_fast_cases_pass() -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(1800)
 @pytest.mark.skipif(os.environ.get("CI") != "true", reason="the full suite runs in CI (CI=true)")
 def test_autobahn_client_full_suite_passes() -> None:
     results = autobahn_client(["1.*", "2.*", "3.*", "4.*", "5.*", "6.*", "7.*", "9.*", "10.*"])
