@@ -92,6 +92,13 @@ def downsample(xs: array[float], ys: array[float], limit: int) -> tuple[array[fl
     return out_x, out_y
 
 
+def page_url(server: Server, path: str) -> str:
+    """The reachable URL of ``path`` on ``server``, token included."""
+    base = server.url.split("?")[0]
+    token = f"?token={server.token}" if server.token else ""
+    return base.rstrip("/") + path + token
+
+
 def _shared_server() -> Server:
     global _live_server
     from .server import start_server
@@ -289,9 +296,7 @@ class LivePlot:
     @property
     def url(self) -> str:
         """The plot's page, reachable from the user's browser."""
-        base = self.server.url.split("?")[0]
-        token = f"?token={self.server.token}" if self.server.token else ""
-        return base.rstrip("/") + self._path + token
+        return page_url(self.server, self._path)
 
     @property
     def points(self) -> int:
@@ -460,9 +465,7 @@ class FigureStream:
     @property
     def url(self) -> str:
         """The figure's page, reachable from the user's browser."""
-        base = self.server.url.split("?")[0]
-        token = f"?token={self.server.token}" if self.server.token else ""
-        return base.rstrip("/") + f"/live/{self.name}/" + token
+        return page_url(self.server, f"/live/{self.name}/")
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
         url = html.escape(self.url, quote=True)

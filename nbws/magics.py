@@ -14,6 +14,7 @@ from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
 
 from .app import App
+from .live import page_url
 from .messages import Request, Response
 from .server import Server, list_servers, start_server
 
@@ -175,9 +176,7 @@ class NbwsMagics(Magics):
             entry = (server, pages)
         server, pages = entry
         pages.pages[route] = cell
-        url = server.url.split("?")[0].rstrip("/") + route
-        if server.token:
-            url += f"?token={server.token}"
+        url = page_url(server, route)
         from IPython.display import HTML, IFrame, display
 
         display(HTML(f'<a href="{html.escape(url, quote=True)}" target="_blank">{html.escape(url)}</a>'))
