@@ -179,6 +179,8 @@ class LivePlot:
         """Frames written to pages so far."""
         self.batches_skipped = 0
         """Batches a slow page skipped."""
+        self.largest_frame = 0
+        """The largest frame sent so far, in bytes."""
         endpoint = self.server._endpoint
         if endpoint is None:
             raise RuntimeError("the server is not running")
@@ -258,12 +260,16 @@ class LivePlot:
                 hy.extend(ys)
         self._trim()
         frame = b"".join(chunks)
+        self.largest_frame = max(self.largest_frame, len(frame))
         for conn in list(self._subscribers):
             if conn._lost:
                 self._subscribers.discard(conn)
                 continue
-            if conn.pending_out() > self.client_buffer:
-                self.batches_skipped += 1  # this page falls behind: it skips to later batches
+            waiting = conn.pending_out()
+            if waiting and waiting + len(frame) > self.client_buffer:
+                # this page falls behind: it skips to later batches, so what waits
+                # for it stays within client_buffer (or one frame, when it is idle)
+                self.batches_skipped += 1
                 continue
             conn.send_message(frame)
             self.frames_sent += 1

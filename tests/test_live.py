@@ -116,7 +116,8 @@ def test_a_slow_page_skips_batches_and_cannot_grow_memory() -> None:
             await asyncio.sleep(1 / 60)
             peak = max(peak, conn.pending_out())
         assert plot.batches_skipped > 0
-        assert peak <= 256 * 1024 + 20_000 * 16 + 64  # the bound plus at most one frame
+        # within client_buffer, or a single frame sent while the page's queue was empty
+        assert peak <= max(256 * 1024, plot.largest_frame)
         peer.close()
 
     run(main)
