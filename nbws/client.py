@@ -147,10 +147,11 @@ class ClientWebSocket(WebSocket):
 
     def close(self, code: int = 1000, reason: str = "") -> None:
         """Close the connection (and stop reconnecting). Thread-safe."""
-        was_open = not self._closed and self._state != "CLOSING"
         super().close(code, reason)
-        if was_open:
-            self._plane.post(self._report_closing)
+
+    def _closing(self) -> None:
+        # queued before the close starts, so it runs before the CLOSED report
+        self._plane.post(self._report_closing)
 
     def _report_closing(self) -> None:
         if not self._closed:

@@ -150,8 +150,13 @@ class WebSocket:
         if len(reason.encode("utf-8")) > 123:
             raise ValueError("a close reason must be at most 123 bytes of UTF-8")
         if not self._closed:
-            self._state = "CLOSING"
+            if self._state != "CLOSING":
+                self._state = "CLOSING"
+                self._closing()
             self._link.close_connection(code, reason)
+
+    def _closing(self) -> None:
+        """Called once when the user starts closing, before the handshake starts."""
 
     @property
     def closed(self) -> bool:
