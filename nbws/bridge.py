@@ -225,9 +225,36 @@ class HandlerPlane:
         """True while a queued handler job runs (or service() runs). Handler thread only."""
         return self._servicing or self.queue.draining
 
-    def loop_running_here(self) -> bool:
-        """True when this plane's loop is running (e.g. the kernel's loop)."""
-        return self.loop.is_running()
+    def wait(
+        self,
+        ready: Callable[[], bool],
+        signal: threading.Event,
+        timeout: float | None,
+        in_handler_error: str,
+        timeout_error: str,
+    ) -> None:
+        """Block until ``ready()`` (which may raise), at most ``timeout`` seconds.
+
+        On this plane's thread the queued jobs run meanwhile (the event awaited
+        is delivered by one of them); inside a handler that could never
+        happen, so :class:`HandlerLoopError` is raised instead of hanging. On
+        other threads it waits for ``signal``, which deliveries set."""
+        on_plane = threading.current_thread() is self.thread
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while not ready():
+            if on_plane and self.in_handler():
+                raise HandlerLoopError(in_handler_error)
+            remaining = None if deadline is None else deadline - time.monotonic()
+            if remaining is not None and remaining <= 0:
+                raise TimeoutError(timeout_error)
+            step = 0.05 if remaining is None else min(0.05, remaining)
+            signal.clear()
+            if ready():
+                return
+            if on_plane:
+                self.service(step)
+            else:
+                signal.wait(step)
 
     def service(self, timeout: float = 0.0) -> int:
         """Run queued handlers now, waiting up to ``timeout`` seconds for some.

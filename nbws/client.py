@@ -28,7 +28,7 @@ from websockets.uri import parse_uri
 
 from .bridge import HandlerPlane, handler_plane, io_thread
 from .config import MiB, ServerConfig, Settings
-from .errors import ConnectError, ConnectionClosedError, HandlerLoopError, HandshakeRejectedError
+from .errors import ConnectError, ConnectionClosedError, HandshakeRejectedError
 from .messages import Response
 from .websocket import _ASYNC_CODE, Message, WebSocket
 from .wsconn import StrictClientProtocol, WsConnection
@@ -102,23 +102,9 @@ class ClientWebSocket(WebSocket):
         return self
 
     def _wait_open_blocking(self, timeout: float | None) -> ClientWebSocket:
-        plane = self._plane
-        on_plane = threading.current_thread() is plane.thread
-        deadline = None if timeout is None else time.monotonic() + timeout
-        while not self._check_open():
-            if on_plane and plane.in_handler():
-                raise HandlerLoopError("wait_open() inside a handler would wait forever; use on_open")
-            remaining = None if deadline is None else deadline - time.monotonic()
-            if remaining is not None and remaining <= 0:
-                raise TimeoutError(f"{self.url} did not open within {timeout} s")
-            step = 0.05 if remaining is None else min(0.05, remaining)
-            self._opened.clear()
-            if self._check_open():
-                break
-            if on_plane:
-                plane.service(step)
-            else:
-                self._opened.wait(step)
+        self._plane.wait(self._check_open, self._opened, timeout,
+                         "wait_open() inside a handler would wait forever; use on_open",
+                         f"{self.url} did not open within {timeout} s")
         return self
 
     async def __aenter__(self) -> ClientWebSocket:

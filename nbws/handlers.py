@@ -95,7 +95,6 @@ class Endpoint:
         # WebSocket opens there. Changed only on the I/O thread.
         self.io_pages: dict[str, tuple[bytes, str]] = {}
         self.io_sockets: dict[str, Callable[[WsConnection], None]] = {}
-        self.messages_in = 0
         self.messages_out = 0
 
     def protocol(self) -> HttpConnection:

@@ -18,7 +18,7 @@ from collections import deque
 from collections.abc import AsyncIterator, Callable
 from typing import TYPE_CHECKING, Any, Protocol, Union
 
-from .errors import ConnectionClosedError, HandlerLoopError
+from .errors import ConnectionClosedError
 
 if TYPE_CHECKING:
     from .bridge import HandlerPlane
@@ -211,28 +211,14 @@ class WebSocket:
         return self._take()
 
     def _receive_blocking(self, timeout: float | None) -> Message:
-        plane = self._plane
-        on_plane = threading.current_thread() is plane.thread
-        deadline = None if timeout is None else time.monotonic() + timeout
-        while not self._inbox:
-            if self._closed:
-                self._raise_closed()
-            if on_plane and plane.in_handler():
-                raise HandlerLoopError(
-                    "receive() was called inside a handler: the message it waits for can only be "
-                    "delivered after the handler returns; use on_message or 'await ws.receive()'"
-                )
-            remaining = None if deadline is None else deadline - time.monotonic()
-            if remaining is not None and remaining <= 0:
-                raise TimeoutError(f"no message within {timeout} s")
-            step = 0.05 if remaining is None else min(0.05, remaining)
-            self._arrived.clear()
-            if self._inbox or self._closed:
-                continue
-            if on_plane:
-                plane.service(step)  # deliveries are jobs on this very thread
-            else:
-                self._arrived.wait(step)
+        self._plane.wait(
+            lambda: bool(self._inbox) or self._closed, self._arrived, timeout,
+            "receive() was called inside a handler: the message it waits for can only be "
+            "delivered after the handler returns; use on_message or 'await ws.receive()'",
+            f"no message within {timeout} s",
+        )
+        if not self._inbox:
+            self._raise_closed()
         return self._take()
 
     def __aiter__(self) -> AsyncIterator[Message]:
