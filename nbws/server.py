@@ -81,6 +81,7 @@ class Server(ServerConfig):
         port: the TCP port.
         app: the application object it serves.
         started_at: ``time.time()`` when it started.
+        stopped_at: ``time.time()`` when it stopped, or None while it runs.
     """
 
     def __init__(self, host: str, port: int, app: Any, config: Config | None = None, *,
@@ -99,6 +100,7 @@ class Server(ServerConfig):
         self._mask = mask
         self.app = app
         self.started_at = time.time()
+        self.stopped_at: float | None = None
         self._spec = resolve_app(app)
         self._sockets: dict[int, WebSocket] = {}
         self._endpoint: Endpoint | None = None
@@ -169,6 +171,7 @@ class Server(ServerConfig):
         if not self._running:
             return
         self._running = False
+        self.stopped_at = time.time()
         with _registry_lock:
             if _registry.get(self.key) is self:
                 del _registry[self.key]
