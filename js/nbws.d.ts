@@ -88,6 +88,9 @@ export interface LiveChartOptions {
   title?: string;
 }
 
+export function windowStart(columns: { x: Column }[], n: number | null): number;
+export function firstAtOrAfter(xs: Float64Array, x: number): number;
+
 export class LiveChart {
   constructor(element: HTMLElement, options?: LiveChartOptions);
   names: string[];
@@ -95,6 +98,7 @@ export class LiveChart {
   log: boolean;
   paused: boolean;
   frames: number;
+  view: { x0: number; x1: number; y0: number; y1: number } | null;
   setMeta(meta: { series: string[]; title?: string; window?: number | null }): void;
   addPoints(series: number, xs: Float64Array, ys: Float64Array): void;
   count(): number;

@@ -440,9 +440,41 @@ export function ticks(lo, hi, count = 5) {
 }
 
 /**
+ * Where a window of the last `n` points starts on the x axis, for all series
+ * together: the x of the n-th newest point of the series pushed most often
+ * (the latest such start among series holding at least `n` points), so a
+ * series pushed rarely is cut to the same x range instead of stretching the
+ * axis. `-Infinity` (show everything) when no series has `n` points yet.
+ * Points are taken to arrive in increasing x, as `plot.push(step, ...)` does.
+ * @param {{x: Column}[]} columns
+ * @param {number | null} n
+ * @returns {number}
+ */
+export function windowStart(columns, n) {
+  let start = -Infinity;
+  if (!n || n < 1) return start;
+  for (const c of columns) {
+    if (c.x.length >= n) start = Math.max(start, c.x.data[c.x.length - n]);
+  }
+  return start;
+}
+
+/**
+ * Index of the first value `>= x` in increasing `xs` (`xs.length` if none).
+ * @param {Float64Array} xs @param {number} x
+ * @returns {number}
+ */
+export function firstAtOrAfter(xs, x) {
+  let lo = 0, hi = xs.length;
+  while (lo < hi) { const mid = (lo + hi) >> 1; if (xs[mid] < x) lo = mid + 1; else hi = mid; }
+  return lo;
+}
+
+/**
  * A dependency-free streaming chart on a canvas: several series, auto-scaled
- * axes, legend, hover value, pause/resume, log scale, a window of the last N
- * points (or all).
+ * axes, legend, hover value, pause/resume, log scale, and a window: the x
+ * range of the last N points of the series pushed most often, shared by every
+ * series (see {@link windowStart}), or all points.
  */
 export class LiveChart {
   /**
@@ -462,6 +494,9 @@ export class LiveChart {
     /** @type {{x: number, y: number} | null} */
     this.hover = null;
     this.frames = 0;
+    /** The ranges drawn last (data units; y in log10 units with `log`), or null before any point.
+     * @type {{x0: number, x1: number, y0: number, y1: number} | null} */
+    this.view = null;
     const doc = element.ownerDocument;
     this.bar = doc.createElement("div");
     this.bar.style.cssText = "display:flex;gap:8px;align-items:center;padding:4px 8px;font:12px system-ui";
@@ -495,7 +530,15 @@ export class LiveChart {
     this.names = meta.series;
     while (this.columns.length < this.names.length) this.columns.push({ x: new Column(), y: new Column() });
     if (meta.title) this.title = meta.title;
-    if (meta.window !== undefined && meta.window !== null) this.window = meta.window;
+    if (meta.window !== undefined && meta.window !== null) {
+      this.window = meta.window;
+      const win = /** @type {HTMLSelectElement | null} */ (this.bar.querySelector(".win"));
+      if (win) { // show the plot's own window in the menu
+        const value = String(meta.window);
+        if (!Array.from(win.options).some((o) => o.value === value)) win.add(new Option(value, value), 1);
+        win.value = value;
+      }
+    }
     this.updateLegend();
     this.schedule();
   }
@@ -554,12 +597,15 @@ export class LiveChart {
     ctx.fillRect(0, 0, w, h);
     const fy = (/** @type {number} */ v) => (this.log ? (v > 0 ? Math.log10(v) : NaN) : v);
     let x0 = Infinity, x1 = -Infinity, y0 = Infinity, y1 = -Infinity;
+    const from = windowStart(this.columns, this.window);
     const views = this.columns.map((c) => {
-      const n = c.x.length;
-      const start = this.window ? Math.max(0, n - this.window) : 0;
-      const xs = c.x.values().subarray(start);
+      const all = c.x.values();
+      const first = firstAtOrAfter(all, from);
+      // one point before the window too, so a line enters from the left edge
+      const start = Math.max(0, first - 1);
+      const xs = all.subarray(start);
       const ys = c.y.values().subarray(start);
-      for (let i = 0; i < xs.length; i++) {
+      for (let i = first - start; i < xs.length; i++) {
         const y = fy(ys[i]);
         if (!Number.isFinite(y)) continue;
         if (xs[i] < x0) x0 = xs[i];
@@ -571,8 +617,10 @@ export class LiveChart {
     });
     const pad = { l: 56, r: 12, t: 10, b: 24 };
     if (!(x1 >= x0)) return;
+    if (Number.isFinite(from)) x0 = Math.min(x0, from);
     if (x1 === x0) { x0 -= 1; x1 += 1; }
     if (y1 === y0) { y0 -= 1; y1 += 1; }
+    this.view = { x0, x1, y0, y1 };
     const px = (/** @type {number} */ x) => pad.l + ((x - x0) / (x1 - x0)) * (w - pad.l - pad.r);
     const py = (/** @type {number} */ y) => h - pad.b - ((y - y0) / (y1 - y0)) * (h - pad.t - pad.b);
     ctx.strokeStyle = "#ddd";
@@ -584,6 +632,10 @@ export class LiveChart {
       ctx.fillText(this.log ? `1e${t}` : String(t), 4, py(t) + 4);
     }
     for (const t of ticks(x0, x1)) ctx.fillText(String(t), px(t) - 10, h - 6);
+    ctx.save();
+    ctx.beginPath();
+    ctx.rect(pad.l, pad.t, w - pad.l - pad.r, h - pad.t - pad.b);
+    ctx.clip(); // the point before the window is drawn outside, clipped
     views.forEach(({ xs, ys }, s) => {
       ctx.strokeStyle = PALETTE[s % PALETTE.length];
       ctx.lineWidth = 1.5;
@@ -598,6 +650,7 @@ export class LiveChart {
       }
       ctx.stroke();
     });
+    ctx.restore();
     if (this.hover) {
       const hx = x0 + ((this.hover.x - pad.l) / (w - pad.l - pad.r)) * (x1 - x0);
       const lines = [`x = ${hx.toPrecision(6)}`];

@@ -1,9 +1,14 @@
-"""The ``nbws`` command: ``nbws demo`` (and ``python -m nbws demo``)."""
+"""The ``nbws`` command: ``nbws serve`` and ``nbws demo`` (and ``python -m nbws ...``).
+
+Both stop cleanly on Ctrl-C and on SIGTERM (``kill``, ``docker stop``,
+systemd): WebSockets are closed with 1001 and the command exits 0.
+"""
 
 from __future__ import annotations
 
 import argparse
 import logging
+import signal
 import sys
 from collections.abc import Sequence
 
@@ -60,13 +65,21 @@ def demo_app() -> App:
     return app
 
 
+def stop_on_sigterm() -> None:
+    """Make SIGTERM stop a running server the way Ctrl-C does (a
+    ``KeyboardInterrupt`` in the main thread, so the server stops, closing
+    WebSockets with 1001, and the command exits 0). Runs on the main thread."""
+    if hasattr(signal, "SIGTERM"):
+        signal.signal(signal.SIGTERM, signal.default_int_handler)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``nbws`` command."""
     parser = argparse.ArgumentParser(prog="nbws", description="HTTP + WebSocket server for notebooks and scripts.")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     serve = commands.add_parser(
         "serve", help="serve a directory of static files",
-        description="Serve the files of DIR over HTTP until Ctrl-C, logging each request "
+        description="Serve the files of DIR over HTTP until Ctrl-C or SIGTERM, logging each request "
                     "(Common Log Format). Directories serve their index.html; files support "
                     "ETag/304 and Range requests; nothing outside DIR is ever served.")
     serve.add_argument("dir", nargs="?", default=".", metavar="DIR", help="the directory to serve (default: .)")
@@ -76,10 +89,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     serve.add_argument("--no-browser", action="store_true", help="do not open a browser (default: open one "
                        "when run from a terminal)")
     demo = commands.add_parser("demo", help="serve a page that echoes over a WebSocket",
-                               description="Serve a demo page with an echo WebSocket until Ctrl-C.")
+                               description="Serve a demo page with an echo WebSocket (at /ws) until Ctrl-C or SIGTERM.")
     demo.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1)")
     demo.add_argument("--port", type=int, default=None, help="port (default: a free port)")
     args = parser.parse_args(argv)
+    stop_on_sigterm()
     if args.command == "serve":
         handler = logging.StreamHandler(sys.stdout)
         handler.setFormatter(logging.Formatter("%(message)s"))

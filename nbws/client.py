@@ -136,8 +136,16 @@ class ClientWebSocket(WebSocket):
         super().close(code, reason)
 
     def _closing(self) -> None:
-        # queued before the close starts, so it runs before the CLOSED report
-        self._plane.post(self._report_closing)
+        """Report CLOSING before the close handshake can finish. Thread-safe.
+
+        On the handler loop's thread the report runs now: queued, it would be
+        the job that ``nbws.service()`` runs and returns after, so a cell doing
+        ``ws.close(); nbws.service(1)`` would still see CLOSING. From other
+        threads it is queued, ahead of the CLOSED report."""
+        if threading.current_thread() is self._plane.thread:
+            self._report_closing()
+        else:
+            self._plane.post(self._report_closing)
 
     def _report_closing(self) -> None:
         if not self._closed:

@@ -63,7 +63,9 @@ def _uptime(seconds: float) -> str:
 
 
 def stats(server: Server) -> dict[str, Any]:
-    """Current numbers of a server, for display."""
+    """Current numbers of a server, for display. A stopped server's uptime
+    is frozen at the time it ran. Thread-safe (reads only)."""
+    end = server.stopped_at if server.stopped_at is not None else time.time()
     return {
         "name": server.name or "",
         "url": server.url,
@@ -72,28 +74,39 @@ def stats(server: Server) -> dict[str, Any]:
         "connections": len(server.connections),
         "messages_in": server.messages_in,
         "messages_out": server.messages_out,
-        "uptime": _uptime(time.time() - server.started_at),
+        "uptime": _uptime(end - server.started_at),
     }
 
 
 def server_text(server: Server) -> str:
-    """The plain-text view of a server."""
+    """The plain-text view of a server. Thread-safe (reads only)."""
     s = stats(server)
     name = f" {s['name']!r}" if s["name"] else ""
-    return (f"nbws server{name} {s['state']} at {s['url']} — {s['connections']} connection(s), "
+    if s["state"] == "stopped":
+        return (f"nbws server{name} stopped (was at {s['url']}) — {s['messages_in']} in / "
+                f"{s['messages_out']} out, ran {s['uptime']}")
+    return (f"nbws server{name} running at {s['url']} — {s['connections']} connection(s), "
             f"{s['messages_in']} in / {s['messages_out']} out, up {s['uptime']}")
 
 
 def server_html(server: Server) -> str:
-    """The HTML panel of a server: a link that opens from the user's browser."""
+    """The HTML panel of a server: a link that opens from the user's browser
+    while it runs; a stopped server shows its old address as plain text, not a
+    link. Thread-safe (reads only)."""
     s = stats(server)
-    url = html.escape(s["url"], quote=True)
-    color = "#2a7" if s["state"] == "running" else "#999"
     name = f"<b>{html.escape(s['name'])}</b> " if s["name"] else ""
+    box = ('<div class="nbws-server" style="font:13px system-ui,sans-serif;border:1px solid #ddd;'
+           'border-radius:4px;padding:6px 10px;display:inline-block">')
+    if s["state"] == "stopped":
+        return (
+            f'{box}{name}<span style="color:#999">●</span> stopped · '
+            f'<span style="color:#999">was {html.escape(s["url"])}</span><br>'
+            f'<span style="color:#555">{s["messages_in"]} in / {s["messages_out"]} out · '
+            f'ran {s["uptime"]}</span></div>'
+        )
+    url = html.escape(s["url"], quote=True)
     return (
-        '<div class="nbws-server" style="font:13px system-ui,sans-serif;border:1px solid #ddd;'
-        'border-radius:4px;padding:6px 10px;display:inline-block">'
-        f'{name}<span style="color:{color}">●</span> {html.escape(s["state"])} · '
+        f'{box}{name}<span style="color:#2a7">●</span> running · '
         f'<a href="{url}" target="_blank" rel="noopener">{html.escape(s["url"])}</a><br>'
         f'<span style="color:#555">{s["connections"]} connection(s) · {s["messages_in"]} in / '
         f'{s["messages_out"]} out · up {s["uptime"]}</span></div>'

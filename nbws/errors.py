@@ -115,7 +115,20 @@ class HandshakeRejectedError(ConnectError):
     def __init__(self, url: str, status: int, body: bytes = b"") -> None:
         self.status = status
         self.body = body
-        super().__init__(url, f"the server refused the WebSocket handshake with HTTP {status}")
+        said = _first_line(body)
+        detail = f": {said}" if said else ""
+        super().__init__(url, f"the server refused the WebSocket handshake with HTTP {status}{detail}")
+
+
+def _first_line(body: bytes, limit: int = 200) -> str:
+    """The first line of a plain-text response body, printable characters
+    only (what the server said when it refused), or ''."""
+    text = body[: limit * 4].decode("utf-8", "replace").strip()
+    if not text or text.startswith("<"):
+        return ""  # empty, or an HTML page: the status says enough
+    line = text.splitlines()[0].strip()
+    line = "".join(ch for ch in line if ch.isprintable())
+    return line if len(line) <= limit else line[: limit - 1] + "…"
 
 
 class SendBufferFullError(NbwsError):

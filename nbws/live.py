@@ -137,7 +137,10 @@ class LivePlot:
         server: the server to use (default: a shared one, started on demand).
         fps: most frames per second sent to pages.
         max_points: points kept for late joiners (oldest dropped first).
-        window: show only the last N points per series (None: all).
+        window: show the x range of the last N points of the series pushed
+            most often, for every series (a series pushed rarely is cut to the
+            same range instead of stretching the axis); None: all points.
+            Points are expected in increasing x, as ``push(step, ...)`` gives.
         title: the page title.
         client_buffer: bytes that may wait for one page before it skips batches.
         history_points: most points per series sent to a joining page.

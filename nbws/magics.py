@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import html
 import os
+import weakref
 from typing import Any
 
 from IPython.core.error import UsageError
@@ -14,6 +15,7 @@ from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
 
 from .app import App
+from .errors import PortInUseError
 from .live import page_url
 from .messages import Request, Response
 from .server import Server, list_servers, start_server
@@ -66,6 +68,33 @@ class _Pages:
 
 
 _pages: dict[int, tuple[Server, _Pages]] = {}
+# What each %wsserve server was started from (the notebook object, and the
+# --static directory), to tell the user when another port still serves it.
+_sources: weakref.WeakKeyDictionary[Server, tuple[object, str | None]] = weakref.WeakKeyDictionary()
+
+
+def _same_source(a: tuple[object, str | None] | None, b: tuple[object, str | None]) -> bool:
+    return a is not None and a[0] is b[0] and a[1] == b[1]
+
+
+def _start(host: str, port: int | None, app: Any, name: str | None) -> Server:
+    """``start_server`` with its errors said in the magics' terms (``--port``).
+
+    Runs on the handler loop (the kernel's main thread).
+
+    Raises:
+        UsageError: for a bad port, a port in use, or any other refusal.
+    """
+    if port is not None and not 0 <= port <= 65535:
+        raise UsageError(f"--port must be between 0 and 65535, not {port}; omit --port for a free port")
+    try:
+        return start_server(host, port, app, name=name)
+    except PortInUseError as exc:
+        holder = f"another process (pid {exc.pid})" if exc.pid else "another process"
+        raise UsageError(f"port {exc.port} on {exc.host} is in use by {holder}; omit --port for a free "
+                         "port, or stop that process") from None
+    except (TypeError, ValueError, OSError) as exc:
+        raise UsageError(str(exc)) from None
 
 
 @magics_class
@@ -100,8 +129,9 @@ class NbwsMagics(Magics):
         if args.app is None and args.static is None:
             raise UsageError("give the name of an app, or --static DIR; for example: %wsserve app --port 8000")
         app: Any = {}
+        source: object = None
         if args.app is not None:
-            app = self._lookup(args.app)
+            app = source = self._lookup(args.app)
             if callable(app) and not isinstance(app, App) and not hasattr(app, "call") and not hasattr(app, "on_ws_open"):
                 app = {"on_ws_open": app}
         if args.static is not None:
@@ -113,13 +143,13 @@ class NbwsMagics(Magics):
                 app = {**app, "static_paths": {**app.get("static_paths", {}), "/": os.path.abspath(args.static)}}
             else:
                 raise UsageError("--static works with an nbws.App or a dict app")
-        others = [s for s in list_servers() if args.port is not None and s.port != args.port and s.app is app]
-        try:
-            server = start_server(args.host, args.port, app, name=args.name)
-        except (TypeError, ValueError, OSError) as exc:
-            raise UsageError(str(exc)) from exc
-        for other in others:
-            print(f"note: the server on port {other.port} for this app is still running (%wsstop {other.port})")
+        key = (source, os.path.abspath(args.static) if args.static is not None else None)
+        same = [s for s in list_servers() if _same_source(_sources.get(s), key)]
+        server = _start(args.host, args.port, app, args.name)
+        _sources[server] = key
+        for other in same:
+            if other.running and other is not server:
+                print(f"note: the server on port {other.port} for this app is still running (%wsstop {other.port})")
         if args.open:
             from IPython.display import Javascript, display
 
@@ -134,6 +164,9 @@ class NbwsMagics(Magics):
         """Stop a server by port or name, or all of them with --all."""
         args = parse_argstring(self.wsstop, line)
         servers = list_servers()
+        if not servers and (args.all or args.target is None):
+            print("no nbws servers are running; nothing to stop")
+            return
         if args.all:
             chosen = servers
         elif args.target is None:
@@ -171,15 +204,17 @@ class NbwsMagics(Magics):
                 entry = (server, pages)
         if entry is None:
             pages = _Pages()
-            server = start_server(port=args.port, app=pages.app, name=None)
+            server = _start("127.0.0.1", args.port, pages.app, None)
             _pages[server.port] = (server, pages)
             entry = (server, pages)
         server, pages = entry
         pages.pages[route] = cell
         url = page_url(server, route)
-        from IPython.display import HTML, IFrame, display
+        from IPython.display import IFrame, display
 
-        display(HTML(f'<a href="{html.escape(url, quote=True)}" target="_blank">{html.escape(url)}</a>'))
+        display({"text/plain": f"%%wspage {route} is served at {url}",
+                 "text/html": f'<a href="{html.escape(url, quote=True)}" target="_blank">{html.escape(url)}</a>'},
+                raw=True)
         if args.show:
             display(IFrame(url, width="100%", height=320))
         return None

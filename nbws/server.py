@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import atexit
 import contextlib
+import difflib
 import errno
 import logging
 import os
@@ -80,6 +81,7 @@ class Server(ServerConfig):
         port: the TCP port.
         app: the application object it serves.
         started_at: ``time.time()`` when it started.
+        stopped_at: ``time.time()`` when it stopped, or None while it runs.
     """
 
     def __init__(self, host: str, port: int, app: Any, config: Config | None = None, *,
@@ -98,6 +100,7 @@ class Server(ServerConfig):
         self._mask = mask
         self.app = app
         self.started_at = time.time()
+        self.stopped_at: float | None = None
         self._spec = resolve_app(app)
         self._sockets: dict[int, WebSocket] = {}
         self._endpoint: Endpoint | None = None
@@ -168,6 +171,7 @@ class Server(ServerConfig):
         if not self._running:
             return
         self._running = False
+        self.stopped_at = time.time()
         with _registry_lock:
             if _registry.get(self.key) is self:
                 del _registry[self.key]
@@ -298,13 +302,17 @@ def start_server(
     ``port=None`` picks a free port. Starting on a port that a server of this
     process already holds replaces that server; a port held by another process
     raises :class:`~nbws.PortInUseError`. Keyword arguments set traits
-    (``ping_interval=5``, ``max_message_size=2**20`` …; see ``nbws.Server``).
+    (``ping_interval=5``, ``max_message_size=2**20`` …; see ``nbws.Server``);
+    a misspelt one raises ``TypeError`` with the closest valid name, a port
+    outside 0-65535 ``ValueError``.
     """
+    check_arguments("start_server", host, port, app)
+    name = traits.pop("name", None)
+    check_trait_names("start_server", traits)
     plane = handler_plane()
     assert plane is not None
     if port is None:
         port = random_port(host=host if not is_wildcard(host) else "127.0.0.1")
-    name = traits.pop("name", None)
     if name is not None:
         with _registry_lock:
             named = [srv for srv in _registry.values() if srv.name == name]
@@ -312,6 +320,56 @@ def start_server(
             log.info("nbws: replacing the server named %r", name)
             old.stop()
     return _launch(plane, port, lambda: Server(host, port, app, config=config, name=name, **traits))
+
+
+def check_arguments(caller: str, host: object, port: object, app: object) -> None:
+    """Refuse arguments in the wrong place or out of range, with the call
+    that was probably meant. Runs on the caller's thread, before anything is bound.
+
+    Raises:
+        TypeError: ``host`` is not a string (``start_server(8000, app)``), or
+            ``port`` is not an int or None.
+        ValueError: ``port`` is outside 0-65535.
+    """
+    if not isinstance(host, str):
+        if isinstance(port, int) and not isinstance(port, bool):
+            given = f"got {host!r} as host and {port!r} as port"
+        else:
+            given = f"got {host!r} as host"
+        if isinstance(host, int) and not isinstance(host, bool):
+            raise TypeError(f"{caller}(host, port, app): {given}; did you mean "
+                            f"{caller}(port={host}, app=...)?")
+        raise TypeError(f"{caller}(host, port, app): host must be an address such as '127.0.0.1', "
+                        f"not {type(host).__name__}")
+    if port is None:
+        return
+    if isinstance(port, bool) or not isinstance(port, int):
+        hint = ("; was the app passed as the port? use "
+                f"{caller}(port=..., app=app)" if app is None else "")
+        raise TypeError(f"{caller}(host, port, app): port must be an int or None (a free port), "
+                        f"not {type(port).__name__}{hint}")
+    if not 0 <= port <= 65535:
+        raise ValueError(f"port must be between 0 and 65535, not {port}; pass port=None for a free port")
+
+
+def check_trait_names(caller: str, traits: dict[str, Any]) -> None:
+    """Refuse keyword arguments that are not settings of :class:`Server`,
+    suggesting the closest valid name (``ping_intervall`` → ``ping_interval``).
+
+    Runs on the caller's thread.
+
+    Raises:
+        TypeError: naming the unknown argument and listing the valid ones.
+    """
+    valid = sorted(ServerConfig.class_trait_names(config=True))
+    unknown = [name for name in traits if name not in valid]
+    if not unknown:
+        return
+    name = unknown[0]
+    close = difflib.get_close_matches(name, valid, n=1)
+    hint = f"did you mean {close[0]!r}? " if close else ""
+    raise TypeError(f"{caller}() got an unexpected keyword argument {name!r}; {hint}"
+                    f"the settings are: {', '.join(valid)} (see help(nbws.Server))")
 
 
 def _launch(plane: HandlerPlane, key: int | str, make: Any) -> Server:
@@ -333,6 +391,7 @@ def start_pipe_server(path: str, app: Any, mask: int | None = None, **traits: An
     ``startPipeServer``); ``mask`` is a umask for the socket file (e.g.
     ``0o077``: only this user). HTTP and WebSockets work as on TCP; any Host
     header is accepted, since file permissions guard the socket."""
+    check_trait_names("start_pipe_server", traits)
     plane = handler_plane()
     assert plane is not None
     path = os.path.abspath(path)
@@ -362,6 +421,7 @@ def run_server(host: str = "127.0.0.1", port: int | None = None, app: Any = None
 
     For scripts (httpuv's ``runServer``); prints the URL. In a notebook use
     :func:`start_server`, which returns at once."""
+    check_arguments("run_server", host, port, app)
     _serve_forever(start_server(host, port, app, **traits))
 
 

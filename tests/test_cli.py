@@ -6,28 +6,37 @@ import os
 import pathlib
 import re
 import signal
+import socket
 import subprocess
 import sys
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+import pytest
+from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
 
+def _default_sigint() -> None:
+    # A background job (``pytest &`` in a non-interactive shell) starts with
+    # SIGINT ignored, and children inherit that; Ctrl-C means SIGINT restored.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 @contextmanager
-def serving(*command: str) -> Iterator[tuple[str, subprocess.Popen[str]]]:
-    """Run an nbws command that prints its URL; Ctrl-C it at the end and
-    check that it exits cleanly."""
+def serving(*command: str, stop: signal.Signals = signal.SIGINT) -> Iterator[tuple[str, subprocess.Popen[str]]]:
+    """Run an nbws command that prints its URL; send it ``stop`` (Ctrl-C by
+    default) at the end and check that it exits 0."""
     proc = subprocess.Popen(list(command), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env=dict(os.environ, PYTHONUNBUFFERED="1"))
+                            env=dict(os.environ, PYTHONUNBUFFERED="1"), preexec_fn=_default_sigint)
     try:
         assert proc.stdout is not None
         line = proc.stdout.readline()
         match = re.search(r"(http://127\.0\.0\.1:\d+/)", line)
         assert match, line
         yield match.group(1), proc
-        proc.send_signal(signal.SIGINT)
+        proc.send_signal(stop)
         assert proc.wait(timeout=10) == 0
     finally:
         if proc.poll() is None:
@@ -71,3 +80,33 @@ def test_serve_refuses_a_missing_directory(tmp_path: pathlib.Path) -> None:
     out = subprocess.run([sys.executable, "-m", "nbws", "serve", str(tmp_path / "nope")], capture_output=True,
                          text=True, timeout=30)
     assert out.returncode == 2 and "not a directory" in out.stderr
+
+
+def test_demo_closes_websockets_with_1001_and_exits_0_on_sigterm() -> None:
+    with serving(sys.executable, "-m", "nbws", "demo", stop=signal.SIGTERM) as (url, proc):
+        with connect(url.replace("http", "ws") + "ws") as ws:
+            ws.send("hi")
+            assert ws.recv(timeout=10) == "echo: hi"
+            proc.send_signal(signal.SIGTERM)
+            with pytest.raises(ConnectionClosed) as info:
+                ws.recv(timeout=10)
+            assert info.value.rcvd is not None and info.value.rcvd.code == 1001
+        assert proc.wait(timeout=10) == 0
+        assert proc.stderr is not None and "Traceback" not in proc.stderr.read()
+
+
+def test_serve_exits_0_on_sigterm_with_a_keep_alive_connection_open(tmp_path: pathlib.Path) -> None:
+    (tmp_path / "index.html").write_text("<h1>site</h1>")
+    with serving(sys.executable, "-m", "nbws", "serve", str(tmp_path), "--no-browser", stop=signal.SIGTERM) as (url, _):
+        port = int(url.rsplit(":", 1)[1].strip("/"))
+        idle = socket.create_connection(("127.0.0.1", port), timeout=10)
+        idle.sendall(b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        got = b""
+        for _ in range(10):  # head and body may come in separate segments
+            got += idle.recv(4096)
+            if got.endswith(b"<h1>site</h1>"):
+                break
+        assert got.startswith(b"HTTP/1.1 200") and got.endswith(b"<h1>site</h1>")  # and it stays open (keep-alive)
+    # serving() sent SIGTERM and checked exit status 0; the idle connection was closed
+    assert idle.recv(4096) == b""
+    idle.close()

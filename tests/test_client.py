@@ -171,6 +171,22 @@ def test_rejected_handshake_reports_the_status(status: int) -> None:
     run(main)
 
 
+@pytest.mark.parametrize(("offered", "said"), [
+    (["other"], "invalid subprotocol; expected one of chat"),
+    ([], "missing subprotocol"),
+])
+def test_subprotocol_rejection_carries_the_servers_reason(offered: list[str], said: str) -> None:
+    async def main() -> None:
+        server = nbws.start_server(app={"on_ws_open": print}, subprotocols=["chat"])
+        ws = nbws.connect(server.ws_url, subprotocols=offered)
+        with pytest.raises(nbws.HandshakeRejectedError) as info:
+            await ws.wait_open(10)
+        assert info.value.status == 400
+        assert said in str(info.value) and said in info.value.reason
+
+    run(main)
+
+
 def test_tls_verification_failure_and_success(tmp_path: pathlib.Path) -> None:
     from tests.test_transports import _self_signed
 

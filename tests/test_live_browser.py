@@ -80,3 +80,47 @@ def test_figure_stream_page_shows_the_newest_png() -> None:
         plt.close(fig)
 
     run(main, timeout=60)
+
+
+BLUE, ORANGE = (31, 119, 180), (255, 127, 14)  # the first two series' colours
+PAINTED_COLUMNS = """([r, g, b]) => {
+    const c = document.querySelector('canvas');
+    const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+    const cols = new Set();
+    for (let i = 0; i < d.length; i += 4) {
+        if (Math.abs(d[i] - r) < 40 && Math.abs(d[i + 1] - g) < 40 && Math.abs(d[i + 2] - b) < 40) cols.add((i / 4) % c.width);
+    }
+    return {columns: cols.size, width: c.width, dpr: devicePixelRatio};
+}"""
+
+
+def test_window_is_one_x_range_for_all_series_so_a_rare_series_cannot_squash_a_frequent_one() -> None:
+    import nbws
+    from tests.conftest import run
+
+    async def main() -> None:
+        server = nbws.start_server(app=nbws.App())
+        plot = nbws.LivePlot("windowed", series=["fast", "slow"], server=server, window=100)
+        for step in range(2000):
+            plot.push(step, fast=step % 50)
+            if step % 10 == 0:
+                plot.push(step, slow=25 + (step % 100) / 4)
+        assert plot.flush(10)
+        async with chromium() as browser:
+            page = await browser.new_page(viewport={"width": 900, "height": 400})
+            await page.goto(plot.url)
+            await page.wait_for_function("window.chart && window.chart.count() === 2200", timeout=20000)
+            await page.evaluate("new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))")  # drawn
+            plot_width = 900 - 56 - 12  # the canvas (CSS px) minus the chart's left and right padding
+            fast = await page.evaluate(PAINTED_COLUMNS, list(BLUE))
+            slow = await page.evaluate(PAINTED_COLUMNS, list(ORANGE))
+            # the last 100 points of "fast" (x 1900-1999) set the range for both series: "slow"
+            # (200 points since x 0) is cut to it instead of squashing "fast" into the last 5 %
+            assert fast["columns"] > 0.9 * plot_width * fast["dpr"], fast
+            assert slow["columns"] > 0.8 * plot_width * slow["dpr"], slow
+            view = await page.evaluate("window.chart.view")
+            assert (view["x0"], view["x1"]) == (1900, 1999), view
+            assert await page.evaluate("document.querySelector('.win').value") == "100"
+            await page.screenshot(path="/tmp/nbws-liveplot-window.png")
+
+    run(main, timeout=90)

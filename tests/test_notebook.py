@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import asyncio
 import os
+import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -14,6 +16,7 @@ from collections.abc import Iterator
 
 import pytest
 from websockets.sync.client import connect
+from websockets.sync.server import serve
 
 from nbws.display import external_origin, external_url, proxy_mode
 from tests.conftest import free_port
@@ -89,6 +92,56 @@ def test_bad_magic_arguments_say_what_to_do(k: Kernel, line: str, message: str) 
     assert "UsageError" in text and message in text, text
 
 
+def usage_error(k: Kernel, line: str) -> str:
+    """Run a magic that must fail with a UsageError: the text the user sees."""
+    out, reply = k.finish(k.start(line))
+    text = out + str(reply.get("evalue", ""))
+    assert "UsageError" in text and "Traceback" not in text, text
+    return text
+
+
+def test_port_out_of_range_is_a_short_usage_error(k: Kernel) -> None:
+    text = usage_error(k, "%wsserve --static . --port 70000")
+    assert "--port must be between 0 and 65535, not 70000" in text and "omit --port" in text
+    assert "OverflowError" not in text and len(text.strip().splitlines()) <= 2
+
+
+def test_port_in_use_advice_speaks_magic(k: Kernel) -> None:
+    with socket.socket() as holder:  # a port held by another process (this one)
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        port = holder.getsockname()[1]
+        text = usage_error(k, f"%wsserve --static . --port {port}")
+    assert f"port {port} on 127.0.0.1 is in use" in text and "omit --port" in text and "port=None" not in text
+
+
+def test_wsstop_with_nothing_running_says_so(k: Kernel) -> None:
+    k.run("%wsstop --all")
+    assert k.run("%wsstop").strip() == "no nbws servers are running; nothing to stop"
+    assert k.run("%wsstop --all").strip() == "no nbws servers are running; nothing to stop"
+
+
+def test_wsserve_notes_the_other_port_still_serving_a_plain_function(k: Kernel) -> None:
+    first, second = free_port(), free_port()
+    k.run("def greet(ws):\n    ws.send('hi')\n")
+    k.run(f"%wsserve greet --port {first}")
+    out = k.run(f"%wsserve greet --port {second}")
+    assert f"note: the server on port {first} for this app is still running (%wsstop {first})" in out
+    k.run(f"%wsstop {first}")
+    assert "note:" not in k.run(f"%wsserve greet --port {second}")  # same port: replaced in place
+    k.run("%wsstop --all")
+
+
+def test_stopped_server_panel_says_stopped_without_a_link_or_a_running_clock(k: Kernel) -> None:
+    k.run("gone = nbws.start_server(app={'call': lambda req: 'x'})\ngone.stop()")
+    first = k.result("gone")
+    k.run("import time\ntime.sleep(1.2)")  # let the wall clock pass a whole second
+    later = k.result("gone")
+    assert "stopped" in later["text/plain"] and "running" not in later["text/plain"]
+    assert "href" not in later["text/html"] and "stopped" in later["text/html"]
+    assert later == first  # the uptime no longer counts
+
+
 def test_magic_help_is_complete(k: Kernel) -> None:
     out = k.run("print(get_ipython().find_line_magic('wsserve').__doc__)")
     for option in ("--port", "--host", "--name", "--static", "--open"):
@@ -97,6 +150,8 @@ def test_magic_help_is_complete(k: Kernel) -> None:
 
 def test_wspage_serves_the_cell_and_updates_in_place(k: Kernel) -> None:
     shown = k.result("%%wspage /hello\n<h1>version one</h1>")
+    assert "IPython.core.display" not in shown["text/plain"]
+    assert shown["text/plain"].startswith("%%wspage /hello is served at http://127.0.0.1:")
     url = shown["text/plain"].split("'")[1] if "'" in shown["text/plain"] else None
     link = shown["text/html"].split('href="')[1].split('"')[0]
     assert get(link) == b"<h1>version one</h1>\n" or get(link).startswith(b"<h1>version one</h1>")
@@ -117,6 +172,34 @@ def test_handle_shows_current_numbers(k: Kernel) -> None:
         assert "1 connection(s)" in after["text/plain"] and "1 in / 1 out" in after["text/plain"]
         assert f'href="http://127.0.0.1:{port}/"' in after["text/html"]
     k.run("s.stop()")
+
+
+def test_client_state_is_closed_after_close_and_service_in_the_same_cell(k: Kernel) -> None:
+    with serve(lambda ws: [ws.send(m) for m in ws], "127.0.0.1", 0) as server:
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        port = server.socket.getsockname()[1]
+        out = k.run(
+            "states = []\n"
+            "for _ in range(10):\n"
+            f"    c = nbws.connect('ws://127.0.0.1:{port}/')\n"
+            "    c.wait_open(10)\n"
+            "    c.close()\n"
+            "    nbws.service(5)\n"
+            "    states.append(c.state)\n"
+            "print(states)")
+        server.shutdown()
+    assert out.strip() == str(["CLOSED"] * 10)
+
+
+def test_client_rejected_by_the_subprotocol_check_gets_the_servers_reason(k: Kernel) -> None:
+    out = k.run(
+        "chat = nbws.start_server(app={'on_ws_open': lambda ws: None}, subprotocols=['chat'])\n"
+        "try:\n"
+        "    nbws.connect(chat.ws_url, subprotocols=['other']).wait_open(10)\n"
+        "except nbws.HandshakeRejectedError as exc:\n"
+        "    print(exc)\n"
+        "chat.stop()")
+    assert "HTTP 400" in out and "invalid subprotocol; expected one of chat" in out
 
 
 def test_restarted_kernel_gets_the_same_port_at_once() -> None:

@@ -209,6 +209,32 @@ def test_bad_app_gets_a_clear_error() -> None:
         nbws.start_server(app={"cal": print})
 
 
+def test_misspelt_setting_is_refused_with_the_closest_name() -> None:
+    with pytest.raises(TypeError) as info:
+        nbws.start_server(app=echo_app(), ping_intervall=5)
+    message = str(info.value)
+    assert "'ping_intervall'" in message and "did you mean 'ping_interval'?" in message
+    assert "max_message_size" in message  # the valid settings are listed
+    assert nbws.list_servers() == []  # nothing was started
+    with pytest.raises(TypeError, match="'colour'"):
+        nbws.start_pipe_server("/tmp/nbws-never.sock", echo_app(), colour="red")
+
+
+def test_port_as_first_argument_says_the_first_argument_is_the_host() -> None:
+    with pytest.raises(TypeError) as info:
+        nbws.start_server(8000, echo_app())  # type: ignore[arg-type]
+    assert "got 8000 as host" in str(info.value)
+    assert "start_server(port=8000, app=...)" in str(info.value)
+    with pytest.raises(TypeError, match="port must be an int or None"):
+        nbws.start_server("127.0.0.1", echo_app())  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("port", [-1, 65536, 70000])
+def test_port_out_of_range_is_a_value_error(port: int) -> None:
+    with pytest.raises(ValueError, match=f"port must be between 0 and 65535, not {port}"):
+        nbws.start_server(port=port, app=echo_app())
+
+
 SCRIPT_RUN_SERVER = """
 import threading, urllib.request, nbws
 def probe():

@@ -83,3 +83,19 @@ test("ticks are round numbers inside the range", () => {
   for (const t of ticks(0.013, 0.97)) assert.ok(t >= 0.013 && t <= 0.97);
   assert.deepEqual(ticks(5, 5), [5]);
 });
+
+import { windowStart, firstAtOrAfter } from "../nbws.js";
+
+test("the window is the x range of the last N points of the most frequent series, for all series", () => {
+  const col = (/** @type {number[]} */ xs) => { const c = new Column(); c.append(new Float64Array(xs)); return { x: c }; };
+  const fast = col(Array.from({ length: 1000 }, (_, i) => i));          // every step
+  const slow = col(Array.from({ length: 100 }, (_, i) => 10 * i));      // every 10th step
+  assert.equal(windowStart([fast, slow], 100), 900);                    // not 0: slow's last 100 points
+  assert.equal(windowStart([slow, fast], 100), 900);                    // order does not matter
+  assert.equal(windowStart([fast, slow], null), -Infinity);
+  assert.equal(windowStart([col([1, 2])], 100), -Infinity);             // fewer than N points: all
+  assert.equal(firstAtOrAfter(slow.x.values(), 900), 90);
+  assert.equal(firstAtOrAfter(slow.x.values(), 905), 91);
+  assert.equal(firstAtOrAfter(slow.x.values(), 1e9), 100);
+  assert.equal(firstAtOrAfter(slow.x.values(), -Infinity), 0);
+});
