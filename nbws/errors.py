@@ -187,7 +187,10 @@ class InvalidURLError(NbwsError, ValueError):
 
     def __init__(self, url: str, expected: str = "http:// or https://") -> None:
         self.url = url
-        hint = url if "://" in url else f"http://{url.lstrip('/')}"
+        scheme, sep, rest = url.partition("://")
+        if not sep:
+            scheme, rest = "", url.lstrip("/")
+        hint = ("https://" if scheme.lower() in ("https", "wss") else "http://") + rest
         super().__init__(f"{url!r} is not an {expected} URL; write it in full, for example {hint!r}")
 
 
