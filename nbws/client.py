@@ -358,9 +358,11 @@ class _Session:
         if closing is not None:
             conn.close_connection(*closing)
         # frames that came with (or right after) the 101, and whatever the
-        # protocol already wrote in answer (a pong, a Close after a failure)
+        # protocol already wrote in answer (a pong, a Close after a failure:
+        # the connection was open when they arrived, so a failure waits
+        # behind the messages before it)
         with conn._lock:
-            conn._process_events(stream.leftover)
+            conn._process_events(stream.leftover, was_open=True)
         conn._dispatch()
         stream.leftover = []
         if stream.lost:  # it closed while being set up
