@@ -43,7 +43,7 @@ def serve(port_out: int) -> None:
 
     async def main() -> None:
         async with serve(echo, "127.0.0.1", 0, compression=None, ping_interval=None) as server:
-            port = list(server.sockets)[0].getsockname()[1]
+            port = next(iter(server.sockets)).getsockname()[1]
             os.write(port_out, f"{port}\n".encode())
             await asyncio.Event().wait()
 

@@ -642,7 +642,8 @@ def _urlopen(request: urllib.request.Request, timeout: float) -> Response:
 
 
 def _fetch_failure(url: str, exc: BaseException, timeout: float) -> BaseException:
-    """A short nbws error for a failed request; other exceptions are returned unchanged."""
+    """A short nbws error for a failed request; other exceptions are returned
+    unchanged. A pure function (any thread)."""
     if isinstance(exc, urllib.error.URLError):  # failed before the request was sent
         reason = exc.reason
         if isinstance(reason, (TimeoutError, socket.timeout)):

@@ -198,7 +198,7 @@ class WsConnection:
         """Assemble and queue the received messages, then flush the protocol's
         output; when this input made the connection fail (``was_open`` and
         no longer open, with no Close from the peer), hold the failure behind
-        the messages queued before it. Under the lock."""
+        the messages queued before it. Runs on the I/O thread, under the lock."""
         if events is None:
             events = self.proto.events_received()
         for frame in events:
@@ -223,7 +223,7 @@ class WsConnection:
         """The peer broke the protocol: its earlier messages still get their
         answers. Hold the protocol's Close until the handler loop has handled
         every message queued so far (:meth:`message_handled` releases it), at
-        most ``close_timeout`` seconds. Under the lock."""
+        most ``close_timeout`` seconds. Runs on the I/O thread, under the lock."""
         if self._held is not None or self._lost or self._in_handled >= self._in_queued:
             return
         self._held = []
@@ -233,7 +233,7 @@ class WsConnection:
             self.io.post(self._release_failure)
 
     def _release_failure(self) -> None:
-        """Send the held Close (and close TCP on the server side)."""
+        """Send the held Close (and close TCP on the server side). Runs on the I/O thread."""
         with self._lock:
             held, self._held = self._held, None
             if self._hold_timer is not None:
@@ -248,7 +248,7 @@ class WsConnection:
         """Frame a handler's answer sent while the failure is held: the
         protocol no longer frames data (it is CLOSING), so serialise the
         frames here exactly as it would, extensions (permessage-deflate)
-        included, and write them ahead of the held Close. Under the lock."""
+        included, and write them ahead of the held Close. Runs on the I/O thread, under the lock."""
         opcode = Opcode.TEXT if text else Opcode.BINARY
         step = self.settings.fragment_size
         chunks = [body[i:i + step] for i in range(0, len(body), step)] if step and len(body) > step else [body]
@@ -332,7 +332,7 @@ class WsConnection:
             self._close_timer = self.loop.call_later(self.settings.close_timeout, self._close_timed_out)
 
     def _write_out(self, chunks: list[Any]) -> None:
-        """Write protocol output; SEND_EOF closes TCP. Under the lock."""
+        """Write protocol output; SEND_EOF closes TCP. Runs on the I/O thread, under the lock."""
         for data in chunks:
             if data is SEND_EOF or not data:
                 # a server closes TCP after the closing handshake; a client
