@@ -14,13 +14,17 @@ from __future__ import annotations
 from .__about__ import __version__
 from .app import App
 from .bridge import interrupt, service
-from .client import ClientWebSocket, connect, fetch
+from .client import ClientWebSocket, connect, fetch, fetch_async
 from .config import defaults
 from .errors import (
+    AsyncHandlerBlockedError,
     ConnectError,
     ConnectionClosedError,
+    FetchError,
+    FetchTimeoutError,
     HandlerLoopError,
     HandshakeRejectedError,
+    InvalidURLError,
     NbwsError,
     NoFreePortError,
     PathInUseError,
@@ -50,12 +54,16 @@ __all__ = [
     "App",
     "Channel",
     "ClientWebSocket",
+    "AsyncHandlerBlockedError",
     "ConnectError",
     "ConnectionClosedError",
     "FigureStream",
     "Form",
     "HandlerLoopError",
     "HandshakeRejectedError",
+    "InvalidURLError",
+    "FetchError",
+    "FetchTimeoutError",
     "LivePlot",
     "Headers",
     "NbwsError",
@@ -76,6 +84,7 @@ __all__ = [
     "encode_uri",
     "encode_uri_component",
     "fetch",
+    "fetch_async",
     "exclude_static_path",
     "static_file",
     "static_path",

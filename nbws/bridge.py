@@ -27,7 +27,7 @@ from collections import deque
 from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
 
-from .errors import HandlerLoopError
+from .errors import AsyncHandlerBlockedError, HandlerLoopError
 
 __all__ = ["IOThread", "HandlerPlane", "io_thread", "handler_plane", "service", "interrupt"]
 
@@ -54,8 +54,17 @@ class WakeQueue:
         self._scheduled = False
         self._on_error = on_error
         self._after = after
+        # Blocking waits on the loop's thread use one of two wake-ups, both
+        # set by whoever makes work available, never polled:
+        # * ``posted`` (a threading.Event) while the loop is held by the
+        #   caller (wait_for_post, a busy cell): post() sets it when waiters;
+        # * ``wakeup`` (a future of this loop) while the loop runs for a
+        #   waiter (a script's service()): drain() resolves it, and drain is
+        #   what post()'s call_soon_threadsafe runs.
         self.posted = threading.Event()
-        self.waiters = 0  # threads blocked in wait_for_post()
+        self.waiters = 0  # written on the loop's thread only; read by post()
+        self.wakeup: asyncio.Future[None] | None = None  # loop's thread only
+        self.ran = 0  # jobs run so far; written on the loop's thread only
         self.draining = False  # True while a job runs
 
     def post(self, job: Job) -> bool:
@@ -76,8 +85,12 @@ class WakeQueue:
             woke = True
         return woke
 
-    def wait_for_post(self, timeout: float) -> None:
-        """Block up to ``timeout`` seconds until a job is queued."""
+    def wait_for_post(self, timeout: float | None) -> None:
+        """Block up to ``timeout`` seconds (None: no bound) until a job is queued.
+
+        Runs on the loop's thread while the loop itself is not running jobs.
+        No wake-up is lost: ``posted`` is cleared before ``jobs`` is checked,
+        and post() appends before it reads ``waiters``."""
         self.waiters += 1
         try:
             self.posted.clear()
@@ -85,6 +98,12 @@ class WakeQueue:
                 self.posted.wait(timeout)
         finally:
             self.waiters -= 1
+
+    def wake(self) -> None:
+        """Resolve the loop-side waiter, if any. Runs on the loop's thread."""
+        waiter = self.wakeup
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
 
     def drain(self) -> int:
         """Run every queued job in order; returns how many ran.
@@ -101,6 +120,7 @@ class WakeQueue:
                 except IndexError:  # pragma: no cover - another drain emptied it
                     break
                 count += 1
+                self.ran += 1
                 try:
                     job()
                 except BaseException as exc:
@@ -111,6 +131,8 @@ class WakeQueue:
             self.draining = False
         if self._after is not None:
             self._after()
+        if count:
+            self.wake()
         return count
 
 
@@ -195,6 +217,11 @@ class HandlerPlane:
         self.queue = WakeQueue(loop, self._job_failed)
         self.interrupted = threading.Event()
         self._servicing = False
+        self._holding = False  # True while _service_sync runs: the caller holds the running loop
+        # coroutines started while the loop was held that could not finish
+        # then (they wait for the loop); handler thread only
+        self.stalled = 0
+        self.last_stalled = ""
 
     @staticmethod
     def _job_failed(exc: BaseException) -> None:
@@ -213,17 +240,48 @@ class HandlerPlane:
         if self.queue.post(job) and _sched_yield is not None:
             _sched_yield()
 
-    def start_async(self, result: object) -> asyncio.Future[Any] | None:
-        """If ``result`` is awaitable, schedule it on this plane's loop.
+    def start_async(
+        self, result: object, done: Callable[[asyncio.Future[Any]], object] | None = None
+    ) -> asyncio.Future[Any] | None:
+        """If ``result`` is awaitable, run it as a task on this plane's loop
+        and call ``done(task)`` when it finishes; None when not awaitable.
 
-        Runs on the handler plane."""
-        if inspect.isawaitable(result):
-            return asyncio.ensure_future(result, loop=self.loop)
-        return None
+        Runs on the handler plane. Normally the task runs when the loop gets
+        to it. While a blocking wait holds the running loop (a busy cell in
+        :func:`service`, :func:`nbws.fetch`, a blocking ``receive()``), the loop
+        cannot run it: on Python 3.12+ its first step runs at once with
+        asyncio's own eager start, so a coroutine that finishes without
+        waiting answers now (``done`` is then called before this returns);
+        one that must wait is counted in ``stalled`` and finishes after the
+        cell, and the blocking waits report it (:class:`AsyncHandlerBlockedError`)."""
+        if not inspect.isawaitable(result):
+            return None
+        if self._holding and self.loop.is_running():
+            if _eager_task_factory is not None and inspect.iscoroutine(result):
+                task: asyncio.Future[Any] = _eager_task_factory(self.loop, result)
+            else:
+                task = asyncio.ensure_future(result, loop=self.loop)
+            if not task.done():
+                self.stalled += 1
+                self.last_stalled = _describe_awaitable(result)
+        else:
+            task = asyncio.ensure_future(result, loop=self.loop)
+        if done is not None:
+            if task.done():  # its done callbacks would wait for the held loop
+                done(task)
+            else:
+                task.add_done_callback(done)
+        return task
 
     def in_handler(self) -> bool:
         """True while a queued handler job runs (or service() runs). Handler thread only."""
         return self._servicing or self.queue.draining
+
+    def check_stalled(self, since: int, waiting: str) -> None:
+        """Raise :class:`AsyncHandlerBlockedError` if a coroutine handler
+        stalled since the count was ``since``. Handler thread only."""
+        if self.stalled != since:
+            raise AsyncHandlerBlockedError(self.last_stalled, waiting)
 
     def wait(
         self,
@@ -232,34 +290,46 @@ class HandlerPlane:
         timeout: float | None,
         in_handler_error: str,
         timeout_error: str,
+        waiting: str = "this blocking wait",
     ) -> None:
         """Block until ``ready()`` (which may raise), at most ``timeout`` seconds.
 
-        On this plane's thread the queued jobs run meanwhile (the event awaited
-        is delivered by one of them); inside a handler that could never
-        happen, so :class:`HandlerLoopError` is raised instead of hanging. On
-        other threads it waits for ``signal``, which deliveries set."""
+        Runs on any thread. On this plane's thread the queued jobs run
+        meanwhile (the event awaited is delivered by one of them), and the
+        wait wakes as soon as a job ran: through ``queue.posted`` in a busy
+        cell, through the loop's own wake-up in a script. Inside a handler
+        that could never happen, so :class:`HandlerLoopError` is raised
+        instead of hanging; when a coroutine handler started meanwhile cannot
+        run because this wait holds the loop, :class:`AsyncHandlerBlockedError`
+        is raised at once. On other threads it blocks on ``signal``, which
+        deliveries set."""
         on_plane = threading.current_thread() is self.thread
         deadline = None if timeout is None else time.monotonic() + timeout
+        stalled = self.stalled
         while not ready():
             if on_plane and self.in_handler():
                 raise HandlerLoopError(in_handler_error)
             remaining = None if deadline is None else deadline - time.monotonic()
             if remaining is not None and remaining <= 0:
                 raise TimeoutError(timeout_error)
-            step = 0.05 if remaining is None else min(0.05, remaining)
-            signal.clear()
-            if ready():
-                return
             if on_plane:
-                self.service(step)
+                self._service(remaining, stop_on_interrupt=False)
+                if not ready():
+                    self.check_stalled(stalled, waiting)
             else:
-                signal.wait(step)
+                signal.clear()  # cleared before ready() is read: a delivery in between sets it again
+                if ready():
+                    return
+                signal.wait(remaining)
 
     def service(self, timeout: float = 0.0) -> int:
         """Run queued handlers now, waiting up to ``timeout`` seconds for some.
 
-        Runs on the handler plane's thread. Returns how many jobs ran."""
+        Runs on the handler plane's thread. Returns how many jobs ran, as soon
+        as some ran (or at ``timeout``, or on :func:`interrupt`)."""
+        return self._service(max(0.0, timeout), stop_on_interrupt=True)
+
+    def _service(self, timeout: float | None, stop_on_interrupt: bool) -> int:
         if threading.current_thread() is not self.thread:
             raise HandlerLoopError(
                 "nbws.service() must be called on the thread that started the server "
@@ -272,45 +342,71 @@ class HandlerPlane:
             )
         self._servicing = True
         try:
-            if self.loop.is_closed():
-                return self._service_sync(timeout)
-            if self.loop.is_running():
-                return self._service_sync(timeout)
-            return self._service_loop(timeout)
+            if self.loop.is_closed() or self.loop.is_running():
+                return self._service_sync(timeout, stop_on_interrupt)
+            return self._service_loop(timeout, stop_on_interrupt)
         finally:
             self._servicing = False
 
-    def _service_sync(self, timeout: float) -> int:
-        """Drain synchronously: used inside a running loop (a busy cell)."""
-        deadline = time.monotonic() + max(0.0, timeout)
-        ran = self.queue.drain()
-        while ran == 0 and not self.interrupted.is_set():
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                break
-            self.queue.wait_for_post(remaining)
-            ran += self.queue.drain()
-        return ran
+    def _service_sync(self, timeout: float | None, stop_on_interrupt: bool) -> int:
+        """Drain synchronously: used inside a running loop (a busy cell),
+        which this call holds; blocks on ``queue.posted`` between jobs."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        self._holding = True
+        try:
+            ran = self.queue.drain()
+            while ran == 0 and not (stop_on_interrupt and self.interrupted.is_set()):
+                remaining = None if deadline is None else deadline - time.monotonic()
+                if remaining is not None and remaining <= 0:
+                    break
+                self.queue.wait_for_post(remaining)
+                ran += self.queue.drain()
+            return ran
+        finally:
+            self._holding = False
 
-    def _service_loop(self, timeout: float) -> int:
-        """Run the (idle) loop until a job ran or ``timeout`` passed (scripts)."""
-        ran = 0
+    def _service_loop(self, timeout: float | None, stop_on_interrupt: bool) -> int:
+        """Run the (idle) loop until a job ran or ``timeout`` passed (scripts).
+
+        Jobs run as the loop's callbacks (post() schedules a drain with
+        call_soon_threadsafe, which wakes the loop's selector); the pump
+        sleeps on ``queue.wakeup``, which that drain resolves."""
+        queue = self.queue
+        start = queue.ran
+        loop = self.loop
 
         async def pump() -> None:
-            nonlocal ran
-            deadline = self.loop.time() + max(0.0, timeout)
+            deadline = None if timeout is None else loop.time() + timeout
             while True:
-                ran += self.queue.drain()
+                queue.drain()
                 await asyncio.sleep(0)  # let tasks started by handlers progress
-                if ran or self.interrupted.is_set() or self.loop.time() >= deadline:
+                if (queue.ran != start or (stop_on_interrupt and self.interrupted.is_set())
+                        or (deadline is not None and loop.time() >= deadline)):
                     return
-                if self.queue.jobs:
+                if queue.jobs:
                     continue
-                wait = min(0.05, deadline - self.loop.time())
-                await asyncio.sleep(max(0.0, wait))
+                wakeup: asyncio.Future[None] = loop.create_future()
+                queue.wakeup = wakeup
+                timer = None if deadline is None else loop.call_at(deadline, queue.wake)
+                try:
+                    await wakeup
+                finally:
+                    queue.wakeup = None
+                    if timer is not None:
+                        timer.cancel()
 
-        self.loop.run_until_complete(pump())
-        return ran
+        loop.run_until_complete(pump())
+        return queue.ran - start
+
+
+def _describe_awaitable(result: object) -> str:
+    """The name of the function that made a coroutine, for error messages."""
+    name = getattr(result, "__qualname__", None)
+    return name if isinstance(name, str) else type(result).__name__
+
+
+_eager_task_factory: Callable[[asyncio.AbstractEventLoop, Coroutine[Any, Any, Any]], asyncio.Future[Any]] | None
+_eager_task_factory = getattr(asyncio, "eager_task_factory", None)  # Python 3.12+
 
 
 _sched_yield = getattr(os, "sched_yield", None)
@@ -377,6 +473,6 @@ def interrupt() -> None:
         plane.interrupted.set()
         plane.queue.posted.set()
         try:
-            plane.loop.call_soon_threadsafe(lambda: None)
+            plane.loop.call_soon_threadsafe(plane.queue.wake)
         except RuntimeError:
             pass

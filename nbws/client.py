@@ -9,12 +9,16 @@ loop in a notebook).
 from __future__ import annotations
 
 import asyncio
+import http.client
 import random
 import socket
 import ssl as ssl_module
 import sys
 import threading
 import time
+import urllib.error
+import urllib.parse
+import urllib.request
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
@@ -28,12 +32,19 @@ from websockets.uri import parse_uri
 
 from .bridge import HandlerPlane, handler_plane, io_thread
 from .config import MiB, ServerConfig, Settings
-from .errors import ConnectError, ConnectionClosedError, HandshakeRejectedError
+from .errors import (
+    ConnectError,
+    ConnectionClosedError,
+    FetchError,
+    FetchTimeoutError,
+    HandshakeRejectedError,
+    InvalidURLError,
+)
 from .messages import Response
 from .websocket import _ASYNC_CODE, Message, WebSocket
 from .wsconn import StrictClientProtocol, WsConnection
 
-__all__ = ["connect", "fetch", "ClientWebSocket"]
+__all__ = ["connect", "fetch", "fetch_async", "ClientWebSocket"]
 
 StateCallback = Callable[[str], Any]
 
@@ -104,7 +115,7 @@ class ClientWebSocket(WebSocket):
     def _wait_open_blocking(self, timeout: float | None) -> ClientWebSocket:
         self._plane.wait(self._check_open, self._opened, timeout,
                          "wait_open() inside a handler would wait forever; use on_open",
-                         f"{self.url} did not open within {timeout} s")
+                         f"{self.url} did not open within {timeout} s", "wait_open()")
         return self
 
     async def __aenter__(self) -> ClientWebSocket:
@@ -355,9 +366,11 @@ class _Session:
         if closing is not None:
             conn.close_connection(*closing)
         # frames that came with (or right after) the 101, and whatever the
-        # protocol already wrote in answer (a pong, a Close after a failure)
+        # protocol already wrote in answer (a pong, a Close after a failure:
+        # the connection was open when they arrived, so a failure waits
+        # behind the messages before it)
         with conn._lock:
-            conn._process_events(stream.leftover)
+            conn._process_events(stream.leftover, was_open=True)
         conn._dispatch()
         stream.leftover = []
         if stream.lost:  # it closed while being set up
@@ -537,48 +550,123 @@ def fetch(
     timeout: float = 30.0,
 ) -> Response:
     """Make an HTTP request and return the :class:`~nbws.Response`, without
-    deadlocking when the server is in this same kernel.
+    deadlocking when the server is in this same kernel. Blocking; in a
+    coroutine use :func:`fetch_async`.
 
     A plain ``urllib`` call from a cell to a server of the same kernel would
     wait forever: the handler that must answer runs on the thread that is
     waiting. ``fetch`` sends the request from a worker thread and runs queued
-    nbws handlers meanwhile (like :func:`nbws.service`). HTTP error statuses
-    are returned, not raised; network failures raise :class:`~nbws.ConnectError`."""
-    import urllib.error
-    import urllib.request
+    nbws handlers meanwhile (like :func:`nbws.service`), waking as soon as
+    there is work. An ``async def`` handler cannot run while a cell blocks
+    the kernel's loop (on Python 3.12+ one that finishes without awaiting
+    does): ``fetch`` then raises :class:`~nbws.AsyncHandlerBlockedError` at
+    once instead of timing out.
 
-    body = data.encode("utf-8") if isinstance(data, str) else data
-    request = urllib.request.Request(url, data=body, method=method, headers=dict(headers or {}))
+    HTTP error statuses are returned, not raised. A URL without
+    ``http://``/``https://`` raises :class:`~nbws.InvalidURLError`; failing to
+    connect (refused, DNS, TLS) raises :class:`~nbws.ConnectError`; no
+    response within ``timeout`` seconds raises :class:`~nbws.FetchTimeoutError`,
+    another broken response :class:`~nbws.FetchError`."""
+    request = _fetch_request(url, method, data, headers)
+    plane = handler_plane()
+    assert plane is not None
     outcome: list[Response | BaseException] = []
     done = threading.Event()
 
     def worker() -> None:
         try:
-            try:
-                resp = urllib.request.urlopen(request, timeout=timeout)
-            except urllib.error.HTTPError as err:
-                resp = err
-            with resp:
-                outcome.append(Response(resp.status, resp.read(), list(resp.headers.items())))
+            outcome.append(_urlopen(request, timeout))
         except BaseException as exc:  # noqa: BLE001 - handed to the caller
             outcome.append(exc)
         finally:
             done.set()
+            plane.post(_nothing)  # wakes the service() below at once
 
     threading.Thread(target=worker, name="nbws-fetch", daemon=True).start()
-    plane = handler_plane()
-    assert plane is not None
+    servicing = not plane.in_handler()  # inside a handler, handlers cannot run: just wait
+    stalled = plane.stalled
     deadline = time.monotonic() + timeout + 5
     while not done.is_set():
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"{method} {url} took longer than {timeout} s")
-        if plane.in_handler():
-            done.wait(0.05)
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise FetchTimeoutError(url, timeout)
+        if servicing:
+            plane._service(remaining, stop_on_interrupt=False)
+            if not done.is_set():
+                plane.check_stalled(stalled, "nbws.fetch()")
         else:
-            plane.service(0.02)
+            done.wait(remaining)
     result = outcome[0]
     if isinstance(result, BaseException):
-        if isinstance(result, (OSError, urllib.error.URLError)):
-            raise ConnectError(url, str(getattr(result, "reason", result))) from result
-        raise result
+        raise _fetch_failure(url, result, timeout) from None
     return result
+
+
+async def fetch_async(
+    url: str,
+    method: str = "GET",
+    data: bytes | str | None = None,
+    headers: Mapping[str, str] | None = None,
+    timeout: float = 30.0,
+) -> Response:
+    """Make an HTTP request and return the :class:`~nbws.Response`; awaitable.
+
+    Runs on the caller's event loop, which stays free meanwhile (the request
+    is made from a worker thread), so handlers of this kernel's own servers,
+    ``async def`` ones included, answer normally: use it with top-level
+    ``await`` in a cell. Errors as for :func:`fetch`."""
+    request = _fetch_request(url, method, data, headers)
+    try:
+        return await asyncio.to_thread(_urlopen, request, timeout)
+    except Exception as exc:  # noqa: BLE001 - translated below
+        raise _fetch_failure(url, exc, timeout) from None
+
+
+def _nothing() -> None:
+    """A job that only wakes the handler plane."""
+
+
+def _fetch_request(url: str, method: str, data: bytes | str | None,
+                   headers: Mapping[str, str] | None) -> urllib.request.Request:
+    """Check the URL and build the request. Runs on the caller's thread."""
+    parts = urllib.parse.urlsplit(url)
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        raise InvalidURLError(url)
+    body = data.encode("utf-8") if isinstance(data, str) else data
+    try:
+        return urllib.request.Request(url, data=body, method=method, headers=dict(headers or {}))
+    except ValueError:
+        raise InvalidURLError(url) from None
+
+
+def _urlopen(request: urllib.request.Request, timeout: float) -> Response:
+    """Make the request; HTTP error statuses are a Response. Blocking; runs on a worker thread."""
+    try:
+        resp = urllib.request.urlopen(request, timeout=timeout)
+    except urllib.error.HTTPError as err:
+        resp = err
+    with resp:
+        return Response(resp.status, resp.read(), list(resp.headers.items()))
+
+
+def _fetch_failure(url: str, exc: BaseException, timeout: float) -> BaseException:
+    """A short nbws error for a failed request; other exceptions are returned
+    unchanged. A pure function (any thread)."""
+    if isinstance(exc, urllib.error.URLError):  # failed before the request was sent
+        reason = exc.reason
+        if isinstance(reason, (TimeoutError, socket.timeout)):
+            return ConnectError(url, f"no answer to the connection attempt within {timeout} s")
+        if isinstance(reason, BaseException):
+            return _describe(url, reason, timeout)
+        return ConnectError(url, str(reason))
+    if isinstance(exc, (TimeoutError, socket.timeout)):
+        return FetchTimeoutError(url, timeout)
+    if isinstance(exc, http.client.RemoteDisconnected):
+        return FetchError(url, "the server closed the connection without sending a response")
+    if isinstance(exc, http.client.HTTPException):
+        return FetchError(url, f"the response was not valid HTTP ({type(exc).__name__}: {exc})")
+    if isinstance(exc, ConnectionError):
+        return FetchError(url, f"the connection broke before the response was complete ({exc.strerror or exc})")
+    if isinstance(exc, OSError):
+        return _describe(url, exc, timeout)
+    return exc

@@ -122,16 +122,6 @@ def _call(ws: WebSocket, call: Call, rpcs: Mapping[str, Callable[..., Any]]) -> 
         log.info("nbws: rpc %r raised %s", call.name, _describe(exc))
         _send(ws, encode_error(call.id, _describe(exc)))
 
-    try:
-        result = fn(call.data)
-        task = ws._plane.start_async(result)
-    except Exception as exc:  # noqa: BLE001 - the error goes back to the caller
-        failed(exc)
-        return
-    if task is None:
-        reply(result)
-        return
-
     def done(future: Any) -> None:
         if future.cancelled():
             failed(RuntimeError("cancelled"))
@@ -140,7 +130,14 @@ def _call(ws: WebSocket, call: Call, rpcs: Mapping[str, Callable[..., Any]]) -> 
         else:
             reply(future.result())
 
-    task.add_done_callback(done)
+    try:
+        result = fn(call.data)
+        task = ws._plane.start_async(result, done)
+    except Exception as exc:  # noqa: BLE001 - the error goes back to the caller
+        failed(exc)
+        return
+    if task is None:
+        reply(result)
 
 
 def _send(ws: WebSocket, text: str) -> None:

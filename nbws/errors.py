@@ -17,6 +17,10 @@ __all__ = [
     "HandshakeRejectedError",
     "HandlerLoopError",
     "ServerStoppedError",
+    "AsyncHandlerBlockedError",
+    "InvalidURLError",
+    "FetchError",
+    "FetchTimeoutError",
 ]
 
 
@@ -162,3 +166,69 @@ class HandlerLoopError(NbwsError):
 
 class ServerStoppedError(NbwsError):
     """The server was stopped; start a new one with :func:`nbws.start_server`."""
+
+
+class AsyncHandlerBlockedError(HandlerLoopError):
+    """A blocking wait on the handler loop's thread (:func:`nbws.fetch`, a
+    blocking ``receive()`` or ``wait_open()`` in a busy cell) started an
+    ``async def`` handler that cannot run: a coroutine runs on the event loop,
+    and the wait holds that loop until it returns. Raised at once instead of
+    waiting out the timeout; the coroutine finishes after the cell.
+
+    Attributes:
+        handler: the qualified name of the coroutine function.
+        waiting: what was waiting (``"nbws.fetch()"`` …).
+    """
+
+    def __init__(self, handler: str, waiting: str) -> None:
+        self.handler = handler
+        self.waiting = waiting
+        super().__init__(
+            f"the async handler {handler}() cannot run while {waiting} holds this thread's event loop "
+            f"(a coroutine needs that loop, which is busy until this cell returns); make the handler a "
+            f"plain 'def', or wait without blocking the loop: 'await nbws.fetch_async(url)' / "
+            f"'await ws.receive()' with top-level await or in a coroutine"
+        )
+
+
+class InvalidURLError(NbwsError, ValueError):
+    """A URL nbws cannot use (no scheme, wrong scheme, no host).
+
+    Attributes:
+        url: the URL as given.
+    """
+
+    def __init__(self, url: str, expected: str = "http:// or https://") -> None:
+        self.url = url
+        scheme, sep, rest = url.partition("://")
+        if not sep:
+            scheme, rest = "", url.lstrip("/")
+        hint = ("https://" if scheme.lower() in ("https", "wss") else "http://") + rest
+        super().__init__(f"{url!r} is not an {expected} URL; write it in full, for example {hint!r}")
+
+
+class FetchError(NbwsError, OSError):
+    """:func:`nbws.fetch` connected but got no usable HTTP response.
+
+    Attributes:
+        url: the URL requested.
+        reason: what went wrong, in words.
+    """
+
+    def __init__(self, url: str, reason: str) -> None:
+        self.url = url
+        self.reason = reason
+        super().__init__(f"request to {url} failed: {reason}")
+
+
+class FetchTimeoutError(FetchError, TimeoutError):
+    """:func:`nbws.fetch` connected, but no response came within ``timeout``.
+
+    Attributes:
+        timeout: the timeout, in seconds.
+    """
+
+    def __init__(self, url: str, timeout: float) -> None:
+        self.timeout = timeout
+        super().__init__(url, f"the server accepted the connection but sent no response within {timeout} s; "
+                              f"pass a larger timeout= if the handler is slow")

@@ -141,9 +141,7 @@ class Endpoint:
         def job() -> None:  # handler plane
             try:
                 result = fn(*args)
-                task = self.plane.start_async(result)
-                if task is not None:
-                    task.add_done_callback(finished)
+                if self.plane.start_async(result, finished) is not None:
                     return
                 value = convert(result)
             except Exception as exc:  # noqa: BLE001 - contained: a 500, never a dead server

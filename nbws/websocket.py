@@ -215,7 +215,7 @@ class WebSocket:
             lambda: bool(self._inbox) or self._closed, self._arrived, timeout,
             "receive() was called inside a handler: the message it waits for can only be "
             "delivered after the handler returns; use on_message or 'await ws.receive()'",
-            f"no message within {timeout} s",
+            f"no message within {timeout} s", "a blocking receive()",
         )
         if not self._inbox:
             self._raise_closed()
@@ -272,9 +272,7 @@ class WebSocket:
     def _run_callback(self, fn: Callable[..., Any], *args: Any) -> None:
         try:
             result = fn(*args)
-            task = self._plane.start_async(result)
-            if task is not None:
-                task.add_done_callback(self._task_done)
+            self._plane.start_async(result, self._task_done)
         except Exception as exc:  # noqa: BLE001 - a handler error must not kill the server
             self._handler_failed(exc)
 

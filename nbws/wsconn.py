@@ -119,6 +119,12 @@ class WsConnection:
         self._in_queued = 0  # written on the I/O thread
         self._in_handled = 0  # written on the handler loop
         self._reading_paused = False
+        # After the peer's protocol error, the protocol's Close (and EOF) are
+        # held back here until the messages received before it are handled
+        # (the handler's answers go out first), at most close_timeout.
+        self._held: list[Any] | None = None  # I/O thread, under the lock
+        self._held_mark = 0  # _in_queued when the connection failed
+        self._hold_timer: asyncio.TimerHandle | None = None
         # One lock guards the protocol object, writes and the send accounting:
         # the I/O thread holds it while it feeds or flushes the protocol, and a
         # sender holds it for a direct write (see send_message).
@@ -158,15 +164,17 @@ class WsConnection:
         self._last_rx = time.monotonic()
         self.bytes_in += len(data)
         with self._lock:
+            was_open = self.proto.state is OPEN
             self.proto.receive_data(data)
-            self._process_events()
+            self._process_events(was_open=was_open)
         self._dispatch()
 
     def eof_received(self) -> None:
         """The peer half-closed its side."""
         with self._lock:
+            was_open = self.proto.state is OPEN
             self.proto.receive_eof()
-            self._process_events()
+            self._process_events(was_open=was_open)
         self._dispatch()
 
     def _dispatch(self) -> None:
@@ -186,7 +194,11 @@ class WsConnection:
         else:
             self.plane.post_and_yield(lambda: user._deliver_many(batch))
 
-    def _process_events(self, events: list[Any] | None = None) -> None:
+    def _process_events(self, events: list[Any] | None = None, was_open: bool = False) -> None:
+        """Assemble and queue the received messages, then flush the protocol's
+        output; when this input made the connection fail (``was_open`` and
+        no longer open, with no Close from the peer), hold the failure behind
+        the messages queued before it. Runs on the I/O thread, under the lock."""
         if events is None:
             events = self.proto.events_received()
         for frame in events:
@@ -203,7 +215,49 @@ class WsConnection:
                         self._pong_timer.cancel()
                         self._pong_timer = None
                     self._schedule_ping()
+        if was_open and self.proto.state is not OPEN and self.proto.close_rcvd is None:
+            self._hold_failure()
         self._flush_locked()
+
+    def _hold_failure(self) -> None:
+        """The peer broke the protocol: its earlier messages still get their
+        answers. Hold the protocol's Close until the handler loop has handled
+        every message queued so far (:meth:`message_handled` releases it), at
+        most ``close_timeout`` seconds. Runs on the I/O thread, under the lock."""
+        if self._held is not None or self._lost or self._in_handled >= self._in_queued:
+            return
+        self._held = []
+        self._held_mark = self._in_queued
+        self._hold_timer = self.loop.call_later(self.settings.close_timeout, self._release_failure)
+        if self._in_handled >= self._held_mark:  # handled meanwhile, before _held was visible
+            self.io.post(self._release_failure)
+
+    def _release_failure(self) -> None:
+        """Send the held Close (and close TCP on the server side). Runs on the I/O thread."""
+        with self._lock:
+            held, self._held = self._held, None
+            if self._hold_timer is not None:
+                self._hold_timer.cancel()
+                self._hold_timer = None
+            if held is None:
+                return
+            self._write_out(held)
+            self._flush_locked()
+
+    def _send_while_failing(self, body: bytes, text: bool) -> None:
+        """Frame a handler's answer sent while the failure is held: the
+        protocol no longer frames data (it is CLOSING), so serialise the
+        frames here exactly as it would, extensions (permessage-deflate)
+        included, and write them ahead of the held Close. Runs on the I/O thread, under the lock."""
+        opcode = Opcode.TEXT if text else Opcode.BINARY
+        step = self.settings.fragment_size
+        chunks = [body[i:i + step] for i in range(0, len(body), step)] if step and len(body) > step else [body]
+        mask = self.proto.side is Side.CLIENT
+        for index, chunk in enumerate(chunks):
+            frame = Frame(opcode if index == 0 else Opcode.CONT, chunk, fin=index == len(chunks) - 1)
+            data = frame.serialize(mask=mask, extensions=self.proto.extensions)
+            self.bytes_out += len(data)
+            self.transport.write(data)
 
     def _on_data_frame(self, frame: Frame) -> bool:
         """Assemble one data frame; False when the connection was failed."""
@@ -270,7 +324,16 @@ class WsConnection:
         if self._lost:
             self.proto.data_to_send()
             return
-        for data in self.proto.data_to_send():
+        if self._held is not None:
+            self._held.extend(self.proto.data_to_send())
+            return
+        self._write_out(self.proto.data_to_send())
+        if self._close_timer is None and self.proto.close_expected():
+            self._close_timer = self.loop.call_later(self.settings.close_timeout, self._close_timed_out)
+
+    def _write_out(self, chunks: list[Any]) -> None:
+        """Write protocol output; SEND_EOF closes TCP. Runs on the I/O thread, under the lock."""
+        for data in chunks:
             if data is SEND_EOF or not data:
                 # a server closes TCP after the closing handshake; a client
                 # gets SEND_EOF only once the server has closed its side
@@ -278,8 +341,6 @@ class WsConnection:
             else:
                 self.bytes_out += len(data)
                 self.transport.write(data)
-        if self._close_timer is None and self.proto.close_expected():
-            self._close_timer = self.loop.call_later(self.settings.close_timeout, self._close_timed_out)
 
     def _schedule_flush(self) -> None:
         if not self._flush_scheduled:
@@ -312,6 +373,8 @@ class WsConnection:
     def _write_locked(self, data: Message, size: int) -> None:
         self._out_written += size
         if self.proto.state is not OPEN or self._lost:
+            if self._held is not None and not self._lost:
+                self._send_while_failing(data.encode("utf-8") if isinstance(data, str) else data, isinstance(data, str))
             return
         body = data.encode("utf-8") if isinstance(data, str) else data
         step = self.settings.fragment_size
@@ -390,8 +453,9 @@ class WsConnection:
         if self._lost:
             return
         self._lost = True
+        self._held = None
         self._dispatch()
-        for timer in (self._close_timer, self._ping_timer, self._pong_timer, self._idle_timer):
+        for timer in (self._close_timer, self._ping_timer, self._pong_timer, self._idle_timer, self._hold_timer):
             if timer is not None:
                 timer.cancel()
         with self._lock:
@@ -500,5 +564,7 @@ class WsConnection:
         """The handler loop consumed a message of ``size`` bytes. Thread-safe
         (called on the handler loop)."""
         self._in_handled += size
+        if self._held is not None and self._in_handled >= self._held_mark:
+            self.io.post(self._release_failure)  # the answers were posted before this
         if self._reading_paused and self._in_queued - self._in_handled <= self.settings.receive_buffer_size // 2:
             self.io.post(self._resume_reading)
