@@ -151,6 +151,7 @@ class WsConnection:
         # outbound accounting
         self._out_posted = 0  # written by senders under the lock
         self._out_written = 0  # written on the I/O thread
+        self._out_framed = 0  # message bytes in the protocol's output, not yet in the transport (I/O thread)
         self._close_posted = False
         self._flush_scheduled = False
         self.dropped = 0
@@ -298,8 +299,12 @@ class WsConnection:
 
     def _flush_locked(self) -> None:
         self._flush_scheduled = False
+        # the framed messages leave the protocol's output here; until now they
+        # were still counted as pending (a drain waiter must not see a dip)
+        framed, self._out_framed = self._out_framed, 0
         if self._lost:
             self.proto.data_to_send()
+            self._out_written += framed
             return
         for data in self.proto.data_to_send():
             if data is SEND_EOF or not data:
@@ -309,6 +314,7 @@ class WsConnection:
             else:
                 self.bytes_out += len(data)
                 self.transport.write(data)
+        self._out_written += framed
         if self._close_timer is None and self.proto.close_expected():
             self._close_timer = self.loop.call_later(self.settings.close_timeout, self._close_timed_out)
         if self._drain_waiters:
@@ -345,9 +351,10 @@ class WsConnection:
             self._write_locked(data, size)
 
     def _write_locked(self, data: Message, size: int) -> None:
-        self._out_written += size
         if self.proto.state is not OPEN or self._lost:
+            self._out_written += size
             return
+        self._out_framed += size
         body = data.encode("utf-8") if isinstance(data, str) else data
         step = self.settings.fragment_size
         if step and len(body) > step:
