@@ -111,7 +111,7 @@ class ServerConfig(LoggingConfigurable):
         True, help="Close a WebSocket with 1011 when one of its handlers raises (the error is logged either way)."
     ).tag(config=True)
     max_total_send_buffer = Int(
-        64 * MiB, allow_none=True,
+        32 * MiB, allow_none=True,
         help="Most bytes waiting to be written to all of one server's WebSocket peers together; once a send would "
         "pass it, send_buffer_policy applies to the peers holding at least their fair share (this bound divided "
         "by the open WebSockets). None: only the per-peer send_buffer_size bounds memory.",

@@ -267,4 +267,4 @@ def test_error_policy_names_the_server_budget() -> None:
 def test_budget_trait_is_configurable_and_none_disables_it() -> None:
     server = nbws.start_server(app={}, max_total_send_buffer=None)
     assert server.max_total_send_buffer is None
-    assert nbws.Server.class_traits()["max_total_send_buffer"].default_value == 64 * MiB
+    assert nbws.Server.class_traits()["max_total_send_buffer"].default_value == 32 * MiB
