@@ -149,7 +149,8 @@ class WebSocket:
         when the peer is already below it; the wake-up comes from the I/O
         thread as the socket takes the bytes (no polling). Raises
         :class:`~nbws.ConnectionClosedError` if the connection is closed or
-        closes while waiting. Runs on the awaiting loop (the handler loop).
+        closes while waiting. Runs on the handler loop (or whichever asyncio
+        loop awaits it).
         """
         if self._closed:
             self._raise_closed()

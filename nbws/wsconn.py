@@ -161,6 +161,7 @@ class WsConnection:
         if budget is not None:
             budget.join()
         self._drain_waiters: list[DrainWake] = []  # guarded by the lock
+        self._watch = 0  # the transport's write-buffer limit (high = low); I/O thread
         self._closed_with: tuple[int, str] | None = None  # set once TCP is gone
         # timers
         self._close_timer: asyncio.TimerHandle | None = None
@@ -179,8 +180,7 @@ class WsConnection:
         """Attach the user object, set the write-buffer watch level, and start
         the keepalive and idle timers."""
         self.user = user
-        level = min(WATCH_LEVEL, self.drain_level())
-        self.transport.set_write_buffer_limits(high=level, low=level)
+        self._set_watch()
         self._schedule_ping()
         if self.settings.idle_timeout is not None:
             self._idle_timer = self.loop.call_later(self.settings.idle_timeout, self._check_idle)
@@ -430,7 +430,8 @@ class WsConnection:
             self._idle_timer = self.loop.call_later(timeout - idle, self._check_idle)
 
     def connection_lost(self) -> None:
-        """TCP is gone: stop timers and tell the handler loop how it closed."""
+        """TCP is gone: stop timers, release the budget, fail drain waiters,
+        and tell the handler loop how it closed."""
         if self._lost:
             return
         self._lost = True
@@ -465,28 +466,38 @@ class WsConnection:
 
     def resume_writing(self) -> None:
         """The transport's buffer fell to the watch level (asyncio's flow
-        control): update the budget charge and wake drain waiters."""
+        control): update the budget charge and wake drain waiters. Runs on
+        the I/O thread."""
         with self._lock:
             if self._drain_waiters:
                 self._wake_drained_locked()
             else:
                 self._charge_locked(self._pending_locked())
 
+    def _set_watch(self, level: int | None = None) -> None:
+        """Let asyncio call ``resume_writing`` when the transport's buffer
+        falls to ``min(WATCH_LEVEL, level)`` (default: the drain low-water
+        mark). Runs on the I/O thread."""
+        watch = min(WATCH_LEVEL, self.drain_level() if level is None else level)
+        if watch != self._watch and not self._lost:
+            self._watch = watch
+            self.transport.set_write_buffer_limits(high=watch, low=watch)
+
     def _arm_drain(self) -> None:
-        """A drain waiter was added: watch the transport at or below its low-water mark."""
-        if self._lost:
-            return
-        level = min(WATCH_LEVEL, self.drain_level())
-        self.transport.set_write_buffer_limits(high=level, low=level)
+        """A drain waiter was added: check it at once. Runs on the I/O thread."""
         with self._lock:
             if self._drain_waiters:
                 self._wake_drained_locked()
 
     def _wake_drained_locked(self) -> None:
-        """Wake the drain waiters if the peer is below the low-water mark (under the lock)."""
+        """Wake the drain waiters if the peer is at or below the low-water
+        mark; else make sure the transport calls back when its buffer falls to
+        it (the mark shrinks as peers join). I/O thread, under the lock."""
         pending = self._pending_locked()
         self._charge_locked(pending)
-        if pending > self.drain_level():
+        level = self.drain_level()
+        if pending > level:
+            self._set_watch(level)
             return
         waiters, self._drain_waiters = self._drain_waiters, []
         for wake in waiters:

@@ -243,6 +243,35 @@ def test_client_drain_waits_while_the_server_stops_reading() -> None:
     run(main)
 
 
+def test_budget_closes_the_peers_over_their_share_and_keeps_serving_the_reader() -> None:
+    sockets: list[nbws.WebSocket] = []
+
+    async def main() -> None:
+        # 3 peers share 256 KiB: about 85 KiB each; the per-peer bound (4 MiB) is never reached
+        server = nbws.start_server(app={"on_ws_open": sockets.append}, max_total_send_buffer=256 * 1024,
+                                   close_timeout=10)
+        probe = await asyncio.to_thread(Probe, server.port)
+        slow = [await asyncio.to_thread(RawWebSocket, server.port, "/", 4096) for _ in range(2)]
+        await wait_for(lambda: len(sockets) == 3)
+        for _ in range(100):  # 6.4 MiB per peer: the kernel takes a few MiB of it
+            payload = struct.pack("!d", time.monotonic()) + bytes(64 * 1024 - 8)
+            for ws in sockets:
+                if not ws.closed:
+                    ws.send(payload)
+            await asyncio.sleep(0.005)
+        await wait_for(lambda: len(probe.delays) == 100, 10)
+        for peer in slow:  # what they were sent, then the Close frame
+            code, frames = await asyncio.to_thread(peer.read_until_close)
+            assert code == 1008 and frames < 100, (code, frames)
+            peer.close()
+        await wait_for(lambda: sockets[1].closed and sockets[2].closed, 10)
+        assert {ws.close_reason for ws in sockets[1:]} == {"server send buffers full: the peer is not reading"}
+        assert not sockets[0].closed
+        probe.close()
+
+    run(main)
+
+
 def test_error_policy_names_the_server_budget() -> None:
     sockets: list[nbws.WebSocket] = []
 
