@@ -51,8 +51,10 @@ def serve_nbws(port: int) -> None:
 
             ws.on_message(on_message)
 
-        server = nbws.start_server(port=port, app={"on_ws_open": on_ws_open}, max_message_size=64 * MiB,
-                                   ping_interval=None, send_buffer_size=64 * MiB, max_connections=4096)
+        # the send buffer bounds are nbws's defaults (what users get), unless --nbws-trait overrides them
+        traits: dict[str, Any] = {"max_message_size": 64 * MiB, "ping_interval": None, "max_connections": 4096}
+        traits.update(json.loads(os.environ.get("NBWS_BENCH_TRAITS", "{}")))
+        server = nbws.start_server(port=port, app={"on_ws_open": on_ws_open}, **traits)
         print("ready", flush=True)
         await asyncio.Event().wait()
 
@@ -276,7 +278,11 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="shorter phases")
     parser.add_argument("--json", help="also write the results to this JSON file")
     parser.add_argument("--only", choices=SERVERS, action="append", help="run only these servers")
+    parser.add_argument("--nbws-trait", action="append", default=[], metavar="NAME=JSON",
+                        help="set a trait of the nbws server, e.g. send_buffer_size=1048576")
     args = parser.parse_args()
+    traits = {name: json.loads(value) for name, _, value in (t.partition("=") for t in args.nbws_trait)}
+    os.environ["NBWS_BENCH_TRAITS"] = json.dumps(traits)
     if args.serve:
         if os.environ.get("NBWS_BENCH_SERVER_CORES") != "all":
             pin(0)

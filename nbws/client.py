@@ -42,7 +42,7 @@ from .errors import (
 )
 from .messages import Response
 from .websocket import _ASYNC_CODE, Message, WebSocket
-from .wsconn import StrictClientProtocol, WsConnection
+from .wsconn import DrainWake, StrictClientProtocol, WsConnection
 
 __all__ = ["connect", "fetch", "fetch_async", "ClientWebSocket"]
 
@@ -220,6 +220,12 @@ class _Unbound:
     def message_handled(self, size: int) -> None:  # pragma: no cover
         pass
 
+    def add_drain_waiter(self, wake: DrainWake) -> bool:  # pragma: no cover
+        return True
+
+    def remove_drain_waiter(self, wake: DrainWake) -> None:  # pragma: no cover
+        pass
+
 
 class _Stream(asyncio.Protocol):
     """The client's TCP connection: handshake bytes first, then frames. Runs on the I/O thread."""
@@ -267,6 +273,10 @@ class _Stream(asyncio.Protocol):
             self.leftover.extend(self.proto.events_received())
         return True
 
+    def resume_writing(self) -> None:
+        if self.ws is not None:
+            self.ws.resume_writing()
+
     def connection_lost(self, exc: Exception | None) -> None:
         self.lost = True
         if self.ws is not None:
@@ -288,6 +298,7 @@ class _Session:
         self.lock = threading.Lock()
         self.pending: deque[Message] = deque()
         self.pending_bytes = 0
+        self.drain_waiters: list[DrainWake] = []  # drain() calls made while not connected
         self.conn: WsConnection | None = None
         self.user_closed: tuple[int, str] | None = None
         self.task: asyncio.Task[None] | None = None
@@ -322,6 +333,41 @@ class _Session:
         if conn is not None:
             conn.message_handled(size)
 
+    def add_drain_waiter(self, wake: DrainWake) -> bool:
+        """Thread-safe: the connection's, or, while (re)connecting, the queue
+        of messages waiting for it against a quarter of send_buffer_size."""
+        with self.lock:
+            conn = self.conn
+            if conn is None:
+                if self.user_closed is not None:
+                    raise ConnectionClosedError(self.user_closed[0], self.user_closed[1])
+                if self.pending_bytes <= self.settings.send_buffer_size // 4:
+                    return True
+                self.drain_waiters.append(wake)
+                return False
+        return conn.add_drain_waiter(wake)
+
+    def remove_drain_waiter(self, wake: DrainWake) -> None:
+        with self.lock:
+            if wake in self.drain_waiters:
+                self.drain_waiters.remove(wake)
+            conn = self.conn
+        if conn is not None:
+            conn.remove_drain_waiter(wake)
+
+    def _hand_over_waiters(self, conn: WsConnection | None, code: int = 1006, reason: str = "") -> None:
+        """Pass the waiters of the unconnected time to ``conn``, or fail them. I/O thread."""
+        with self.lock:
+            waiters, self.drain_waiters = self.drain_waiters, []
+        for wake in waiters:
+            try:
+                if conn is None:
+                    raise ConnectionClosedError(code, reason)
+                if conn.add_drain_waiter(wake):
+                    wake(None)
+            except ConnectionClosedError as exc:
+                wake(exc)
+
     # -- I/O thread --
 
     def start(self) -> None:
@@ -336,6 +382,7 @@ class _Session:
                 self.task.cancel()
             user = self.user
             self.plane.post(lambda: user._finish(code, reason))
+            self._hand_over_waiters(None, code, reason)
 
     async def _run(self) -> None:
         url = self.user.url
@@ -363,6 +410,7 @@ class _Session:
         self.plane.post(lambda: user._opened_job(subprotocol, peer))
         for message in pending:
             conn.send_message(message)
+        self._hand_over_waiters(conn)
         if closing is not None:
             conn.close_connection(*closing)
         # frames that came with (or right after) the 101, and whatever the
@@ -443,6 +491,7 @@ class _Session:
             self.io.loop.call_later(delay, self._spawn)
             return
         self.plane.post(lambda: user._finish(code, reason))
+        self._hand_over_waiters(None, code, reason)
 
 
 def _describe(url: str, exc: BaseException, open_timeout: float) -> ConnectError:

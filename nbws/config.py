@@ -110,6 +110,12 @@ class ServerConfig(LoggingConfigurable):
     close_on_handler_error = Bool(
         True, help="Close a WebSocket with 1011 when one of its handlers raises (the error is logged either way)."
     ).tag(config=True)
+    max_total_send_buffer = Int(
+        32 * MiB, allow_none=True,
+        help="Most bytes waiting to be written to all of one server's WebSocket peers together; once a send would "
+        "pass it, send_buffer_policy applies to the peers holding at least their fair share (this bound divided "
+        "by the open WebSockets). None: only the per-peer send_buffer_size bounds memory.",
+    ).tag(config=True)
 
     @validate("compression_window_bits")
     def _check_window(self, proposal: Any) -> int:
@@ -153,3 +159,4 @@ class Settings:
     external_url: str | None
     fragment_size: int | None
     close_on_handler_error: bool
+    max_total_send_buffer: int | None

@@ -142,17 +142,25 @@ class SendBufferFullError(NbwsError):
 
     Attributes:
         buffered: bytes already waiting to be written to that peer.
-        limit: the ``send_buffer_size`` bound, in bytes.
+        limit: the bound that refused the send, in bytes: ``send_buffer_size``,
+            or the peer's fair share of the server's budget when ``total`` is set.
+        total: the server's ``max_total_send_buffer`` when that budget (all
+            peers' unsent bytes together) was exhausted, else None.
     """
 
-    def __init__(self, buffered: int, limit: int) -> None:
+    def __init__(self, buffered: int, limit: int, total: int | None = None) -> None:
         self.buffered = buffered
         self.limit = limit
-        super().__init__(
-            f"the peer is not reading: {buffered} bytes are waiting, over the "
-            f"send_buffer_size of {limit}; slow down, raise send_buffer_size, or "
-            f"use send_buffer_policy='drop'"
-        )
+        self.total = total
+        if total is None:
+            message = (f"the peer is not reading: {buffered} bytes are waiting, over the "
+                       f"send_buffer_size of {limit}; slow down (await ws.drain()), raise "
+                       f"send_buffer_size, or use send_buffer_policy='drop'")
+        else:
+            message = (f"the server's send buffers are full (max_total_send_buffer={total}) and this "
+                       f"peer holds {buffered} bytes, over its fair share of {limit}; slow down "
+                       f"(await ws.drain()), raise max_total_send_buffer, or use send_buffer_policy='drop'")
+        super().__init__(message)
 
 
 class HandlerLoopError(NbwsError):

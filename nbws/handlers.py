@@ -27,6 +27,7 @@ from websockets.typing import Subprotocol
 
 from . import __about__
 from .assets import ASSET_PREFIX, asset
+from .budget import SendBudget
 from .messages import Headers, Request, Response, to_response
 from .security import TOKEN_COOKIE, host_allowed, origin_allowed, request_token, target_problem, token_matches
 from .static import (
@@ -96,6 +97,8 @@ class Endpoint:
         self.io_pages: dict[str, tuple[bytes, str]] = {}
         self.io_sockets: dict[str, Callable[[WsConnection], None]] = {}
         self.messages_out = 0
+        total = settings.max_total_send_buffer
+        self.send_budget = SendBudget(total) if total is not None else None
 
     def protocol(self) -> HttpConnection:
         """Factory for asyncio's ``create_server``."""
@@ -274,6 +277,8 @@ class HttpConnection(asyncio.Protocol):
 
     def resume_writing(self) -> None:
         self._writable.set()
+        if self.ws is not None:
+            self.ws.resume_writing()
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._closed = True
@@ -693,7 +698,8 @@ class HttpConnection(asyncio.Protocol):
             if event is h11.PAUSED or event is h11.NEED_DATA or isinstance(event, h11.ConnectionClosed):
                 break
         trailing, _ = self.h11.trailing_data
-        conn = WsConnection(self.transport, proto, settings, self.ep.io, self.ep.plane, self.ep.ws_lost)
+        conn = WsConnection(self.transport, proto, settings, self.ep.io, self.ep.plane, self.ep.ws_lost,
+                            self.ep.send_budget)
         self.ws = conn
         self.ep.websockets.add(conn)
         conn.flush()

@@ -1,7 +1,9 @@
 """The WebSocket object users hold, on the server side and the client side.
 
 Its callbacks run on the handler loop; :meth:`WebSocket.send` and
-:meth:`WebSocket.close` are thread-safe and never block.
+:meth:`WebSocket.close` are thread-safe and never block; producers that prefer
+waiting to the send-buffer policy ``await ws.drain()`` (or, in a thread or a
+cell, call ``ws.drain_blocking()``).
 """
 
 from __future__ import annotations
@@ -41,6 +43,8 @@ class Link(Protocol):
     def send_message(self, data: Message) -> bool: ...
     def close_connection(self, code: int, reason: str) -> None: ...
     def message_handled(self, size: int) -> None: ...
+    def add_drain_waiter(self, wake: Callable[[Exception | None], None]) -> bool: ...
+    def remove_drain_waiter(self, wake: Callable[[Exception | None], None]) -> None: ...
 
 
 def list_connections() -> list[WebSocket]:
@@ -134,6 +138,71 @@ class WebSocket:
         if sent:
             self.messages_out += 1
         return sent
+
+    async def drain(self) -> None:
+        """Wait until this peer's unsent bytes are at most the low-water mark.
+
+        ``await ws.drain()`` after sends makes a producer wait for a slow peer
+        instead of meeting the send-buffer policy. The mark is a quarter of
+        ``send_buffer_size``, or a quarter of the peer's fair share of the
+        server's ``max_total_send_buffer`` when that is smaller. Returns at once
+        when the peer is already below it; the wake-up comes from the I/O
+        thread as the socket takes the bytes (no polling). Raises
+        :class:`~nbws.ConnectionClosedError` if the connection is closed or
+        closes while waiting. Runs on the handler loop (or whichever asyncio
+        loop awaits it).
+        """
+        if self._closed:
+            self._raise_closed()
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[None] = loop.create_future()
+
+        def settle(error: Exception | None) -> None:  # the awaiting loop
+            if not future.done():
+                if error is None:
+                    future.set_result(None)
+                else:
+                    future.set_exception(error)
+
+        def wake(error: Exception | None) -> None:  # I/O thread
+            try:
+                loop.call_soon_threadsafe(settle, error)
+            except RuntimeError:  # the awaiting loop is closed: nobody waits any more
+                pass
+
+        if self._link.add_drain_waiter(wake):
+            return
+        try:
+            await future
+        finally:
+            self._link.remove_drain_waiter(wake)
+
+    def drain_blocking(self, timeout: float | None = None) -> None:
+        """Block this thread until the peer's unsent bytes are at most the
+        low-water mark (see :meth:`drain`), for a cell or a worker thread that
+        produces data. The wake-up comes from the I/O thread, so it also works
+        on the handler loop's thread, but handlers do not run meanwhile.
+        Thread-safe. Raises :class:`~nbws.ConnectionClosedError` if the
+        connection closes, ``TimeoutError`` after ``timeout`` seconds.
+        """
+        if self._closed:
+            self._raise_closed()
+        done = threading.Event()
+        outcome: list[Exception | None] = []
+
+        def wake(error: Exception | None) -> None:  # I/O thread
+            outcome.append(error)
+            done.set()
+
+        if self._link.add_drain_waiter(wake):
+            return
+        try:
+            if not done.wait(timeout):
+                raise TimeoutError(f"the peer did not take its unsent bytes within {timeout} s")
+        finally:
+            self._link.remove_drain_waiter(wake)
+        if outcome[0] is not None:
+            raise outcome[0]
 
     def emit(self, topic: str, data: Any = None) -> bool:
         """Send a JSON topic message (``{"topic": ..., "data": ...}``) that a

@@ -7,9 +7,18 @@ that layer leaves to its caller: assembling fragmented messages (bounded by
 fragment), keepalive pings, the close and idle timers, and bounded buffers in
 both directions.
 
-Everything here runs on the I/O thread except the three :class:`Link`
-methods (``send_message``, ``close_connection``, ``message_handled``), which
-are thread-safe.
+Everything here runs on the I/O thread except the :class:`Link` methods
+(``send_message``, ``close_connection``, ``message_handled``,
+``add_drain_waiter``, ``remove_drain_waiter``), ``reserve`` and
+``pending_out``, which are thread-safe.
+
+Outbound memory: what a peer has not yet taken (messages queued for the I/O
+thread plus the asyncio transport's write buffer) is bounded per peer by
+``send_buffer_size`` and, across a server, by its :class:`~nbws.budget.SendBudget`
+(``max_total_send_buffer``). Past a bound, ``send_buffer_policy`` applies.
+Producers that prefer to wait use ``drain()``: the transport's write-buffer
+limits are set low (at most :data:`WATCH_LEVEL`), so asyncio calls
+``resume_writing`` on the I/O thread as the buffer empties, which wakes them.
 """
 
 from __future__ import annotations
@@ -28,14 +37,25 @@ from websockets.frames import Frame, Opcode
 from websockets.protocol import CLOSED, OPEN, SEND_EOF, Protocol, Side
 from websockets.server import ServerProtocol
 
-from .errors import SendBufferFullError
+from .budget import SendBudget
+from .errors import ConnectionClosedError, SendBufferFullError
 
 if TYPE_CHECKING:
     from .bridge import HandlerPlane, IOThread
     from .config import Settings
     from .websocket import Message, WebSocket
 
-__all__ = ["WsConnection", "StrictServerProtocol", "StrictClientProtocol", "frame_header"]
+__all__ = ["WsConnection", "StrictServerProtocol", "StrictClientProtocol", "frame_header", "DrainWake", "WATCH_LEVEL"]
+
+DrainWake = Callable[[Exception | None], None]
+"""Called once on the I/O thread: with None when the peer's unsent bytes fell
+below the low-water mark, or with a ConnectionClosedError."""
+
+WATCH_LEVEL = 64 * 1024
+"""The transport's write-buffer limit (high = low) for WebSockets, capped by
+the drain low-water mark: asyncio calls ``resume_writing`` each time a buffer
+that passed it falls back to it, which is when drain waiters are woken and a
+connection's budget charge is brought up to date."""
 
 
 def frame_header(opcode: Opcode, length: int) -> bytes:
@@ -99,6 +119,7 @@ class WsConnection:
         io: IOThread,
         plane: HandlerPlane,
         on_lost: Callable[[WsConnection, int, str], None],
+        budget: SendBudget | None = None,
     ) -> None:
         self.transport = transport
         self.proto = proto
@@ -136,9 +157,18 @@ class WsConnection:
         # outbound accounting
         self._out_posted = 0  # written by senders under the lock
         self._out_written = 0  # written on the I/O thread
+        self._out_framed = 0  # message bytes in the protocol's output, not yet in the transport (I/O thread)
         self._close_posted = False
         self._flush_scheduled = False
         self.dropped = 0
+        # the server-wide budget: what this connection charges it (under the lock)
+        self.budget = budget
+        self._charged = 0
+        if budget is not None:
+            budget.join()
+        self._drain_waiters: list[DrainWake] = []  # guarded by the lock
+        self._watch = 0  # the transport's write-buffer limit (high = low); I/O thread
+        self._closed_with: tuple[int, str] | None = None  # set once TCP is gone
         # timers
         self._close_timer: asyncio.TimerHandle | None = None
         self._ping_timer: asyncio.TimerHandle | None = None
@@ -153,8 +183,10 @@ class WsConnection:
     # ------------------------------------------------------------------ I/O thread
 
     def start(self, user: WebSocket) -> None:
-        """Attach the user object and start the keepalive and idle timers."""
+        """Attach the user object, set the write-buffer watch level, and start
+        the keepalive and idle timers."""
         self.user = user
+        self._set_watch()
         self._schedule_ping()
         if self.settings.idle_timeout is not None:
             self._idle_timer = self.loop.call_later(self.settings.idle_timeout, self._check_idle)
@@ -321,15 +353,23 @@ class WsConnection:
 
     def _flush_locked(self) -> None:
         self._flush_scheduled = False
+        # the framed messages leave the protocol's output here; until now they
+        # were still counted as pending (a drain waiter must not see a dip)
+        framed, self._out_framed = self._out_framed, 0
         if self._lost:
             self.proto.data_to_send()
+            self._out_written += framed
             return
         if self._held is not None:
             self._held.extend(self.proto.data_to_send())
+            self._out_written += framed
             return
         self._write_out(self.proto.data_to_send())
+        self._out_written += framed
         if self._close_timer is None and self.proto.close_expected():
             self._close_timer = self.loop.call_later(self.settings.close_timeout, self._close_timed_out)
+        if self._drain_waiters:
+            self._wake_drained_locked()
 
     def _write_out(self, chunks: list[Any]) -> None:
         """Write protocol output; SEND_EOF closes TCP. Runs on the I/O thread, under the lock."""
@@ -365,17 +405,20 @@ class WsConnection:
             payload = frame()
             self.bytes_out += len(payload)
             self.transport.write(payload)
+            if self._drain_waiters:
+                self._wake_drained_locked()
 
     def _write_message(self, data: Message, size: int) -> None:
         with self._lock:
             self._write_locked(data, size)
 
     def _write_locked(self, data: Message, size: int) -> None:
-        self._out_written += size
         if self.proto.state is not OPEN or self._lost:
+            self._out_written += size
             if self._held is not None and not self._lost:
                 self._send_while_failing(data.encode("utf-8") if isinstance(data, str) else data, isinstance(data, str))
             return
+        self._out_framed += size
         body = data.encode("utf-8") if isinstance(data, str) else data
         step = self.settings.fragment_size
         if step and len(body) > step:
@@ -400,6 +443,8 @@ class WsConnection:
             if not self._lost:
                 self.bytes_out += len(tail)
                 self.transport.write(tail)
+            if self._drain_waiters:
+                self._wake_drained_locked()
 
     def start_close(self, code: int, reason: str) -> None:
         """Send a Close frame (if still open) and wait for the peer."""
@@ -449,7 +494,8 @@ class WsConnection:
             self._idle_timer = self.loop.call_later(timeout - idle, self._check_idle)
 
     def connection_lost(self) -> None:
-        """TCP is gone: stop timers and tell the handler loop how it closed."""
+        """TCP is gone: stop timers, release the budget, fail drain waiters,
+        and tell the handler loop how it closed."""
         if self._lost:
             return
         self._lost = True
@@ -473,31 +519,134 @@ class WsConnection:
             code, reason = int(closing.code), closing.reason
         else:
             code, reason = 1006, ""
+        with self._lock:
+            self._closed_with = (code, reason)
+            waiters, self._drain_waiters = self._drain_waiters, []
+            if self.budget is not None:
+                self.budget.leave(self._charged)
+                self._charged = 0
+        for wake in waiters:
+            wake(ConnectionClosedError(code, reason))
         self.on_lost(self, code, reason)
+
+    def resume_writing(self) -> None:
+        """The transport's buffer fell to the watch level (asyncio's flow
+        control): update the budget charge and wake drain waiters. Runs on
+        the I/O thread."""
+        with self._lock:
+            if self._drain_waiters:
+                self._wake_drained_locked()
+            else:
+                self._charge_locked(self._pending_locked())
+
+    def _set_watch(self, level: int | None = None) -> None:
+        """Let asyncio call ``resume_writing`` when the transport's buffer
+        falls to ``min(WATCH_LEVEL, level)`` (default: the drain low-water
+        mark). Runs on the I/O thread."""
+        watch = min(WATCH_LEVEL, self.drain_level() if level is None else level)
+        if watch != self._watch and not self._lost:
+            self._watch = watch
+            self.transport.set_write_buffer_limits(high=watch, low=watch)
+
+    def _arm_drain(self) -> None:
+        """A drain waiter was added: check it at once. Runs on the I/O thread."""
+        with self._lock:
+            if self._drain_waiters:
+                self._wake_drained_locked()
+
+    def _wake_drained_locked(self) -> None:
+        """Wake the drain waiters if the peer is at or below the low-water
+        mark; else make sure the transport calls back when its buffer falls to
+        it (the mark shrinks as peers join). I/O thread, under the lock."""
+        pending = self._pending_locked()
+        self._charge_locked(pending)
+        level = self.drain_level()
+        if pending > level:
+            self._set_watch(level)
+            return
+        waiters, self._drain_waiters = self._drain_waiters, []
+        for wake in waiters:
+            wake(None)
 
     # ------------------------------------------------------------ thread-safe Link
 
     def pending_out(self) -> int:
-        """Bytes handed to this connection but not yet sent to the peer's kernel."""
+        """Bytes handed to this connection but not yet sent to the peer's kernel. Thread-safe."""
         return self._out_posted - self._out_written + self.transport.get_write_buffer_size()
+
+    def _pending_locked(self) -> int:
+        # the transport's buffer size is read live: a plain length, safe to read from any thread
+        return self._out_posted - self._out_written + self.transport.get_write_buffer_size()
+
+    def _charge_locked(self, pending: int) -> None:
+        """Bring this connection's charge to the server budget up to date (under the lock)."""
+        budget = self.budget
+        if budget is None or self._lost:
+            return
+        charge = budget.rounded(pending)
+        if charge != self._charged:
+            budget.move(charge - self._charged)
+            self._charged = charge
+
+    def drain_level(self) -> int:
+        """The low-water mark of :meth:`WebSocket.drain`: a quarter of
+        ``send_buffer_size``, or of this peer's fair share of the server's
+        ``max_total_send_buffer`` when that is smaller. Thread-safe."""
+        level = self.settings.send_buffer_size
+        if self.budget is not None:
+            level = min(level, self.budget.share())
+        return level // 4
 
     def reserve(self, size: int) -> bool:
         """Account for ``size`` bytes about to be sent, applying the send-buffer
-        policy. Thread-safe. True when the bytes may be sent."""
+        policy past the peer's ``send_buffer_size`` or, when the server's
+        budget is exhausted, past the peer's fair share of it. Thread-safe.
+        True when the bytes may be sent."""
         with self._lock:
-            # the transport's buffer size is read live: a plain length, safe to read from any thread
-            pending = self._out_posted - self._out_written + self.transport.get_write_buffer_size()
-            if pending >= self.settings.send_buffer_size:
+            pending = self._pending_locked()
+            limit = self.settings.send_buffer_size
+            budget = self.budget
+            over = pending >= limit
+            total: int | None = None  # set when the server's budget, not this peer's bound, refuses
+            if not over and budget is not None and not self._lost:
+                self._charge_locked(pending)
+                if budget.refuses(pending, size):
+                    over, limit, total = True, budget.share(), budget.limit
+            if over:
                 policy = self.settings.send_buffer_policy
                 if policy == "error":
-                    raise SendBufferFullError(pending, self.settings.send_buffer_size)
+                    raise SendBufferFullError(pending, limit, total)
                 self.dropped += 1
                 if policy == "close" and not self._close_posted:
                     self._close_posted = True
-                    self.io.post(lambda: self.start_close(1008, "send buffer full: the peer is not reading"))
+                    reason = ("send buffer full: the peer is not reading" if total is None
+                              else "server send buffers full: the peer is not reading")
+                    self.io.post(lambda: self.start_close(1008, reason))
                 return False
             self._out_posted += size
+            self._charge_locked(pending + size)
             return True
+
+    def add_drain_waiter(self, wake: DrainWake) -> bool:
+        """Thread-safe. True at once when the peer holds at most
+        :meth:`drain_level` unsent bytes; otherwise keep ``wake`` and return
+        False: it is called once on the I/O thread, with None when the peer
+        falls to the mark, or with a ConnectionClosedError. Raises
+        ConnectionClosedError when the connection is already gone."""
+        with self._lock:
+            if self._closed_with is not None:
+                raise ConnectionClosedError(*self._closed_with)
+            if self._pending_locked() <= self.drain_level():
+                return True
+            self._drain_waiters.append(wake)
+        self.io.post(self._arm_drain)
+        return False
+
+    def remove_drain_waiter(self, wake: DrainWake) -> None:
+        """Forget a waiter that stopped waiting (cancelled, timed out). Thread-safe."""
+        with self._lock:
+            if wake in self._drain_waiters:
+                self._drain_waiters.remove(wake)
 
     def send_message(self, data: Message) -> bool:
         """Send a message to the peer. Thread-safe, never blocks.
