@@ -17,6 +17,7 @@ from .bridge import interrupt, service
 from .client import ClientWebSocket, connect, fetch
 from .config import defaults
 from .errors import (
+    BadRequestError,
     ConnectError,
     ConnectionClosedError,
     HandlerLoopError,
@@ -50,6 +51,7 @@ __all__ = [
     "App",
     "Channel",
     "ClientWebSocket",
+    "BadRequestError",
     "ConnectError",
     "ConnectionClosedError",
     "FigureStream",

@@ -110,6 +110,12 @@ class ServerConfig(LoggingConfigurable):
     close_on_handler_error = Bool(
         True, help="Close a WebSocket with 1011 when one of its handlers raises (the error is logged either way)."
     ).tag(config=True)
+    body_timeout = Float(
+        30.0,
+        help="Seconds a request body may go without a single byte arriving, once its headers are in "
+        "(an inactivity timeout between reads, not a deadline for the whole upload); then 408 and the "
+        "connection is closed.",
+    ).tag(config=True)
 
     @validate("compression_window_bits")
     def _check_window(self, proposal: Any) -> int:
@@ -153,3 +159,4 @@ class Settings:
     external_url: str | None
     fragment_size: int | None
     close_on_handler_error: bool
+    body_timeout: float
