@@ -243,17 +243,18 @@ def transfer_coding_status(values: Sequence[str]) -> int:
     ``values`` are the field values as received. RFC 9112 §6.1 and §6.3:
 
     * ``chunked`` not the final coding (``gzip``; ``chunked, gzip``), applied
-      more than once (``chunked, chunked``), or an element that is not a
-      token → **400**: the body's length cannot be known, the request is
+      more than once (``chunked, chunked``), with parameters, or an element
+      that is not a token → **400**: the body's length cannot be known, the request is
       malformed.
     * otherwise the request is well-formed but uses a coding nbws does not
       decode (``gzip, chunked``) → **501** Not Implemented.
     """
-    codings = [part.strip().lower() for value in values for part in value.split(",")]
-    codings = [c.split(";", 1)[0].strip() for c in codings if c]
-    if not codings or any(not _TOKEN_RE.fullmatch(c) for c in codings):
+    elements = [part.strip().lower() for value in values for part in value.split(",")]
+    elements = [e for e in elements if e]
+    names = [e.split(";", 1)[0].strip() for e in elements]
+    if not names or any(not _TOKEN_RE.fullmatch(n) for n in names):
         return 400
-    if codings[-1] != "chunked" or codings.count("chunked") != 1:
+    if elements[-1] != "chunked" or names.count("chunked") != 1:  # chunked takes no parameters
         return 400
     return 501
 
