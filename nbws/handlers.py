@@ -446,7 +446,7 @@ class HttpConnection(asyncio.Protocol):
                     if self._timer is not None:
                         self._timer.cancel()
                         self._timer = None
-                    self._method = event.method.upper()
+                    self._method = event.method
                     try:
                         upgraded = await self._handle(event)
                     except h11.RemoteProtocolError as exc:  # the peer broke HTTP mid-request: its fault
@@ -643,7 +643,7 @@ class HttpConnection(asyncio.Protocol):
 
     async def _http(self, request: Request, set_cookie: list[tuple[bytes, bytes]]) -> bool:
         spec = self.ep.spec
-        head = request.method == "HEAD"
+        head = self._method == b"HEAD"  # as h11 frames it: methods are case-sensitive
         page = self.ep.io_pages.get(request.path)
         if page is not None and request.method in ("GET", "HEAD"):
             if await self._read_body(request) is None:
@@ -701,7 +701,7 @@ class HttpConnection(asyncio.Protocol):
 
     async def _serve_static(self, request: Request, found: Resolved, extra: list[tuple[bytes, bytes]]) -> None:
         """Answer from a static path, entirely on the I/O thread."""
-        head = request.method == "HEAD"
+        head = self._method == b"HEAD"  # as h11 frames it: methods are case-sensitive
         opts = found.options
         if found.kind == "forbidden":
             self._safe_respond(_plain(403, f"Forbidden: {found.reason}"), head=head)

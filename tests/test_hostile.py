@@ -243,6 +243,20 @@ def test_head_timeouts_get_408_without_body(caplog: pytest.LogCaptureFixture) ->
     no_tracebacks(caplog)
 
 
+def test_method_case_decides_head_framing_as_h11_does(caplog: pytest.LogCaptureFixture) -> None:
+    """Methods are case-sensitive: 'hEAD' is not HEAD, so its answer has a body."""
+
+    async def main() -> None:
+        server = nbws.start_server(app=app())
+        for method in (b"hEAD", b"HEAd"):
+            raw = await exchange(server.port, method + b" / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+            status, headers, body = parse_response(raw)
+            assert status < 500 and len(body) == int(headers["content-length"]), raw
+
+    run(main)
+    no_tracebacks(caplog)
+
+
 # ----------------------------------------------------------------- 4. requests once closed in silence
 
 
