@@ -124,6 +124,13 @@ class ServerConfig(LoggingConfigurable):
             raise ValueError(f"compression_window_bits must be 9-15, not {bits}")
         return bits
 
+    @validate("body_timeout")
+    def _check_body_timeout(self, proposal: Any) -> float:
+        seconds = float(proposal["value"])
+        if not seconds > 0:
+            raise ValueError(f"body_timeout must be a number of seconds above 0, not {seconds}")
+        return seconds
+
     def settings(self) -> Settings:
         """An immutable snapshot of the traits, for the I/O thread."""
         return Settings(**{name: getattr(self, name) for name in Settings.__dataclass_fields__})

@@ -81,7 +81,8 @@ def _refused_transfer_codings(exc: h11.RemoteProtocolError) -> list[str]:
     h11 raises while it builds the request, so the error carries no request
     and the head is already gone from its buffer; the header list is still a
     local of h11's validating function in the traceback. An empty list when it
-    cannot be found (a different h11), which makes the caller answer 400."""
+    cannot be found (a different h11), which makes the caller answer 400.
+    Runs on the I/O thread."""
     tb = exc.__traceback__
     while tb is not None:
         frame = tb.tb_frame
@@ -482,7 +483,7 @@ class HttpConnection(asyncio.Protocol):
             access_log.info('%s - - [%s] "%s" %d %d', self.remote[0] or "-", when, self._request_line, status, size)
 
     def _reject(self, status: int, text: str, headers: tuple[tuple[str, str], ...] = ()) -> bool:
-        """Answer the current request with a plain-text error and close."""
+        """Answer the current request with a plain-text error and close. Runs on the I/O thread."""
         self._respond(Response(status, text if text.endswith("\n") else text + "\n", list(headers)), close=True)
         self.close()
         return False
@@ -490,7 +491,8 @@ class HttpConnection(asyncio.Protocol):
     def _peer_fault(self, text: str, status: int = 400) -> None:
         """The peer broke HTTP after its request head: answer ``status`` when
         nothing was sent yet (the peer may be gone; then the write is dropped),
-        log one debug line, close. Never a traceback: it is not our fault."""
+        log one debug line, close. Never a traceback: it is not our fault.
+        Runs on the I/O thread."""
         log.debug("nbws: %s: %s", self.remote[0] or "-", text)
         if self.h11.our_state is h11.SEND_RESPONSE and self.h11.their_state is not h11.CLOSED:
             self._respond(_plain(status, text), close=True)
@@ -498,7 +500,8 @@ class HttpConnection(asyncio.Protocol):
 
     def _unparsable(self, exc: h11.RemoteProtocolError) -> None:
         """h11 refused bytes before or between requests: 400, 431, or for an
-        unsupported Transfer-Encoding 400 / 501 (see :func:`transfer_coding_status`)."""
+        unsupported Transfer-Encoding 400 / 501 (see :func:`transfer_coding_status`).
+        Runs on the I/O thread."""
         status = exc.error_status_hint
         if self._method is not None:  # mid-request (a body, or bytes after a finished request)
             self._peer_fault(f"Bad Request: {exc}")
@@ -518,7 +521,7 @@ class HttpConnection(asyncio.Protocol):
     def _answer_unparsed(self, status: int, text: str) -> None:
         """Answer bytes h11 could not parse into a request (so it cannot frame
         the answer) with a plain-text error written by hand, without a body
-        when they start like a ``HEAD`` request. The caller closes."""
+        when they start like a ``HEAD`` request. The caller closes. Runs on the I/O thread."""
         if self.transport is None or self._closed or self.h11.our_state not in (h11.IDLE, h11.SEND_RESPONSE):
             return
         head = self.h11.trailing_data[0].lstrip(b"\r\n").startswith(b"HEAD ")
@@ -591,7 +594,7 @@ class HttpConnection(asyncio.Protocol):
     async def _read_body(self, request: Request) -> list[bytes] | None:
         """Read the request body (bounded by max_body_size, and by body_timeout
         between reads); None when the request was answered (413, 408, 400 for
-        a malformed or cut-short body) or the connection closed."""
+        a malformed or cut-short body) or the connection closed. Runs on the I/O thread."""
         length = request.headers.get("content-length")
         if length is not None and length.isdigit() and int(length) > self.settings.max_body_size:
             self._reject(413, f"Content Too Large: the body is over max_body_size ({self.settings.max_body_size} bytes)")

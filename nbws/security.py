@@ -4,7 +4,8 @@ Plain functions over plain values: Host (DNS rebinding), Origin (cross-site
 WebSocket hijacking), access token, malformed request targets, Host headers,
 transfer codings and WebSocket handshakes. Every function here takes any text
 a peer can send and answers with a decision (a bool, a reason, a
-:class:`Rejection`); none raises on bad input.
+:class:`Rejection`); none raises on bad input. All are pure, so thread-safe;
+the I/O thread calls them.
 """
 
 from __future__ import annotations

@@ -292,7 +292,8 @@ def not_modified(headers: Headers, etag: str, mtime: float | None) -> bool:
     """True when the request's conditional headers say the client's copy is current.
 
     Malformed values never raise: an ``If-Modified-Since`` that is not an
-    HTTP date is ignored (RFC 9110 §13.1.3), so the full response is sent."""
+    HTTP date is ignored (RFC 9110 §13.1.3), so the full response is sent.
+    Pure (thread-safe)."""
     inm = headers.get("if-none-match")
     if inm is not None:
         tags = [t.strip() for t in inm.split(",")]
@@ -319,7 +320,7 @@ def parse_range(value: str | None, size: int) -> tuple[int, int] | bool | None:
     Returns (start, end) inclusive with ``0 <= start <= end < size``, None
     when there is no usable range (serve the whole file: malformed values,
     other units and multiple ranges are ignored, as RFC 9110 §14.2 allows), or
-    False when it cannot be satisfied (416). Never raises."""
+    False when it cannot be satisfied (416). Never raises. Pure (thread-safe)."""
     if not value:
         return None
     match = _RANGE_RE.fullmatch(value)

@@ -339,6 +339,8 @@ def test_body_timeout_is_between_reads_not_for_the_whole_upload() -> None:
 def test_body_timeout_is_a_documented_trait() -> None:
     trait = nbws.Server.class_traits()["body_timeout"]
     assert trait.default_value == 30.0 and "inactivity" in (trait.help or "")
+    with pytest.raises(ValueError, match="body_timeout"):
+        nbws.start_server(app=app(), body_timeout=0)
 
 
 # ----------------------------------------------------------------- 6. Transfer-Encoding
@@ -499,7 +501,8 @@ def threaded_server() -> Iterator[nbws.Server]:
 
     async def serve() -> None:
         stop = asyncio.Event()
-        server = nbws.start_server(app=nbws_app(_static_dir()), handshake_timeout=2, body_timeout=2)
+        server = nbws.start_server(app=nbws_app(_static_dir()), handshake_timeout=2, body_timeout=2,
+                                   compression=True)
         started.set_result((server, asyncio.get_running_loop(), stop))
         await stop.wait()
         server.stop()
