@@ -208,12 +208,12 @@ def host_problem(values: Sequence[str]) -> str | None:
     """Why the ``Host`` header fields of a request are malformed (a 400), or None.
 
     ``values`` are every ``Host`` field received. More than one, or a value
-    that is not ``host[:port]`` (RFC 9110 §7.2), is malformed. No field at all
-    is left to the caller (h11 already requires one for HTTP/1.1).
+    that is not ``host[:port]`` (RFC 9110 §7.2), is malformed. An empty value
+    (allowed by RFC 9112 §3.2) or no field at all is left to the caller.
     """
     if len(values) > 1:
         return "more than one Host header"
-    if not values:
+    if not values or not values[0].strip():  # empty is valid: a target without authority (RFC 9112 §3.2)
         return None
     match = _HOST_RE.fullmatch(values[0].strip())
     if match is None:

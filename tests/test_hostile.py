@@ -588,3 +588,9 @@ def test_mutated_requests_never_get_5xx_or_a_traceback(caplog: pytest.LogCapture
 
     run(main, timeout=120)
     no_tracebacks(caplog)
+
+
+def test_empty_host_is_allowed_as_rfc_9112_says() -> None:
+    assert host_problem([""]) is None and host_problem([]) is None
+    assert host_problem(["localhost:8888"]) is None and host_problem(["[::1]:80"]) is None
+    assert host_problem(["my_container:80"]) is None  # docker-style names
