@@ -240,8 +240,9 @@ async def hammer(port: int, requests: list[bytes], concurrency: int = 8, timeout
 # ----------------------------------------------------------------- servers
 
 
-def _static_dir() -> str:
-    path = os.path.join(tempfile.gettempdir(), f"nbws-hostile-{os.getpid()}")
+def static_dir(root: str | None = None) -> str:
+    """A directory holding ``hello.txt`` for the static route (made under ``root`` or a fresh temp dir)."""
+    path = root if root is not None else tempfile.mkdtemp(prefix="nbws-hostile-")
     os.makedirs(path, exist_ok=True)
     with open(os.path.join(path, "hello.txt"), "w") as f:
         f.write("hello, hostile world\n")
@@ -266,18 +267,18 @@ def nbws_app(static_dir: str) -> dict[str, object]:
     return {"call": call, "on_ws_open": on_ws_open, "static_paths": {"/static": static_dir}}
 
 
-def serve_nbws(port: int) -> None:
+def serve_nbws(port: int, root: str) -> None:
     import nbws
 
     async def main() -> None:
-        nbws.start_server(port=port, app=nbws_app(_static_dir()), body_timeout=5, handshake_timeout=5)
+        nbws.start_server(port=port, app=nbws_app(static_dir(root)), body_timeout=5, handshake_timeout=5)
         print("ready", flush=True)
         await asyncio.Event().wait()
 
     asyncio.run(main())
 
 
-def serve_tornado(port: int) -> None:
+def serve_tornado(port: int, root: str) -> None:
     import json
     import logging
 
@@ -307,7 +308,7 @@ def serve_tornado(port: int) -> None:
 
     app = tornado.web.Application([
         (r"/ws", Echo),
-        (r"/static/(.*)", tornado.web.StaticFileHandler, {"path": _static_dir()}),
+        (r"/static/(.*)", tornado.web.StaticFileHandler, {"path": static_dir(root)}),
         (r"/.*", Main),
     ])
     app.listen(port, "127.0.0.1", idle_connection_timeout=5, body_timeout=5)
@@ -321,14 +322,14 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def run_against(kind: str, requests: list[bytes], concurrency: int) -> tuple[Tally, int, int, float]:
+def run_against(kind: str, requests: list[bytes], concurrency: int, root: str) -> tuple[Tally, int, int, float]:
     """Start one server process, fire the requests; (tally, tracebacks, ERROR lines, seconds)."""
     port = _free_port()
     with tempfile.TemporaryFile("w+") as log:
         env = dict(os.environ, PYTHONUNBUFFERED="1")
         code = ("import logging, sys; logging.basicConfig(level=logging.WARNING); "
                 f"sys.path.insert(0, {os.path.dirname(os.path.abspath(__file__))!r}); "
-                f"import hostile_bench; hostile_bench.serve_{kind}({port})")
+                f"import hostile_bench; hostile_bench.serve_{kind}({port}, {root!r})")
         proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=log, text=True,
                                 env=env, cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
         try:
@@ -360,8 +361,9 @@ def main() -> None:
     args = parser.parse_args()
     requests = list(mutated_requests(args.seed, args.n, "127.0.0.1"))
     rows = []
+    root = tempfile.TemporaryDirectory(prefix="nbws-hostile-")
     for kind in args.servers.split(","):
-        tally, tracebacks, errors, seconds = run_against(kind, requests, args.concurrency)
+        tally, tracebacks, errors, seconds = run_against(kind, requests, args.concurrency, root.name)
         rows.append((kind, tally, tracebacks, errors, seconds))
         if args.examples:
             for what, request in tally.examples.items():
@@ -378,6 +380,7 @@ def main() -> None:
         fivexx = ", ".join(f"{n}×{s}" for s, n in sorted(st.items()) if s >= 500) or "0"
         print(f"| {kind} | {ok} | {st[101]} | {st[400]} | {other4} | {fivexx} | {tally.silent + tally.garbled} | "
               f"{tally.hangs} | {tracebacks} | {errors} | {seconds:.1f} |")
+    root.cleanup()
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import logging
+import pathlib
 import socket
 import threading
 import time
@@ -20,7 +21,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import nbws
-from bench.hostile_bench import hammer, mutated_requests, nbws_app
+from bench.hostile_bench import hammer, mutated_requests, nbws_app, static_dir
 from nbws.messages import parse_form
 from nbws.security import (
     host_allowed,
@@ -165,10 +166,8 @@ def test_malformed_or_repeated_host_is_400(hosts: list[str]) -> None:
     run(main)
 
 
-def test_bad_range_and_dates_serve_the_whole_file(tmp_path: object) -> None:
-    import pathlib
-
-    root = pathlib.Path(str(tmp_path))
+def test_bad_range_and_dates_serve_the_whole_file(tmp_path: pathlib.Path) -> None:
+    root = tmp_path
     (root / "f.txt").write_text("hello world")
 
     async def main() -> None:
@@ -493,7 +492,7 @@ def test_transfer_coding_decision_takes_any_text(values: list[str]) -> None:
 
 
 @pytest.fixture
-def threaded_server() -> Iterator[nbws.Server]:
+def threaded_server(tmp_path: pathlib.Path) -> Iterator[nbws.Server]:
     """A server whose handler loop runs in another thread (as a kernel's
     does), so that Hypothesis can drive it from this thread with plain sockets."""
     started: concurrent.futures.Future[tuple[nbws.Server, asyncio.AbstractEventLoop, asyncio.Event]] = (
@@ -501,7 +500,7 @@ def threaded_server() -> Iterator[nbws.Server]:
 
     async def serve() -> None:
         stop = asyncio.Event()
-        server = nbws.start_server(app=nbws_app(_static_dir()), handshake_timeout=2, body_timeout=2,
+        server = nbws.start_server(app=nbws_app(static_dir(str(tmp_path))), handshake_timeout=2, body_timeout=2,
                                    compression=True)
         started.set_result((server, asyncio.get_running_loop(), stop))
         await stop.wait()
@@ -513,12 +512,6 @@ def threaded_server() -> Iterator[nbws.Server]:
     yield server
     loop.call_soon_threadsafe(stop.set)
     thread.join(10)
-
-
-def _static_dir() -> str:
-    from bench.hostile_bench import _static_dir as make
-
-    return make()
 
 
 def send(port: int, data: bytes) -> bytes:
@@ -572,11 +565,11 @@ def _transfer_encodings(request: bytes) -> list[str]:
             if line.lower().startswith("transfer-encoding:")]
 
 
-def test_mutated_requests_never_get_5xx_or_a_traceback(caplog: pytest.LogCaptureFixture) -> None:
+def test_mutated_requests_never_get_5xx_or_a_traceback(caplog: pytest.LogCaptureFixture, tmp_path: pathlib.Path) -> None:
     requests = list(mutated_requests(seed=10, n=1500, host="127.0.0.1"))
 
     async def main() -> None:
-        server = nbws.start_server(app=nbws_app(_static_dir()), handshake_timeout=3, body_timeout=3)
+        server = nbws.start_server(app=nbws_app(static_dir(str(tmp_path))), handshake_timeout=3, body_timeout=3)
         tally = await hammer(server.port, requests, concurrency=8)
         # 501 is right only for a well-formed Transfer-Encoding naming a coding nbws does not decode
         unexpected = [(status, request) for status, request in tally.server_error_requests
