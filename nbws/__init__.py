@@ -18,6 +18,7 @@ from .client import ClientWebSocket, connect, fetch, fetch_async
 from .config import defaults
 from .errors import (
     AsyncHandlerBlockedError,
+    BadRequestError,
     ConnectError,
     ConnectionClosedError,
     FetchError,
@@ -55,6 +56,7 @@ __all__ = [
     "Channel",
     "ClientWebSocket",
     "AsyncHandlerBlockedError",
+    "BadRequestError",
     "ConnectError",
     "ConnectionClosedError",
     "FigureStream",

@@ -116,6 +116,12 @@ class ServerConfig(LoggingConfigurable):
         "pass it, send_buffer_policy applies to the peers holding at least their fair share (this bound divided "
         "by the open WebSockets). None: only the per-peer send_buffer_size bounds memory.",
     ).tag(config=True)
+    body_timeout = Float(
+        30.0,
+        help="Seconds a request body may go without a single byte arriving, once its headers are in "
+        "(an inactivity timeout between reads, not a deadline for the whole upload); then 408 and the "
+        "connection is closed.",
+    ).tag(config=True)
 
     @validate("compression_window_bits")
     def _check_window(self, proposal: Any) -> int:
@@ -123,6 +129,13 @@ class ServerConfig(LoggingConfigurable):
         if not 9 <= bits <= 15:
             raise ValueError(f"compression_window_bits must be 9-15, not {bits}")
         return bits
+
+    @validate("body_timeout")
+    def _check_body_timeout(self, proposal: Any) -> float:
+        seconds = float(proposal["value"])
+        if not seconds > 0:
+            raise ValueError(f"body_timeout must be a number of seconds above 0, not {seconds}")
+        return seconds
 
     def settings(self) -> Settings:
         """An immutable snapshot of the traits, for the I/O thread."""
@@ -160,3 +173,4 @@ class Settings:
     fragment_size: int | None
     close_on_handler_error: bool
     max_total_send_buffer: int | None
+    body_timeout: float

@@ -21,6 +21,7 @@ __all__ = [
     "InvalidURLError",
     "FetchError",
     "FetchTimeoutError",
+    "BadRequestError",
 ]
 
 
@@ -240,3 +241,21 @@ class FetchTimeoutError(FetchError, TimeoutError):
         self.timeout = timeout
         super().__init__(url, f"the server accepted the connection but sent no response within {timeout} s; "
                               f"pass a larger timeout= if the handler is slow")
+class BadRequestError(NbwsError, ValueError):
+    """A request's content is malformed: the client's fault, not the handler's.
+
+    Raised by :meth:`nbws.Request.form` (a multipart body without a usable
+    boundary, or one that is cut short) and :meth:`nbws.Request.json`. A
+    handler that lets it propagate answers the client with :attr:`status`
+    and the message as a plain-text body; nothing is logged above debug
+    level. Catch it to answer differently.
+
+    Attributes:
+        status: the HTTP status sent when it escapes a handler (400).
+        detail: what is wrong with the request, in words.
+    """
+
+    def __init__(self, detail: str, status: int = 400) -> None:
+        self.status = status
+        self.detail = detail
+        super().__init__(f"Bad Request: {detail}")

@@ -28,8 +28,21 @@ from websockets.typing import Subprotocol
 from . import __about__
 from .assets import ASSET_PREFIX, asset
 from .budget import SendBudget
+from .errors import BadRequestError
 from .messages import Headers, Request, Response, to_response
-from .security import TOKEN_COOKIE, host_allowed, origin_allowed, request_token, target_problem, token_matches
+from .security import (
+    TOKEN_COOKIE,
+    Rejection,
+    host_allowed,
+    host_problem,
+    http_version_problem,
+    origin_allowed,
+    request_token,
+    target_problem,
+    token_matches,
+    transfer_coding_status,
+    websocket_handshake_problem,
+)
 from .static import (
     Resolved,
     StaticRoutes,
@@ -55,10 +68,29 @@ access_log = logging.getLogger("nbws.access")
 SERVER_HEADER = f"nbws/{__about__.__version__}".encode()
 _CHUNK = 256 * 1024
 _NO_BODY_STATUS = frozenset({204, 304}) | frozenset(range(100, 200))
+# What a 405 for CONNECT names: nbws is an origin server, never a tunnel.
+_ALLOW = "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS"
 
 
 def _plain(status: int, text: str) -> Response:
     return Response(status, text if text.endswith("\n") else text + "\n")
+
+
+def _transfer_codings(head: bytes) -> list[str]:
+    """The ``Transfer-Encoding`` field values of a raw request head.
+
+    Used only to choose 400 or 501 for a head h11 refused (h11 raises before
+    it builds the request, so the values are read from the bytes nbws kept).
+    An empty list when there are none, which makes the caller answer 400.
+    Runs on the I/O thread."""
+    end = head.find(b"\r\n\r\n")
+    lines = (head if end < 0 else head[:end]).split(b"\n")[1:]
+    values = []
+    for line in lines:
+        name, colon, value = line.partition(b":")
+        if colon and name.strip().lower() == b"transfer-encoding":
+            values.append(value.strip().decode("latin-1"))
+    return values
 
 
 class Endpoint:
@@ -123,6 +155,11 @@ class Endpoint:
             return to_response(value)
 
         def failed(exc: BaseException) -> None:  # handler plane
+            if isinstance(exc, BadRequestError) and http:  # the request's fault, not the handler's
+                log.debug("nbws: HTTP handler %s: %s", label, exc)
+                answer = _plain(exc.status, str(exc))
+                io.post(lambda: settle(answer))
+                return
             log.error("nbws: HTTP handler %s raised", label, exc_info=exc)
             io.post(lambda: settle(_plain(500, "Internal Server Error")))
 
@@ -227,6 +264,14 @@ class HttpConnection(asyncio.Protocol):
         self._writable = asyncio.Event()
         self._writable.set()
         self._request_line = "-"
+        # The method of the request being answered (None before its head is
+        # parsed): every answer to HEAD goes without a body.
+        self._method: bytes | None = None
+        # the raw bytes of the request head being received (bounded), kept only
+        # to tell 400 from 501 when h11 refuses its Transfer-Encoding
+        self._head_raw = bytearray()
+        self._reading_body = False  # the body timeout (not the head's) is running
+        self._last_read = 0.0  # loop time of the last bytes while reading a body
 
     # ---------------------------------------------------------------- asyncio hooks
 
@@ -258,6 +303,8 @@ class HttpConnection(asyncio.Protocol):
         if ws is not None:
             ws.data_received(data)
             return
+        if self._method is None and len(self._head_raw) < self.settings.max_header_block:
+            self._head_raw += data[: self.settings.max_header_block - len(self._head_raw)]
         self.h11.receive_data(data)
         self._data_ready.set()
 
@@ -308,10 +355,24 @@ class HttpConnection(asyncio.Protocol):
         self._timer = None
         if self.ws is not None or self._closed:
             return
+        if self._reading_body:
+            timeout = self.settings.body_timeout
+            idle = self.loop.time() - self._last_read
+            if idle < timeout:  # bytes came in meanwhile: an inactivity timeout starts again
+                self._timer = self.loop.call_later(timeout - idle, self._timed_out)
+                return
+            log.debug("nbws: %s: request body stalled for body_timeout (%s s); 408", self.remote[0], timeout)
+            if self.h11.our_state is h11.SEND_RESPONSE:
+                self._respond(_plain(408, f"Request Timeout: no part of the request body arrived for "
+                                          f"{timeout:g} s (body_timeout)"), close=True)
+            self.close()
+            return
         if self.h11.their_state is h11.IDLE and self.h11.our_state is h11.IDLE and not self._has_partial():
             self.close()
             return
-        if self.h11.our_state in (h11.IDLE, h11.SEND_RESPONSE):
+        if self._method is None:
+            self._answer_unparsed(408, "Request Timeout: the request headers took too long")
+        elif self.h11.our_state is h11.SEND_RESPONSE:
             self._respond(_plain(408, "Request Timeout: the request headers took too long"), close=True)
         self.close()
 
@@ -335,6 +396,7 @@ class HttpConnection(asyncio.Protocol):
                 self._resume()
                 self._data_ready.clear()
                 await self._data_ready.wait()
+                self._last_read = self.loop.time()
                 continue
             return event
 
@@ -342,6 +404,7 @@ class HttpConnection(asyncio.Protocol):
                  extra: list[tuple[bytes, bytes]] | None = None) -> None:
         if self.transport is None or self._closed:
             return
+        head = head or self._method == b"HEAD"
         headers: list[tuple[bytes, bytes]] = [(b"Server", SERVER_HEADER)]
         has_length = False
         for name, value in resp.headers.items_raw():
@@ -381,21 +444,26 @@ class HttpConnection(asyncio.Protocol):
                 try:
                     event = await self._next_event()
                 except h11.RemoteProtocolError as exc:
-                    status = exc.error_status_hint
-                    if self.h11.our_state in (h11.IDLE, h11.SEND_RESPONSE):
-                        text = "Request Header Fields Too Large" if status == 431 else f"Bad Request: {exc}"
-                        self._respond(_plain(status, text), close=True)
-                    self.close()
+                    self._unparsable(exc)
                     return
                 if isinstance(event, h11.Request):
                     if self._timer is not None:
                         self._timer.cancel()
                         self._timer = None
-                    upgraded = await self._handle(event)
+                    self._method = event.method
+                    self._head_raw = bytearray()
+                    try:
+                        upgraded = await self._handle(event)
+                    except h11.RemoteProtocolError as exc:  # the peer broke HTTP mid-request: its fault
+                        self._peer_fault(f"Bad Request: {exc}")
+                        return
                     if upgraded or self._closed:
                         return
                     if self.h11.our_state is h11.DONE and self.h11.their_state is h11.DONE:
                         self.h11.start_next_cycle()
+                        self._method = None
+                        self._request_line = "-"
+                        self._head_raw = bytearray(self.h11.trailing_data[0][: self.settings.max_header_block])
                         self._set_timer(self.settings.keep_alive_timeout)
                         continue
                     self.close()
@@ -420,17 +488,71 @@ class HttpConnection(asyncio.Protocol):
             when = time.strftime("%d/%b/%Y:%H:%M:%S %z")
             access_log.info('%s - - [%s] "%s" %d %d', self.remote[0] or "-", when, self._request_line, status, size)
 
-    def _reject(self, status: int, text: str) -> bool:
-        self._respond(_plain(status, text), close=True)
+    def _reject(self, status: int, text: str, headers: tuple[tuple[str, str], ...] = ()) -> bool:
+        """Answer the current request with a plain-text error and close. Runs on the I/O thread."""
+        self._respond(Response(status, text if text.endswith("\n") else text + "\n", list(headers)), close=True)
         self.close()
         return False
+
+    def _peer_fault(self, text: str, status: int = 400) -> None:
+        """The peer broke HTTP after its request head: answer ``status`` when
+        nothing was sent yet (the peer may be gone; then the write is dropped),
+        log one debug line, close. Never a traceback: it is not our fault.
+        Runs on the I/O thread."""
+        log.debug("nbws: %s: %s", self.remote[0] or "-", text)
+        if self.h11.our_state is h11.SEND_RESPONSE and self.h11.their_state is not h11.CLOSED:
+            self._respond(_plain(status, text), close=True)
+        self.close()
+
+    def _unparsable(self, exc: h11.RemoteProtocolError) -> None:
+        """h11 refused bytes before or between requests: 400, 431, or for an
+        unsupported Transfer-Encoding 400 / 501 (see :func:`transfer_coding_status`).
+        Runs on the I/O thread."""
+        status = exc.error_status_hint
+        if self._method is not None:  # mid-request (a body, or bytes after a finished request)
+            self._peer_fault(f"Bad Request: {exc}")
+            return
+        if status == 431:
+            text = "Request Header Fields Too Large: the request head is over max_header_block"
+        elif status == 501:
+            status = transfer_coding_status(_transfer_codings(bytes(self._head_raw)))
+            text = ("Not Implemented: nbws decodes only the chunked transfer coding" if status == 501 else
+                    "Bad Request: Transfer-Encoding must end with a single 'chunked' (RFC 9112 §6.3)")
+        else:
+            status, text = 400, f"Bad Request: {exc}"
+        log.debug("nbws: %s: unparsable request (%s)", self.remote[0] or "-", exc)
+        self._answer_unparsed(status, text)
+        self.close()
+
+    def _answer_unparsed(self, status: int, text: str) -> None:
+        """Answer bytes h11 could not parse into a request (so it cannot frame
+        the answer) with a plain-text error written by hand, without a body
+        when they start like a ``HEAD`` request. The caller closes. Runs on the I/O thread."""
+        if self.transport is None or self._closed or self.h11.our_state not in (h11.IDLE, h11.SEND_RESPONSE):
+            return
+        head = self.h11.trailing_data[0].lstrip(b"\r\n").startswith(b"HEAD ")
+        body = (text if text.endswith("\n") else text + "\n").encode()
+        reason = Response(status).reason
+        self._log_access(status, 0 if head else len(body))
+        self.transport.write(
+            b"HTTP/1.1 %d %s\r\nServer: %s\r\nContent-Type: text/plain; charset=utf-8\r\n"
+            b"Content-Length: %d\r\nConnection: close\r\n\r\n%s"
+            % (status, reason.encode(), SERVER_HEADER, len(body), b"" if head else body)
+        )
 
     async def _handle(self, event: h11.Request) -> bool:
         """Serve one request; True when the connection became a WebSocket."""
         settings = self.settings
         target = event.target.decode("latin-1")
         method = event.method.decode("ascii", "replace").upper()
-        self._request_line = f"{method} {target} HTTP/{event.http_version.decode('ascii', 'replace')}"
+        version = event.http_version.decode("ascii", "replace")
+        self._request_line = f"{method} {target} HTTP/{version}"
+        bad_version = http_version_problem(version)
+        if bad_version is not None:
+            return self._reject(400, f"Bad Request: {bad_version}")
+        if method == "CONNECT":
+            return self._reject(405, "Method Not Allowed: nbws is not a proxy; CONNECT is not supported",
+                                (("Allow", _ALLOW),))
         if len(event.method) + len(event.target) + 11 > settings.max_header_line:
             return self._reject(414, "URI Too Long: the request line is longer than max_header_line")
         problem = target_problem(target)
@@ -442,6 +564,12 @@ class HttpConnection(asyncio.Protocol):
         if any(len(n) + len(v) + 2 > settings.max_header_line for n, v in raw_headers):
             return self._reject(431, "Request Header Fields Too Large: a header line is longer than max_header_line")
         headers = Headers([(n.decode("latin-1"), v.decode("latin-1")) for n, v in raw_headers])
+        bad_host = host_problem(headers.get_all("host"))
+        if bad_host is not None:
+            return self._reject(400, f"Bad Request: {bad_host}")
+        if "transfer-encoding" in headers and "content-length" in headers:
+            # RFC 9112 §6.3: a request smuggling pattern; refuse rather than guess
+            return self._reject(400, "Bad Request: both Transfer-Encoding and Content-Length")
         raw_path, _, query = target.partition("?")
         request = Request(
             method=method,
@@ -470,8 +598,9 @@ class HttpConnection(asyncio.Protocol):
         return await self._http(request, set_cookie)
 
     async def _read_body(self, request: Request) -> list[bytes] | None:
-        """Read the request body (bounded by max_body_size); None when the
-        request was answered (413) or the connection closed."""
+        """Read the request body (bounded by max_body_size, and by body_timeout
+        between reads); None when the request was answered (413, 408, 400 for
+        a malformed or cut-short body) or the connection closed. Runs on the I/O thread."""
         length = request.headers.get("content-length")
         if length is not None and length.isdigit() and int(length) > self.settings.max_body_size:
             self._reject(413, f"Content Too Large: the body is over max_body_size ({self.settings.max_body_size} bytes)")
@@ -479,21 +608,38 @@ class HttpConnection(asyncio.Protocol):
         if self.h11.client_is_waiting_for_100_continue:
             assert self.transport is not None
             self.transport.write(self.h11.send(h11.InformationalResponse(status_code=100, headers=[])) or b"")
+        timed = length is not None or "transfer-encoding" in request.headers  # else the body is empty
+        if timed:
+            self._reading_body = True
+            self._last_read = self.loop.time()
+            self._set_timer(self.settings.body_timeout)
         chunks: list[bytes] = []
         size = 0
-        while True:
-            event = await self._next_event()
-            if isinstance(event, h11.Data):
-                size += len(event.data)
-                if size > self.settings.max_body_size:
-                    self._reject(413, "Content Too Large: the body is over max_body_size")
+        try:
+            while True:
+                event = await self._next_event()
+                if isinstance(event, h11.Data):
+                    size += len(event.data)
+                    if size > self.settings.max_body_size:
+                        self._reject(413, "Content Too Large: the body is over max_body_size")
+                        return None
+                    chunks.append(bytes(event.data))
+                elif isinstance(event, h11.EndOfMessage):
+                    return chunks
+                else:
+                    self.close()
                     return None
-                chunks.append(bytes(event.data))
-            elif isinstance(event, h11.EndOfMessage):
-                return chunks
-            else:
-                self.close()
-                return None
+        except h11.RemoteProtocolError as exc:
+            gone = self.h11.trailing_data[1]
+            why = "the connection closed before the request body was complete" if gone else "malformed request body"
+            self._peer_fault(f"Bad Request: {why} ({exc})")
+            return None
+        finally:
+            if timed:
+                self._reading_body = False
+                if self._timer is not None:
+                    self._timer.cancel()
+                    self._timer = None
 
     def _finish_bodyless(self, request: Request) -> None:
         """Consume the end of a request that announced no body, so the
@@ -506,7 +652,7 @@ class HttpConnection(asyncio.Protocol):
 
     async def _http(self, request: Request, set_cookie: list[tuple[bytes, bytes]]) -> bool:
         spec = self.ep.spec
-        head = request.method == "HEAD"
+        head = self._method == b"HEAD"  # as h11 frames it: methods are case-sensitive
         page = self.ep.io_pages.get(request.path)
         if page is not None and request.method in ("GET", "HEAD"):
             if await self._read_body(request) is None:
@@ -564,7 +710,7 @@ class HttpConnection(asyncio.Protocol):
 
     async def _serve_static(self, request: Request, found: Resolved, extra: list[tuple[bytes, bytes]]) -> None:
         """Answer from a static path, entirely on the I/O thread."""
-        head = request.method == "HEAD"
+        head = self._method == b"HEAD"  # as h11 frames it: methods are case-sensitive
         opts = found.options
         if found.kind == "forbidden":
             self._safe_respond(_plain(403, f"Forbidden: {found.reason}"), head=head)
@@ -646,6 +792,10 @@ class HttpConnection(asyncio.Protocol):
         host_header = request.headers.get("host", "")
         if not origin_allowed(origin, host_header, self.ep.scheme, settings.allowed_origins):
             return self._reject(403, "Forbidden: cross-origin WebSocket refused (add the origin to allowed_origins)")
+        refused: Rejection | None = websocket_handshake_problem(request.http_version, request.headers)
+        if refused is not None:
+            log.debug("nbws: %s: %s", self.remote[0] or "-", refused.text)
+            return self._reject(refused.status, refused.text, refused.headers)
         if spec.on_headers is not None and io_socket is None:
             self._pause()
             early = await self.ep.call_handler(spec.on_headers, request)
@@ -676,12 +826,9 @@ class HttpConnection(asyncio.Protocol):
         proto.receive_data(head)
         parsed = [e for e in proto.events_received() if isinstance(e, WsRequest)]
         assert self.transport is not None
-        if not parsed:
-            for data in proto.data_to_send():
-                if data:
-                    self.transport.write(data)
-            self.close()
-            return False
+        if not parsed:  # checked above, so rare: say why rather than close in silence
+            cause = proto.handshake_exc.__cause__ if proto.handshake_exc is not None else None
+            return self._reject(400, f"Bad Request: not a valid WebSocket handshake ({cause or proto.handshake_exc})")
         response = proto.accept(parsed[0])
         if response.status_code != 101:
             proto.send_response(response)

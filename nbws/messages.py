@@ -6,15 +6,19 @@ headers and forms are immutable values built and read by plain functions.
 
 from __future__ import annotations
 
+import email.errors
 import email.parser
 import email.policy
 import json
+import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from http.cookies import CookieError, SimpleCookie
 from typing import Any, Union
 from urllib.parse import parse_qsl
+
+from .errors import BadRequestError
 
 __all__ = ["Headers", "Request", "Response", "Form", "UploadedFile", "to_response"]
 
@@ -103,34 +107,74 @@ def _multi(pairs: Iterable[tuple[str, str]]) -> tuple[dict[str, str], dict[str, 
     return last, {k: tuple(v) for k, v in every.items()}
 
 
+# RFC 2046 §5.1.1: 1-70 characters from bchars, not ending with a space.
+_BOUNDARY_RE = re.compile(r"[0-9A-Za-z'()+_,./:=? -]{0,69}[0-9A-Za-z'()+_,./:=?-]")
+_CUT_SHORT = (email.errors.StartBoundaryNotFoundDefect, email.errors.CloseBoundaryNotFoundDefect)
+# What the stdlib's e-mail parser may raise on hostile input (some are its own bugs).
+_PARSER_ERRORS = (email.errors.MessageError, ValueError, TypeError, LookupError, IndexError, AttributeError)
+
+
+def _decode_part(data: bytes, charset: str) -> str:
+    try:
+        return data.decode(charset, errors="replace")
+    except LookupError:  # an unknown charset label: the bytes are still most likely UTF-8
+        return data.decode("utf-8", errors="replace")
+
+
 def parse_form(content_type: str, body: bytes) -> Form:
-    """Parse an urlencoded or multipart body; other types give an empty form."""
+    """Parse an urlencoded or multipart body; other types give an empty form.
+
+    Raises :class:`~nbws.BadRequestError` (a ``ValueError``) when a
+    ``multipart/form-data`` body cannot be parsed: no ``boundary`` parameter,
+    an invalid boundary, or a body whose boundaries are missing or cut short.
+    Runs on any thread (a pure function).
+    """
     kind = content_type.split(";", 1)[0].strip().lower()
     if kind == "application/x-www-form-urlencoded":
         text = body.decode("utf-8", errors="replace")
         fields, every = _multi(parse_qsl(text, keep_blank_values=True))
         return Form(fields, every, {})
     if kind == "multipart/form-data":
-        head = f"Content-Type: {content_type}\r\nMIME-Version: 1.0\r\n\r\n".encode("latin-1")
-        message = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(head + body)
-        pairs: list[tuple[str, str]] = []
-        files: dict[str, UploadedFile] = {}
-        if message.is_multipart():
-            for part in message.iter_parts():
-                name = part.get_param("name", header="content-disposition")
-                if not isinstance(name, str):
-                    continue
-                payload = part.get_payload(decode=True)
-                data = payload if isinstance(payload, bytes) else b""
-                filename = part.get_filename()
-                if filename is not None:
-                    files[name] = UploadedFile(filename, part.get_content_type(), data)
-                else:
-                    charset = part.get_content_charset() or "utf-8"
-                    pairs.append((name, data.decode(charset, errors="replace")))
-        fields, every = _multi(pairs)
-        return Form(fields, every, files)
+        return _parse_multipart(content_type, body)
     return Form({}, {}, {})
+
+
+def _parse_multipart(content_type: str, body: bytes) -> Form:
+    if any(ch in content_type for ch in "\r\n\x00"):
+        raise BadRequestError("the Content-Type header contains control characters")
+    policy = email.policy.HTTP
+    try:
+        head = f"Content-Type: {content_type}\r\nMIME-Version: 1.0\r\n\r\n".encode("latin-1")
+        message = email.parser.BytesParser(policy=policy).parsebytes(head + body)
+        boundary = message.get_boundary()
+    except (UnicodeError, *_PARSER_ERRORS) as exc:
+        raise BadRequestError(f"the multipart/form-data body could not be parsed ({exc})") from None
+    if not boundary:
+        raise BadRequestError("multipart/form-data needs a boundary parameter in its Content-Type")
+    if not _BOUNDARY_RE.fullmatch(boundary):
+        raise BadRequestError("the multipart/form-data boundary is not 1-70 allowed characters (RFC 2046)")
+    if body.strip() in (b"", b"--" + boundary.encode("latin-1") + b"--"):
+        return Form({}, {}, {})  # an empty form (what browsers send for a FormData without fields)
+    if not message.is_multipart() or any(isinstance(d, _CUT_SHORT) for d in message.defects):
+        raise BadRequestError("the multipart/form-data body is cut short or does not use its boundary")
+    pairs: list[tuple[str, str]] = []
+    files: dict[str, UploadedFile] = {}
+    try:
+        for part in message.iter_parts():
+            name = part.get_param("name", header="content-disposition")
+            if not isinstance(name, str):
+                continue
+            payload = part.get_payload(decode=True)
+            data = payload if isinstance(payload, bytes) else b""
+            filename = part.get_filename()
+            if filename is not None:
+                files[name] = UploadedFile(filename, part.get_content_type(), data)
+            else:
+                pairs.append((name, _decode_part(data, part.get_content_charset() or "utf-8")))
+    except _PARSER_ERRORS as exc:
+        raise BadRequestError(f"a part of the multipart/form-data body could not be parsed ({exc})") from None
+    fields, every = _multi(pairs)
+    return Form(fields, every, files)
 
 
 @dataclass(frozen=True)
@@ -185,12 +229,21 @@ class Request:
     def form(self) -> Form:
         """Parse the body as ``application/x-www-form-urlencoded`` or
         ``multipart/form-data`` (with uploaded files); R websockets' ``http_vars``.
-        Query-string parameters are in :attr:`query`."""
+        Query-string parameters are in :attr:`query`.
+
+        Raises :class:`~nbws.BadRequestError` for a malformed multipart body;
+        left uncaught in a handler, it answers the client with 400."""
         return parse_form(self.headers.get("content-type", ""), self.body)
 
     def json(self) -> Any:
-        """Parse the body as JSON (raises ``ValueError`` when it is not)."""
-        return json.loads(self.body)
+        """Parse the body as JSON.
+
+        Raises :class:`~nbws.BadRequestError` (a ``ValueError``) when it is
+        not JSON; left uncaught in a handler, it answers the client with 400."""
+        try:
+            return json.loads(self.body)
+        except (ValueError, RecursionError) as exc:
+            raise BadRequestError(f"the body is not JSON ({exc})") from None
 
     @property
     def host(self) -> str:

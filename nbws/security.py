@@ -1,18 +1,28 @@
 """Request checks made on the I/O thread before any user code sees a request.
 
 Plain functions over plain values: Host (DNS rebinding), Origin (cross-site
-WebSocket hijacking), access token, and malformed request targets.
+WebSocket hijacking), access token, malformed request targets, Host headers,
+transfer codings and WebSocket handshakes. Every function here takes any text
+a peer can send and answers with a decision (a bool, a reason, a
+:class:`Rejection`); none raises on bad input. All are pure, so thread-safe;
+the I/O thread calls them.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hmac
 import ipaddress
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from urllib.parse import parse_qsl, unquote_to_bytes, urlsplit
 
-from .messages import Request
+from websockets.exceptions import InvalidHandshake
+from websockets.headers import parse_connection, parse_extension, parse_subprotocol, parse_upgrade
+
+from .messages import Headers, Request
 
 __all__ = [
     "TOKEN_COOKIE",
@@ -23,6 +33,11 @@ __all__ = [
     "request_token",
     "token_matches",
     "target_problem",
+    "Rejection",
+    "host_problem",
+    "http_version_problem",
+    "transfer_coding_status",
+    "websocket_handshake_problem",
 ]
 
 TOKEN_COOKIE = "nbws_token"
@@ -98,20 +113,27 @@ def origin_allowed(
             return True
     if origin == "null":
         return False
-    parts = urlsplit(origin)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
+    try:
+        parts = urlsplit(origin)
+        port = parts.port  # raises ValueError for a port that is not a number in 0-65535
+    except ValueError:
+        return False  # malformed (a bad port, an unclosed '[' …): not our origin, so a 403
+    if parts.scheme not in ("http", "https") or not parts.netloc or parts.username is not None:
         return False
-    default = "443" if parts.scheme == "https" else "80"
+    default = 443 if parts.scheme == "https" else 80
     origin_host = split_host(parts.netloc)
-    origin_port = parts.port if parts.port is not None else int(default)
+    origin_port = port if port is not None else default
     return origin_host == split_host(host_header) and origin_port == _host_port(host_header, scheme)
+
+
+_ASCII_DIGITS = re.compile(r"[0-9]{1,5}")
 
 
 def _host_port(host_header: str, scheme: str) -> int:
     """The port of a ``Host`` header value, or the scheme's default."""
     rest = host_header.rsplit("]", 1)[-1] if host_header.startswith("[") else host_header
     _, colon, port = rest.rpartition(":")
-    if colon and port.isdigit():
+    if colon and _ASCII_DIGITS.fullmatch(port):
         return int(port)
     return 443 if scheme == "https" else 80
 
@@ -156,4 +178,133 @@ def target_problem(target: str) -> str | None:
         raw.decode("utf-8")
     except UnicodeDecodeError:
         return "the path is not valid percent-encoded UTF-8"
+    return None
+
+
+@dataclass(frozen=True)
+class Rejection:
+    """A 4xx the I/O thread sends instead of serving a request.
+
+    Attributes:
+        status: the HTTP status (400, 426 …).
+        text: the plain-text body: what was wrong, in words.
+        headers: extra response headers, as (name, value) pairs.
+    """
+
+    status: int
+    text: str
+    headers: tuple[tuple[str, str], ...] = ()
+
+
+# RFC 3986 host: an IP-literal in brackets, or a reg-name / IPv4address (the
+# unreserved and sub-delims characters and percent-escapes); then an optional
+# port of ASCII digits.
+_HOST_RE = re.compile(
+    r"(?:\[[0-9A-Fa-f:.]+(?:%25[A-Za-z0-9._~-]+)?\]|[A-Za-z0-9._~!$&'()*+,;=%-]+)(?::(?P<port>[0-9]*))?"
+)
+
+
+def host_problem(values: Sequence[str]) -> str | None:
+    """Why the ``Host`` header fields of a request are malformed (a 400), or None.
+
+    ``values`` are every ``Host`` field received. More than one, or a value
+    that is not ``host[:port]`` (RFC 9110 §7.2), is malformed. An empty value
+    (allowed by RFC 9112 §3.2) or no field at all is left to the caller.
+    """
+    if len(values) > 1:
+        return "more than one Host header"
+    if not values or not values[0].strip():  # empty is valid: a target without authority (RFC 9112 §3.2)
+        return None
+    match = _HOST_RE.fullmatch(values[0].strip())
+    if match is None:
+        return "the Host header is not host[:port]"
+    port = match.group("port")
+    if port and (len(port) > 5 or int(port) > 65535):
+        return "the port in the Host header is not a number in 0-65535"
+    return None
+
+
+def http_version_problem(version: str) -> str | None:
+    """Why a request's HTTP version cannot be served (a 400), or None.
+
+    nbws speaks HTTP/1.0 and HTTP/1.1 on this socket; ``HTTP/2.0`` or
+    ``HTTP/0.9`` in an HTTP/1 request line is a client error.
+    """
+    if version in ("1.0", "1.1"):
+        return None
+    return f"nbws speaks HTTP/1.1 and HTTP/1.0, not HTTP/{version}"
+
+
+_TOKEN_RE = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+
+
+def transfer_coding_status(values: Sequence[str]) -> int:
+    """The status for a request whose ``Transfer-Encoding`` is not a plain ``chunked``.
+
+    ``values`` are the field values as received. RFC 9112 §6.1 and §6.3:
+
+    * ``chunked`` not the final coding (``gzip``; ``chunked, gzip``), applied
+      more than once (``chunked, chunked``), with parameters, or an element
+      that is not a token → **400**: the body's length cannot be known, the request is
+      malformed.
+    * otherwise the request is well-formed but uses a coding nbws does not
+      decode (``gzip, chunked``) → **501** Not Implemented.
+    """
+    elements = [part.strip().lower() for value in values for part in value.split(",")]
+    elements = [e for e in elements if e]
+    names = [e.split(";", 1)[0].strip() for e in elements]
+    if not names or any(not _TOKEN_RE.fullmatch(n) for n in names):
+        return 400
+    if elements[-1] != "chunked" or names.count("chunked") != 1:  # chunked takes no parameters
+        return 400
+    return 501
+
+
+_UPGRADE_REQUIRED = (("Upgrade", "websocket"), ("Sec-WebSocket-Version", "13"))
+
+
+def websocket_handshake_problem(http_version: str, headers: Headers) -> Rejection | None:
+    """Why a WebSocket opening handshake (a GET with ``Upgrade: websocket``) is refused, or None.
+
+    Checked (RFC 6455 §4.2.1): HTTP/1.1; no request body; ``Connection``
+    containing ``upgrade``; ``Upgrade`` exactly ``websocket``; one
+    ``Sec-WebSocket-Key`` of 16 base64 bytes; ``Sec-WebSocket-Version: 13``
+    (else **426** with ``Sec-WebSocket-Version: 13``); well-formed
+    ``Sec-WebSocket-Extensions`` and ``Sec-WebSocket-Protocol``. Anything
+    else is a **400** whose text says what was wrong.
+    """
+    prefix = "Bad Request: not a valid WebSocket handshake: "
+    if http_version != "1.1":
+        return Rejection(400, prefix + f"it must be HTTP/1.1, not HTTP/{http_version}")
+    if "transfer-encoding" in headers or any(v.strip() != "0" for v in headers.get_all("content-length")):
+        return Rejection(400, prefix + "the request must not have a body")
+    try:
+        connection = [o.lower() for v in headers.get_all("connection") for o in parse_connection(v)]
+        upgrade = [p.lower() for v in headers.get_all("upgrade") for p in parse_upgrade(v)]
+    except InvalidHandshake as exc:
+        return Rejection(426, prefix + f"{exc}", _UPGRADE_REQUIRED)
+    if "upgrade" not in connection:
+        return Rejection(426, prefix + "the Connection header must include 'upgrade'", _UPGRADE_REQUIRED)
+    if upgrade != ["websocket"]:
+        return Rejection(426, prefix + "the Upgrade header must be exactly 'websocket'", _UPGRADE_REQUIRED)
+    versions = headers.get_all("sec-websocket-version")
+    if [v.strip() for v in versions] != ["13"]:
+        return Rejection(426, "Upgrade Required: this server speaks WebSocket version 13 (RFC 6455); "
+                         f"the request asked for {', '.join(versions) or 'no version'}", _UPGRADE_REQUIRED)
+    keys = headers.get_all("sec-websocket-key")
+    if len(keys) != 1:
+        return Rejection(400, prefix + "it needs exactly one Sec-WebSocket-Key header")
+    try:
+        raw_key = base64.b64decode(keys[0].strip().encode("latin-1"), validate=True)
+    except (binascii.Error, ValueError):
+        raw_key = b""
+    if len(raw_key) != 16:
+        return Rejection(400, prefix + "Sec-WebSocket-Key must be 16 bytes in base64")
+    try:
+        for value in headers.get_all("sec-websocket-extensions"):
+            parse_extension(value)
+        for value in headers.get_all("sec-websocket-protocol"):
+            parse_subprotocol(value)
+    except InvalidHandshake as exc:
+        return Rejection(400, prefix + f"{exc}")
     return None

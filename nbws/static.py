@@ -6,6 +6,7 @@ thread, so they keep flowing while the kernel is busy.
 
 from __future__ import annotations
 
+import datetime
 import email.utils
 import hashlib
 import mimetypes
@@ -288,7 +289,11 @@ def http_date(timestamp: float) -> str:
 
 
 def not_modified(headers: Headers, etag: str, mtime: float | None) -> bool:
-    """True when the request's conditional headers say the client's copy is current."""
+    """True when the request's conditional headers say the client's copy is current.
+
+    Malformed values never raise: an ``If-Modified-Since`` that is not an
+    HTTP date is ignored (RFC 9110 §13.1.3), so the full response is sent.
+    Pure (thread-safe)."""
     inm = headers.get("if-none-match")
     if inm is not None:
         tags = [t.strip() for t in inm.split(",")]
@@ -296,42 +301,45 @@ def not_modified(headers: Headers, etag: str, mtime: float | None) -> bool:
     ims = headers.get("if-modified-since")
     if ims is not None and mtime is not None:
         try:
-            since = email.utils.parsedate_to_datetime(ims).timestamp()
-        except (TypeError, ValueError, IndexError):
+            when = email.utils.parsedate_to_datetime(ims)
+            if when.tzinfo is None:  # "-0000": a date in UTC without a known offset
+                when = when.replace(tzinfo=datetime.timezone.utc)
+            since = when.timestamp()
+        except (TypeError, ValueError, IndexError, OverflowError, OSError):
             return False
         return int(mtime) <= since
     return False
 
 
+_RANGE_RE = re.compile(r"[ \t]*bytes[ \t]*=[ \t]*([0-9]*)[ \t]*-[ \t]*([0-9]*)[ \t]*", re.IGNORECASE)
+
+
 def parse_range(value: str | None, size: int) -> tuple[int, int] | bool | None:
     """Parse a single ``Range: bytes=`` request against a file of ``size``.
 
-    Returns (start, end) inclusive, None when there is no usable range (serve
-    the whole file), or False when it cannot be satisfied (416)."""
+    Returns (start, end) inclusive with ``0 <= start <= end < size``, None
+    when there is no usable range (serve the whole file: malformed values,
+    other units and multiple ranges are ignored, as RFC 9110 §14.2 allows), or
+    False when it cannot be satisfied (416). Never raises. Pure (thread-safe)."""
     if not value:
         return None
-    unit, _, spec = value.partition("=")
-    if unit.strip().lower() != "bytes" or "," in spec:
+    match = _RANGE_RE.fullmatch(value)
+    if match is None:
         return None
-    first, dash, last = spec.strip().partition("-")
-    if not dash:
+    first, last = match.groups()
+    if len(first) > 30 or len(last) > 30:  # past any file size; int() of huge digit strings is slow
         return None
-    try:
-        if first == "":
-            length = int(last)
-            if length <= 0:
-                return False
-            start, end = max(0, size - length), size - 1
-        else:
-            start = int(first)
-            end = int(last) if last else size - 1
-            if start >= size:
-                return False
-            if start < 0 or end < start:
-                return None
-            end = min(end, size - 1)
-    except ValueError:
+    if first == "":
+        if last == "":
+            return None
+        length = int(last)
+        if length <= 0 or size <= 0:
+            return False
+        return max(0, size - length), size - 1
+    start = int(first)
+    end = int(last) if last else size - 1
+    if last and end < start:
         return None
     if start >= size:
         return False
-    return start, end
+    return start, min(end, size - 1)
