@@ -125,10 +125,10 @@ class Server(ServerConfig):
     def _start(self, plane: HandlerPlane) -> None:
         io = io_thread()
         if self.path is not None:
-            sock = bind_unix_socket(self.path, self._mask)
+            sock = bind_unix_socket(self.path, self._mask, self.backlog)
         else:
             try:
-                sock = bind_socket(self.host, self.port)
+                sock = bind_socket(self.host, self.port, self.backlog)
             except OSError as exc:
                 if exc.errno == errno.EADDRINUSE:
                     raise PortInUseError(self.host, self.port, port_holder_pid(self.port)) from None
@@ -142,7 +142,11 @@ class Server(ServerConfig):
         )
 
         async def listen() -> None:
-            endpoint.aio_server = await io.loop.create_server(endpoint.protocol, sock=sock, ssl=self.ssl)
+            # asyncio calls listen() again on the socket: pass the backlog, or
+            # it falls back to 100 and a burst of connections waits for SYN
+            # retransmits.
+            endpoint.aio_server = await io.loop.create_server(
+                endpoint.protocol, sock=sock, ssl=self.ssl, backlog=self.backlog)
 
         try:
             io.run(listen())
