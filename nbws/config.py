@@ -141,9 +141,11 @@ class ServerConfig(LoggingConfigurable):
     @validate("max_pending_per_address")
     def _check_per_address(self, proposal: Any) -> int | None:
         value = proposal["value"]
-        if value is not None and value < 1:
+        if value is None:
+            return None
+        if int(value) < 1:
             raise ValueError(f"max_pending_per_address must be at least 1 (or None for no limit), not {value}")
-        return value
+        return int(value)
 
     @validate("pending_grace")
     def _check_grace(self, proposal: Any) -> float:

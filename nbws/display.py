@@ -64,6 +64,7 @@ def _uptime(seconds: float) -> str:
 
 def stats(server: Server) -> dict[str, Any]:
     """Current numbers of a server, for display."""
+    capacity = server.connection_stats()
     return {
         "name": server.name or "",
         "url": server.url,
@@ -73,15 +74,25 @@ def stats(server: Server) -> dict[str, Any]:
         "messages_in": server.messages_in,
         "messages_out": server.messages_out,
         "uptime": _uptime(time.time() - server.started_at),
+        "reclaimed": capacity.reclaimed,
+        "refused": capacity.refused,
     }
+
+
+def _capacity_note(s: dict[str, Any]) -> str:
+    """'' normally; how many connections were reclaimed / refused at the cap."""
+    if not s["reclaimed"] and not s["refused"]:
+        return ""
+    return f"{s['reclaimed']} reclaimed / {s['refused']} refused at the connection cap"
 
 
 def server_text(server: Server) -> str:
     """The plain-text view of a server."""
     s = stats(server)
     name = f" {s['name']!r}" if s["name"] else ""
+    note = _capacity_note(s)
     return (f"nbws server{name} {s['state']} at {s['url']} — {s['connections']} connection(s), "
-            f"{s['messages_in']} in / {s['messages_out']} out, up {s['uptime']}")
+            f"{s['messages_in']} in / {s['messages_out']} out, up {s['uptime']}" + (f", {note}" if note else ""))
 
 
 def server_html(server: Server) -> str:
@@ -90,11 +101,12 @@ def server_html(server: Server) -> str:
     url = html.escape(s["url"], quote=True)
     color = "#2a7" if s["state"] == "running" else "#999"
     name = f"<b>{html.escape(s['name'])}</b> " if s["name"] else ""
+    note = _capacity_note(s)
     return (
         '<div class="nbws-server" style="font:13px system-ui,sans-serif;border:1px solid #ddd;'
         'border-radius:4px;padding:6px 10px;display:inline-block">'
         f'{name}<span style="color:{color}">●</span> {html.escape(s["state"])} · '
         f'<a href="{url}" target="_blank" rel="noopener">{html.escape(s["url"])}</a><br>'
         f'<span style="color:#555">{s["connections"]} connection(s) · {s["messages_in"]} in / '
-        f'{s["messages_out"]} out · up {s["uptime"]}</span></div>'
+        f'{s["messages_out"]} out · up {s["uptime"]}{" · " + html.escape(note) if note else ""}</span></div>'
     )

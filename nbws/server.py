@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 
 from .app import resolve_app
 from .bridge import HandlerPlane, handler_plane, io_thread
+from .capacity import ConnectionStats
 from .config import ServerConfig, defaults
 from .display import external_origin, external_url, proxy_mode, server_html, server_text
 from .errors import PortInUseError, ServerStoppedError
@@ -226,6 +227,20 @@ class Server(ServerConfig):
         """Messages sent (including broadcasts, once per peer) so far."""
         broadcast = self._endpoint.messages_out if self._endpoint is not None else 0
         return self._closed_out + broadcast + sum(ws.messages_out for ws in self._sockets.values())
+
+    def connection_stats(self) -> ConnectionStats:
+        """Counts of this server's TCP connections: ``open`` now, of which
+        ``pending`` (no complete request head yet) and ``idle`` (HTTP
+        keep-alive), and the totals since start of connections ``reclaimed``
+        to make room at ``max_connections`` (or past
+        ``max_pending_per_address``) and newcomers ``refused`` with 503.
+
+        Thread-safe and non-blocking; the numbers are a moment old (the I/O
+        thread keeps them). The server panel and ``%wslist`` show the totals."""
+        endpoint = self._endpoint
+        if endpoint is None:
+            return ConnectionStats(0, 0, 0, 0, 0)
+        return endpoint.connection_stats()
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
         """HTML panel (URL as a link, state, connections, messages) and text."""
