@@ -58,7 +58,10 @@ class ServerConfig(LoggingConfigurable):
         help="Largest incoming WebSocket frame in bytes (after decompression); None: max_message_size.",
     ).tag(config=True)
     max_connections = Int(
-        1024, help="Most simultaneous TCP connections per server; more get HTTP 503."
+        1024,
+        help="Most simultaneous connections per server. At the cap, the oldest connections that have not sent a "
+        "complete request head, then the oldest idle keep-alive ones, are closed to make room; WebSockets and "
+        "requests in progress never are. When nothing can be reclaimed, a newcomer gets HTTP 503 with Retry-After.",
     ).tag(config=True)
     max_header_line = Int(8192, help="Longest request or header line in bytes; longer gets 431.").tag(config=True)
     max_header_block = Int(65536, help="Largest request header block in bytes; larger gets 431.").tag(config=True)
@@ -122,6 +125,46 @@ class ServerConfig(LoggingConfigurable):
         "(an inactivity timeout between reads, not a deadline for the whole upload); then 408 and the "
         "connection is closed.",
     ).tag(config=True)
+    backlog = Int(
+        1024,
+        help="Length of the listening socket's accept queue: connections the kernel holds while the I/O thread "
+        "accepts; a burst larger than this waits for SYN retransmits (1 s and more). The kernel caps it at "
+        "net.core.somaxconn (see /proc/sys/net/core/somaxconn; 4096 on Linux 5.4+, 128 before).",
+    ).tag(config=True)
+    max_pending_per_address = Int(
+        64, allow_none=True,
+        help="Most connections from one client IP address that have not sent a complete request head; past it "
+        "the address's oldest such connection (one older than pending_grace) is closed to make room. Unix-socket "
+        "peers have no address and are not limited; None: no limit.",
+    ).tag(config=True)
+    pending_grace = Float(
+        1.0,
+        help="Seconds a new connection may take to send its request head before max_pending_per_address may "
+        "reclaim it, so that a burst of users through one proxy address (jupyter-server-proxy) is never cut.",
+    ).tag(config=True)
+
+    @validate("backlog", "max_connections")
+    def _check_positive(self, proposal: Any) -> int:
+        value = int(proposal["value"])
+        if value < 1:
+            raise ValueError(f"{proposal['trait'].name} must be at least 1, not {value}")
+        return value
+
+    @validate("max_pending_per_address")
+    def _check_per_address(self, proposal: Any) -> int | None:
+        value = proposal["value"]
+        if value is None:
+            return None
+        if int(value) < 1:
+            raise ValueError(f"max_pending_per_address must be at least 1 (or None for no limit), not {value}")
+        return int(value)
+
+    @validate("pending_grace")
+    def _check_grace(self, proposal: Any) -> float:
+        value = float(proposal["value"])
+        if value < 0:
+            raise ValueError(f"pending_grace must be 0 or more seconds, not {value}")
+        return value
 
     @validate("compression_window_bits")
     def _check_window(self, proposal: Any) -> int:
@@ -174,3 +217,6 @@ class Settings:
     close_on_handler_error: bool
     max_total_send_buffer: int | None
     body_timeout: float
+    backlog: int
+    max_pending_per_address: int | None
+    pending_grace: float

@@ -66,6 +66,7 @@ def stats(server: Server) -> dict[str, Any]:
     """Current numbers of a server, for display. A stopped server's uptime
     is frozen at the time it ran. Thread-safe (reads only)."""
     end = server.stopped_at if server.stopped_at is not None else time.time()
+    capacity = server.connection_stats()
     return {
         "name": server.name or "",
         "url": server.url,
@@ -75,18 +76,29 @@ def stats(server: Server) -> dict[str, Any]:
         "messages_in": server.messages_in,
         "messages_out": server.messages_out,
         "uptime": _uptime(end - server.started_at),
+        "reclaimed": capacity.reclaimed,
+        "refused": capacity.refused,
     }
+
+
+def _capacity_note(s: dict[str, Any]) -> str:
+    """'' normally; how many connections were reclaimed / refused at the cap."""
+    if not s["reclaimed"] and not s["refused"]:
+        return ""
+    return f"{s['reclaimed']} reclaimed / {s['refused']} refused at the connection cap"
 
 
 def server_text(server: Server) -> str:
     """The plain-text view of a server. Thread-safe (reads only)."""
     s = stats(server)
     name = f" {s['name']!r}" if s["name"] else ""
+    note = _capacity_note(s)
+    tail = f", {note}" if note else ""
     if s["state"] == "stopped":
         return (f"nbws server{name} stopped (was at {s['url']}) — {s['messages_in']} in / "
-                f"{s['messages_out']} out, ran {s['uptime']}")
+                f"{s['messages_out']} out, ran {s['uptime']}{tail}")
     return (f"nbws server{name} running at {s['url']} — {s['connections']} connection(s), "
-            f"{s['messages_in']} in / {s['messages_out']} out, up {s['uptime']}")
+            f"{s['messages_in']} in / {s['messages_out']} out, up {s['uptime']}{tail}")
 
 
 def server_html(server: Server) -> str:
@@ -95,6 +107,7 @@ def server_html(server: Server) -> str:
     link. Thread-safe (reads only)."""
     s = stats(server)
     name = f"<b>{html.escape(s['name'])}</b> " if s["name"] else ""
+    note = _capacity_note(s)
     box = ('<div class="nbws-server" style="font:13px system-ui,sans-serif;border:1px solid #ddd;'
            'border-radius:4px;padding:6px 10px;display:inline-block">')
     if s["state"] == "stopped":
@@ -109,5 +122,5 @@ def server_html(server: Server) -> str:
         f'{box}{name}<span style="color:#2a7">●</span> running · '
         f'<a href="{url}" target="_blank" rel="noopener">{html.escape(s["url"])}</a><br>'
         f'<span style="color:#555">{s["connections"]} connection(s) · {s["messages_in"]} in / '
-        f'{s["messages_out"]} out · up {s["uptime"]}</span></div>'
+        f'{s["messages_out"]} out · up {s["uptime"]}{" · " + html.escape(note) if note else ""}</span></div>'
     )

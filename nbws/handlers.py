@@ -28,6 +28,7 @@ from websockets.typing import Subprotocol
 from . import __about__
 from .assets import ASSET_PREFIX, asset
 from .budget import SendBudget
+from .capacity import ConnectionStats, ConnectionTable
 from .errors import BadRequestError
 from .messages import Headers, Request, Response, to_response
 from .security import (
@@ -131,6 +132,70 @@ class Endpoint:
         self.messages_out = 0
         total = settings.max_total_send_buffer
         self.send_budget = SendBudget(total) if total is not None else None
+        # Which connections may be closed to make room (issue 17), and the
+        # state of the one-line log about it.
+        self.table: ConnectionTable[HttpConnection] = ConnectionTable(
+            settings.max_connections, settings.max_pending_per_address, settings.pending_grace)
+        self._pressure_timer: asyncio.TimerHandle | None = None
+        self._pressure_began = 0.0
+        self._pressure_last = 0.0
+        self._pressure_base = (0, 0)  # reclaimed, refused when the episode began
+
+    def connection_stats(self) -> ConnectionStats:
+        """Counts of connections held, reclaimed and refused. Thread-safe."""
+        return self.table.stats()
+
+    def admit(self, conn: HttpConnection) -> bool:
+        """Take a new connection into the table, closing the connections the
+        reclaim rules name to make room; False when it must be refused (503)."""
+        table = self.table
+        before = (table.reclaimed, table.refused)
+        admission = table.arrive(conn, conn.remote[0])
+        for victim in admission.victims:
+            victim.close()
+        if admission.victims or not admission.admitted:
+            self._under_pressure(before)
+        return admission.admitted
+
+    def _label(self) -> str:
+        sockets = getattr(self.aio_server, "sockets", None) or ()
+        if sockets:
+            name = sockets[0].getsockname()
+            if isinstance(name, tuple):
+                return f"{name[0]}:{name[1]}"
+            return str(name)
+        return self.bound_host or "server"
+
+    def _under_pressure(self, before: tuple[int, int]) -> None:
+        """Log one line when reclaiming or refusing starts; a summary follows
+        once none has happened for handshake_timeout seconds."""
+        now = self.io.loop.time()
+        self._pressure_last = now
+        if self._pressure_timer is not None:
+            return
+        self._pressure_began = now
+        self._pressure_base = before
+        per_address = self.settings.max_pending_per_address
+        log.info("nbws: %s is making room for newcomers (max_connections=%d reached, or one address over "
+                 "max_pending_per_address=%s): closing connections that sent no complete request, then idle "
+                 "keep-alive ones, oldest first; 503 when none can be. A summary follows when this stops.",
+                 self._label(), self.settings.max_connections, per_address)
+        self._pressure_timer = self.io.loop.call_later(self.settings.handshake_timeout, self._pressure_check)
+
+    def _pressure_check(self) -> None:
+        wait = self._pressure_last + self.settings.handshake_timeout - self.io.loop.time()
+        if wait > 0:
+            self._pressure_timer = self.io.loop.call_later(wait, self._pressure_check)
+            return
+        self._pressure_timer = None
+        self._pressure_summary()
+
+    def _pressure_summary(self) -> None:
+        reclaimed = self.table.reclaimed - self._pressure_base[0]
+        refused = self.table.refused - self._pressure_base[1]
+        log.info("nbws: %s stopped making room: %d connection(s) reclaimed and %d refused (503) in %.1f s; "
+                 "Server.connection_stats() has the totals.", self._label(), reclaimed, refused,
+                 self._pressure_last - self._pressure_began)
 
     def protocol(self) -> HttpConnection:
         """Factory for asyncio's ``create_server``."""
@@ -235,6 +300,10 @@ class Endpoint:
     async def stop(self) -> None:
         """Stop listening and close every connection (1001 for WebSockets)."""
         self.stopping = True
+        if self._pressure_timer is not None:
+            self._pressure_timer.cancel()
+            self._pressure_timer = None
+            self._pressure_summary()
         if self.aio_server is not None:
             self.aio_server.close()
         for ws in list(self.websockets):
@@ -272,6 +341,21 @@ class HttpConnection(asyncio.Protocol):
         self._head_raw = bytearray()
         self._reading_body = False  # the body timeout (not the head's) is running
         self._last_read = 0.0  # loop time of the last bytes while reading a body
+        self._refused = False
+
+    def _linger(self) -> None:
+        """Close a refused connection without losing its 503: closing a socket
+        with unread request bytes makes the kernel send a reset, which can
+        destroy the response before the client reads it. So: send FIN after
+        the response, discard what the peer sends, and close at its EOF or
+        after close_timeout. The connection is not in the table meanwhile."""
+        assert self.transport is not None
+        if not self.transport.can_write_eof():  # TLS: no half-close
+            self.close()
+            return
+        self._refused = True
+        self.transport.write_eof()
+        self._timer = self.loop.call_later(self.settings.close_timeout, self.close)
 
     # ---------------------------------------------------------------- asyncio hooks
 
@@ -287,13 +371,13 @@ class HttpConnection(asyncio.Protocol):
             # small frames must not wait for delayed ACKs (Nagle)
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.ep.connections.add(self)
-        if self.ep.stopping or len(self.ep.connections) > self.settings.max_connections:
+        if self.ep.stopping or not self.ep.admit(self):
             body = b"too many connections; try again later\n"
             transport.write(
                 b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain; charset=utf-8\r\n"
                 b"Content-Length: %d\r\nConnection: close\r\nRetry-After: 1\r\n\r\n%s" % (len(body), body)
             )
-            self.close()
+            self._linger()
             return
         self._set_timer(self.settings.handshake_timeout)
         self._task = self.loop.create_task(self._serve())
@@ -303,14 +387,20 @@ class HttpConnection(asyncio.Protocol):
         if ws is not None:
             ws.data_received(data)
             return
+        if self._refused:
+            return  # a 503 is on its way: the request is discarded
         if self._method is None and len(self._head_raw) < self.settings.max_header_block:
             self._head_raw += data[: self.settings.max_header_block - len(self._head_raw)]
+        self.ep.table.waiting(self)
         self.h11.receive_data(data)
         self._data_ready.set()
 
     def eof_received(self) -> bool:
         if self.ws is not None:
             self.ws.eof_received()
+            return True
+        if self._refused:
+            self.close()
             return True
         try:
             self.h11.receive_data(b"")
@@ -331,6 +421,7 @@ class HttpConnection(asyncio.Protocol):
         self._closed = True
         self._writable.set()
         self.ep.connections.discard(self)
+        self.ep.table.leave(self)
         if self._timer is not None:
             self._timer.cancel()
         if self._task is not None and not self._task.done():
@@ -344,6 +435,7 @@ class HttpConnection(asyncio.Protocol):
         """Close the TCP connection after pending writes."""
         if self.transport is not None and not self._closed:
             self._closed = True
+            self.ep.table.leave(self)
             self.transport.close()
 
     def _set_timer(self, seconds: float) -> None:
@@ -392,7 +484,12 @@ class HttpConnection(asyncio.Protocol):
     async def _next_event(self) -> Any:
         while True:
             event = self.h11.next_event()
-            if event is h11.NEED_DATA:
+            if isinstance(event, h11.Request):
+                self.ep.table.busy(self)  # a complete head: never reclaimed now
+            elif event is h11.NEED_DATA:
+                if self.h11.their_state is h11.IDLE and self.h11.our_state is h11.IDLE:
+                    # between requests: keep-alive idle, or a next head begun
+                    self.ep.table.next_request(self, started=self._has_partial())
                 self._resume()
                 self._data_ready.clear()
                 await self._data_ready.wait()

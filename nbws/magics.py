@@ -38,8 +38,8 @@ class ServerTable:
         rows = self._rows()
         if not rows:
             return {"text/plain": "no nbws servers are running", "text/html": "<i>no nbws servers are running</i>"}
-        head = ["name", "url", "state", "connections", "in", "out", "uptime"]
-        keys = ["name", "url", "state", "connections", "messages_in", "messages_out", "uptime"]
+        head = ["name", "url", "state", "connections", "in", "out", "uptime", "reclaimed", "refused"]
+        keys = ["name", "url", "state", "connections", "messages_in", "messages_out", "uptime", "reclaimed", "refused"]
         text = ["\t".join(head)] + ["\t".join(str(r[k]) for k in keys) for r in rows]
         cells = "".join(
             "<tr>" + "".join(
@@ -184,7 +184,8 @@ class NbwsMagics(Magics):
 
     @line_magic
     def wslist(self, line: str) -> ServerTable:
-        """Show the servers of this kernel: name, URL, connections, messages, uptime."""
+        """Show the servers of this kernel: name, URL, connections, messages, uptime, and the
+        connections reclaimed / refused at the connection cap."""
         return ServerTable(list_servers())
 
     @magic_arguments()

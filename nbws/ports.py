@@ -36,8 +36,9 @@ def _family_for(host: str) -> socket.AddressFamily:
     return socket.AF_INET6 if ip_family(host) == 6 else socket.AF_INET
 
 
-def bind_socket(host: str, port: int) -> socket.socket:
-    """A listening TCP socket bound to (host, port) with SO_REUSEADDR.
+def bind_socket(host: str, port: int, backlog: int = 1024) -> socket.socket:
+    """A listening TCP socket bound to (host, port) with SO_REUSEADDR and an
+    accept queue of ``backlog`` (the kernel caps it at net.core.somaxconn).
 
     Raises OSError (``EADDRINUSE`` …) when the bind fails. A name such as
     ``localhost`` is resolved to its first address."""
@@ -56,7 +57,7 @@ def bind_socket(host: str, port: int) -> socket.socket:
         if family == socket.AF_INET6 and bind_host == "::":
             sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
         sock.bind((bind_host or "0.0.0.0", port))
-        sock.listen(511)
+        sock.listen(backlog)
         sock.setblocking(False)
     except BaseException:
         sock.close()
@@ -64,10 +65,10 @@ def bind_socket(host: str, port: int) -> socket.socket:
     return sock
 
 
-def bind_unix_socket(path: str, mask: int | None = None) -> socket.socket:
-    """A listening Unix domain socket at ``path``; ``mask`` is a umask
-    applied to the socket file's permissions (httpuv's ``mask``). A stale
-    socket file (no one listening) is replaced."""
+def bind_unix_socket(path: str, mask: int | None = None, backlog: int = 1024) -> socket.socket:
+    """A listening Unix domain socket at ``path`` with an accept queue of
+    ``backlog``; ``mask`` is a umask applied to the socket file's permissions
+    (httpuv's ``mask``). A stale socket file (no one listening) is replaced."""
     from .errors import PathInUseError
 
     if os.path.exists(path):
@@ -87,7 +88,7 @@ def bind_unix_socket(path: str, mask: int | None = None) -> socket.socket:
         sock.bind(path)
         if mask is not None:
             os.chmod(path, 0o777 & ~mask)
-        sock.listen(511)
+        sock.listen(backlog)
         sock.setblocking(False)
     except BaseException:
         sock.close()

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 
 from .app import resolve_app
 from .bridge import HandlerPlane, handler_plane, io_thread
+from .capacity import ConnectionStats
 from .config import ServerConfig, defaults
 from .display import external_origin, external_url, proxy_mode, server_html, server_text
 from .errors import PortInUseError, ServerStoppedError
@@ -128,10 +129,10 @@ class Server(ServerConfig):
     def _start(self, plane: HandlerPlane) -> None:
         io = io_thread()
         if self.path is not None:
-            sock = bind_unix_socket(self.path, self._mask)
+            sock = bind_unix_socket(self.path, self._mask, self.backlog)
         else:
             try:
-                sock = bind_socket(self.host, self.port)
+                sock = bind_socket(self.host, self.port, self.backlog)
             except OSError as exc:
                 if exc.errno == errno.EADDRINUSE:
                     raise PortInUseError(self.host, self.port, port_holder_pid(self.port)) from None
@@ -145,7 +146,11 @@ class Server(ServerConfig):
         )
 
         async def listen() -> None:
-            endpoint.aio_server = await io.loop.create_server(endpoint.protocol, sock=sock, ssl=self.ssl)
+            # asyncio calls listen() again on the socket: pass the backlog, or
+            # it falls back to 100 and a burst of connections waits for SYN
+            # retransmits.
+            endpoint.aio_server = await io.loop.create_server(
+                endpoint.protocol, sock=sock, ssl=self.ssl, backlog=self.backlog)
 
         try:
             io.run(listen())
@@ -226,6 +231,20 @@ class Server(ServerConfig):
         """Messages sent (including broadcasts, once per peer) so far."""
         broadcast = self._endpoint.messages_out if self._endpoint is not None else 0
         return self._closed_out + broadcast + sum(ws.messages_out for ws in self._sockets.values())
+
+    def connection_stats(self) -> ConnectionStats:
+        """Counts of this server's TCP connections: ``open`` now, of which
+        ``pending`` (no complete request head yet) and ``idle`` (HTTP
+        keep-alive), and the totals since start of connections ``reclaimed``
+        to make room at ``max_connections`` (or past
+        ``max_pending_per_address``) and newcomers ``refused`` with 503.
+
+        Thread-safe and non-blocking; the numbers are a moment old (the I/O
+        thread keeps them). The server panel and ``%wslist`` show the totals."""
+        endpoint = self._endpoint
+        if endpoint is None:
+            return ConnectionStats(0, 0, 0, 0, 0)
+        return endpoint.connection_stats()
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
         """HTML panel (URL as a link, state, connections, messages) and text."""
