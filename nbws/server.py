@@ -22,19 +22,20 @@ from typing import TYPE_CHECKING, Any
 
 from traitlets.config import Config
 
-if TYPE_CHECKING:
-    from .live import Channel
-
 from .app import resolve_app
-from .bridge import HandlerPlane, handler_plane, io_thread
-from .capacity import ConnectionStats
+from .boundary import HandlerPlane, handler_plane, io_thread, submit
 from .config import ServerConfig, defaults
-from .display import external_origin, external_url, proxy_mode, server_html, server_text
-from .errors import PortInUseError, ServerStoppedError
-from .handlers import Endpoint
+from .envelope import encode_topic
+from .errors import HandlerLoopError, PortInUseError, ServerStoppedError
+from .io.capacity import ConnectionStats
+from .io.endpoint import Endpoint
 from .ports import bind_socket, bind_unix_socket, port_holder_pid, random_port
+from .reach import external_origin, external_url, proxy_mode
 from .security import is_loopback, is_wildcard
 from .websocket import Message, WebSocket
+
+if TYPE_CHECKING:
+    from .live import Channel
 
 __all__ = [
     "Server",
@@ -248,6 +249,8 @@ class Server(ServerConfig):
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
         """HTML panel (URL as a link, state, connections, messages) and text."""
+        from .notebook.display import server_html, server_text
+
         return {"text/html": server_html(self), "text/plain": server_text(self)}
 
     @property
@@ -275,7 +278,7 @@ class Server(ServerConfig):
         endpoint = self._endpoint
         if endpoint is None or not self._running:
             raise ServerStoppedError("the server is stopped; start a new one with nbws.start_server()")
-        io_thread().post(lambda: endpoint.broadcast(message))
+        submit(lambda: endpoint.broadcast(message))
 
     def channel(self, name: str, policy: str = "latest") -> Channel:
         """A named stream to pages (``/_nbws/channel/<name>``) with a delivery
@@ -293,8 +296,6 @@ class Server(ServerConfig):
     def emit(self, topic: str, data: Any = None) -> None:
         """Send a JSON topic message to every open WebSocket (pages using
         ``nbws.js`` receive it with ``conn.on(topic, fn)``). Thread-safe."""
-        from .envelope import encode_topic
-
         self.broadcast(encode_topic(topic, data))
 
     def __repr__(self) -> str:
@@ -479,7 +480,7 @@ def _serve_forever(server: Server) -> None:
     plane.interrupted.clear()
     try:
         if plane.loop.is_running():
-            raise RuntimeError("run_server() cannot run inside a running event loop; use start_server()")
+            raise HandlerLoopError("run_server() cannot run inside a running event loop; use start_server()")
         while not plane.interrupted.is_set():
             plane.service(0.5)
     except KeyboardInterrupt:

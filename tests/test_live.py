@@ -158,7 +158,7 @@ def test_plot_page_is_served_by_the_io_thread() -> None:
     async def main() -> None:
         server = nbws.start_server(app=nbws.App())
         plot = nbws.LivePlot("page", series=["y"], server=server)
-        await wait_for(lambda: "/live/page/" in server._endpoint.io_pages)  # type: ignore[union-attr]
+        await wait_for(lambda: "/live/page/" in server._endpoint.routes.pages)  # type: ignore[union-attr]
         status, _, body = await http_request(server.port, path="/live/page/")
         assert status == 200 and b"liveplot" in body and plot.url.endswith("/live/page/")
         bundle = plot._repr_mimebundle_()
