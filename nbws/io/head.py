@@ -25,12 +25,13 @@ from ..security import (
     request_token,
     target_problem,
     token_matches,
+    transfer_coding_status,
 )
 
 if TYPE_CHECKING:
     from ..config import Settings
 
-__all__ = ["Head", "read_head", "transfer_codings"]
+__all__ = ["Head", "read_head", "transfer_codings", "unparsable_answer"]
 
 # What a 405 for CONNECT names: nbws is an origin server, never a tunnel.
 ALLOW = "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS"
@@ -115,3 +116,17 @@ def transfer_codings(head: bytes) -> list[str]:
         if colon and name.strip().lower() == b"transfer-encoding":
             values.append(value.strip().decode("latin-1"))
     return values
+
+
+def unparsable_answer(exc: h11.RemoteProtocolError, head: bytes) -> tuple[int, str]:
+    """The status and text for a request head h11 refused: 431 when it is
+    too large, 400 / 501 for an unsupported Transfer-Encoding (see
+    :func:`~nbws.security.transfer_coding_status`), else 400."""
+    status = exc.error_status_hint
+    if status == 431:
+        return 431, "Request Header Fields Too Large: the request head is over max_header_block"
+    if status == 501:
+        status = transfer_coding_status(transfer_codings(head))
+        return status, ("Not Implemented: nbws decodes only the chunked transfer coding" if status == 501 else
+                        "Bad Request: Transfer-Encoding must end with a single 'chunked' (RFC 9112 §6.3)")
+    return 400, f"Bad Request: {exc}"

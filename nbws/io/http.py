@@ -20,12 +20,12 @@ from typing import TYPE_CHECKING, Any
 
 import h11
 
-from .. import __about__
+from ..__about__ import __version__
 from ..messages import Request, Response
-from ..security import Rejection, transfer_coding_status
+from ..security import Rejection
 from .body import finish_bodyless, read_body
 from .endpoint import plain
-from .head import read_head, transfer_codings
+from .head import read_head, unparsable_answer
 from .routes import Answer, FileResponse
 from .upgrade import upgrade
 
@@ -37,7 +37,7 @@ __all__ = ["HttpConnection", "SERVER_HEADER"]
 
 log = logging.getLogger("nbws")
 access_log = logging.getLogger("nbws.access")
-SERVER_HEADER = f"nbws/{__about__.__version__}".encode()
+SERVER_HEADER = f"nbws/{__version__}".encode()
 _CHUNK = 256 * 1024
 _NO_BODY_STATUS = frozenset({204, 304}) | frozenset(range(100, 200))
 
@@ -334,18 +334,10 @@ class HttpConnection(asyncio.Protocol):
         """h11 refused bytes before or between requests: 400, 431, or for an
         unsupported Transfer-Encoding 400 / 501 (see :func:`transfer_coding_status`).
         Runs on the I/O thread."""
-        status = exc.error_status_hint
         if self._method is not None:  # mid-request (a body, or bytes after a finished request)
             self._peer_fault(f"Bad Request: {exc}")
             return
-        if status == 431:
-            text = "Request Header Fields Too Large: the request head is over max_header_block"
-        elif status == 501:
-            status = transfer_coding_status(transfer_codings(bytes(self._head_raw)))
-            text = ("Not Implemented: nbws decodes only the chunked transfer coding" if status == 501 else
-                    "Bad Request: Transfer-Encoding must end with a single 'chunked' (RFC 9112 §6.3)")
-        else:
-            status, text = 400, f"Bad Request: {exc}"
+        status, text = unparsable_answer(exc, bytes(self._head_raw))
         log.debug("nbws: %s: unparsable request (%s)", self.remote[0] or "-", exc)
         self._answer_unparsed(status, text)
         self.close()

@@ -74,9 +74,9 @@ class Routes:
         if static:
             self.table.append(("static paths", static_route(static)))
 
-    @on_io_thread
     def answer(self, request: Request) -> Answer | None:
-        """The first route's answer to ``request``, or None: the app's turn."""
+        """The first route's answer to ``request``, or None: the app's turn.
+        Pure but for static paths' file-system reads; the I/O thread calls it."""
         if request.method not in ("GET", "HEAD"):
             return None
         for _, route in self.table:

@@ -25,7 +25,7 @@ from websockets.server import ServerProtocol
 from websockets.typing import Origin, Subprotocol
 from websockets.uri import WebSocketURI
 
-from .. import __about__
+from ..__about__ import __version__
 from ..boundary import deliver, on_io_thread
 from ..messages import Request
 from ..security import Rejection, origin_allowed, websocket_handshake_problem
@@ -39,7 +39,7 @@ if TYPE_CHECKING:
 __all__ = ["StrictServerProtocol", "StrictClientProtocol", "server_protocol", "client_protocol", "upgrade"]
 
 log = logging.getLogger("nbws")
-SERVER_NAME = f"nbws/{__about__.__version__}"
+SERVER_NAME = f"nbws/{__version__}"
 
 
 class _CloseBetweenFragments(Protocol):
