@@ -73,9 +73,45 @@ class RawWebSocket:
         self.sock.close()
 
 
+def listening_addresses(port: int) -> list[str]:
+    """The local addresses of every socket listening on ``port``, read from the
+    kernel's own table (/proc/net/tcp and tcp6), as dotted or colon hex."""
+    found = []
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with open(table) as f:
+            for line in f.readlines()[1:]:
+                local, state = line.split()[1], line.split()[3]
+                address, _, hex_port = local.rpartition(":")
+                if state == "0A" and int(hex_port, 16) == port:  # 0A: LISTEN
+                    raw = bytes.fromhex(address)
+                    # each 32-bit word is in host (little-endian) order
+                    words = b"".join(raw[i:i + 4][::-1] for i in range(0, len(raw), 4))
+                    found.append(socket.inet_ntop(socket.AF_INET if len(raw) == 4 else socket.AF_INET6, words))
+    return found
+
+
+def non_loopback_address() -> str | None:
+    """An IPv4 address of this machine that is not loopback (the one its
+    default route leaves from), or None. A UDP connect sends nothing."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        try:
+            s.connect(("192.0.2.1", 9))
+        except OSError:
+            return None
+        address = str(s.getsockname()[0])
+    return None if address.startswith("127.") or address == "0.0.0.0" else address
+
+
 def test_binds_loopback_by_default() -> None:
     server = nbws.start_server(app=echo_app())
-    assert server.host == "127.0.0.1" and server.token is None
+    assert server.token is None
+    assert listening_addresses(server.port) == ["127.0.0.1"]
+    other = non_loopback_address()
+    if other is not None:  # another machine's view: nothing listens there
+        with pytest.raises(ConnectionRefusedError), socket.create_connection((other, server.port), timeout=5):
+            pass
+    with socket.create_connection(("127.0.0.1", server.port), timeout=5):
+        pass
 
 
 def test_foreign_host_header_is_403() -> None:
