@@ -132,7 +132,8 @@ def test_handler_error_closes_with_1011_and_server_survives(caplog: pytest.LogCa
     assert any("handler blew up" in str(r.exc_info[1]) for r in caplog.records if r.exc_info)
 
 
-def test_handler_error_can_leave_the_socket_open() -> None:
+@pytest.mark.parametrize("close", [False, True], ids=["stays-open", "closes-1011"])
+def test_handler_error_can_leave_the_socket_open(close: bool) -> None:
     def on_ws_open(ws: nbws.WebSocket) -> None:
         def on_message(msg: Any) -> None:
             if msg == "boom":
@@ -142,11 +143,23 @@ def test_handler_error_can_leave_the_socket_open() -> None:
         ws.on_message(on_message)
 
     async def main() -> None:
-        server = nbws.start_server(app={"on_ws_open": on_ws_open}, close_on_handler_error=False)
+        server = nbws.start_server(app={"on_ws_open": on_ws_open}, close_on_handler_error=close)
         async with connect(server.ws_url) as ws:
             await ws.send("boom")
-            await ws.send("after")
-            assert await ws.recv() == "after"
+            if close:
+                with pytest.raises(ConnectionClosed):
+                    for _ in range(10):  # the echo of a later message may come first; the close must follow
+                        await ws.send("after")
+                        await ws.recv()
+                assert ws.protocol.close_rcvd is not None and ws.protocol.close_rcvd.code == 1011
+                return
+            for text in ("after", "and after"):  # round trips after the error, each answered
+                await ws.send(text)
+                assert await ws.recv() == text
+            await ws.close()
+            # the server never closed on its own: the close it sent is the answer to ours
+            assert ws.protocol.close_rcvd is not None and ws.protocol.close_rcvd.code == 1000
+            assert ws.protocol.close_sent is not None and ws.protocol.close_sent.code == 1000
 
     run(main)
 
