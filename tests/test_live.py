@@ -4,6 +4,8 @@ queues for slow pages, and pushes from a busy thread."""
 from __future__ import annotations
 
 import asyncio
+import json
+import struct
 import threading
 import time
 from array import array
@@ -13,7 +15,7 @@ from websockets.asyncio.client import connect as ws_connect
 
 import nbws
 from nbws.live import decode_points, downsample, encode_points
-from tests.conftest import run
+from tests.conftest import run, wait_for_condition
 from tests.test_limits import RawWebSocket, wait_for
 
 
@@ -70,17 +72,47 @@ def test_pushed_points_reach_a_page_in_order() -> None:
     run(main)
 
 
+def read_frame(frame: bytes) -> list[tuple[int, int, list[float], list[float]]]:
+    """The chunks of a live-plot frame as the README describes them: a 12-byte
+    header (b"NBLP", u8 version, u8 kind, u16 series, u32 count) then count
+    float64 xs and count float64 ys; (kind, series, xs, ys) each."""
+    chunks = []
+    pos = 0
+    while pos < len(frame):
+        magic, version, kind, series, count = struct.unpack_from("<4sBBHI", frame, pos)
+        assert magic == b"NBLP" and version == 1, frame[pos:pos + 12]
+        pos += 12
+        xs = list(struct.unpack_from(f"<{count}d", frame, pos))
+        ys = list(struct.unpack_from(f"<{count}d", frame, pos + 8 * count))
+        pos += 16 * count
+        chunks.append((kind, series, xs, ys))
+    assert pos == len(frame)
+    return chunks
+
+
 def test_a_late_joiner_gets_the_history_then_live_points() -> None:
     async def main() -> None:
         server = nbws.start_server(app=nbws.App())
         plot = nbws.LivePlot("late", series=["y"], server=server)
         plot.push_many(list(range(500)), [float(i) for i in range(500)])
-        await wait_for(lambda: plot.points == 500)
-        task = asyncio.ensure_future(collect(server.ws_url + "live/late/ws", 600))
-        await asyncio.sleep(0.3)
-        plot.push_many(list(range(500, 600)), [float(i) for i in range(500, 600)])
-        _, points = await task
-        assert [x for _, x, _ in points] == [float(i) for i in range(600)]
+        await wait_for_condition(lambda: plot.points == 500)
+        async with ws_connect(server.ws_url + "live/late/ws") as ws:
+            assert json.loads(await asyncio.wait_for(ws.recv(), 10))["data"]["series"] == ["y"]
+            # the history: one frame holding exactly the 500 points pushed before the page joined
+            history = read_frame(await asyncio.wait_for(ws.recv(), 10))  # type: ignore[arg-type]
+            assert [(kind, series) for kind, series, _, _ in history] == [(0, 0)]
+            assert history[0][2] == [float(i) for i in range(500)]
+            # then live frames, each holding only points pushed after the page joined
+            plot.push_many(list(range(500, 600)), [float(i) for i in range(500, 600)])
+            live: list[float] = []
+            for _ in range(100):
+                if len(live) >= 100:
+                    break
+                for kind, series, xs, _ in read_frame(await asyncio.wait_for(ws.recv(), 10)):  # type: ignore[arg-type]
+                    assert (kind, series) == (0, 0)
+                    live.extend(xs)
+            assert live == [float(i) for i in range(500, 600)]
+            assert plot.frames_sent >= 1
 
     run(main)
 
