@@ -208,6 +208,14 @@ class Client:
 
         self.transport.send(WSMsgType.TEXT, text.encode())
 
+    def close(self) -> None:
+        """Send a Close frame, then drop the TCP connection (servers see a
+        clean close, not an error to log)."""
+        from picows import WSCloseCode
+
+        self.transport.send_close(WSCloseCode.OK)
+        self.transport.disconnect()
+
 
 def rss_kib(pid: int) -> int:
     """Resident memory of process ``pid`` in KiB (Linux)."""
@@ -228,7 +236,7 @@ async def idle_memory(url: str, pid: int, count: int) -> float:
         await probe.connect(url)
         probe.send(b"p")
         await probe.expect(1, timeout=30)
-        probe.transport.disconnect()
+        probe.close()
 
     await echo_once()  # warm: first-connection allocations are not per connection
     before = rss_kib(pid)
@@ -240,7 +248,7 @@ async def idle_memory(url: str, pid: int, count: int) -> float:
     await echo_once()
     after = rss_kib(pid)
     for c in idle:
-        c.transport.disconnect()
+        c.close()
     return (after - before) / count
 
 
@@ -293,7 +301,7 @@ async def measure(url: str, quick: bool, pid: int, idle: int) -> dict[str, float
         await client.expect(1, timeout=120)
         times.append(time.perf_counter() - t0)
     results["big_mbps"] = 16 * MiB / statistics.median(times) / 1e6
-    client.transport.disconnect()
+    client.close()
     # broadcast to 200 clients
     clients = []
     for _ in range(200):
@@ -307,7 +315,7 @@ async def measure(url: str, quick: bool, pid: int, idle: int) -> dict[str, float
     await asyncio.gather(*(c.until(count) for c in clients))
     results["broadcast_200_ms"] = (time.perf_counter() - t0) * 1000
     for c in clients:
-        c.transport.disconnect()
+        c.close()
     return results
 
 
