@@ -292,7 +292,7 @@ class Server(ServerConfig):
 
     def emit(self, topic: str, data: Any = None) -> None:
         """Send a JSON topic message to every open WebSocket (pages using
-        ``nbws.js`` receive it with ``conn.on(topic, fn)``). Thread-safe."""
+        ``nbws.js`` receive it with ``conn.topic(topic, fn)``). Thread-safe."""
         from .envelope import encode_topic
 
         self.broadcast(encode_topic(topic, data))

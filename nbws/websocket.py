@@ -206,7 +206,7 @@ class WebSocket:
 
     def emit(self, topic: str, data: Any = None) -> bool:
         """Send a JSON topic message (``{"topic": ..., "data": ...}``) that a
-        page's ``conn.on(topic, fn)`` receives. Thread-safe."""
+        page's ``conn.topic(topic, fn)`` receives. Thread-safe."""
         from .envelope import encode_topic
 
         return self.send(encode_topic(topic, data))
