@@ -1,18 +1,32 @@
 // @ts-check
 /**
- * nbws.js — the browser helper of nbws, served by every nbws server at
- * `/_nbws/nbws.js` (ES module) and `/_nbws/nbws.global.js` (classic script,
- * global `nbws`).
+ * nbws.js — the browser helper's connection module, served by every nbws
+ * server at `/_nbws/nbws.js` (ES module) and, with the chart, at
+ * `/_nbws/nbws.global.js` (classic script, global `nbws`). The live-plot
+ * chart is its own module, `/_nbws/chart.js`.
  *
  *     import { connect } from "./_nbws/nbws.js";
  *     const conn = connect();                      // ws URL derived from where this file was served
+ *
+ *     // lifecycle events, and only those: conn.on(event, fn)
  *     conn.on("open", () => ...);
- *     conn.on("close", (ev) => ...);
+ *     conn.on("close", (ev) => ...);               // a CloseEvent; reconnecting follows unless closed for good
  *     conn.on("status", (s) => ...);               // "connecting" | "open" | "reconnecting" | "closed"
- *     conn.on("price", (data) => ...);             // JSON messages by topic
- *     conn.send("vote", { answer: 3 });
- *     const result = await conn.call("fit", { degree: 2 });   // request/response into Python
- *     conn.on("binary", (buf) => ...); conn.sendBinary(arrayBuffer);
+ *     conn.on("error", (err) => ...);
+ *     conn.on("message", (text) => ...);           // text frames that are not envelopes
+ *     conn.on("binary", (buf) => ...);             // binary frames, as ArrayBuffers
+ *
+ *     // user topics, any name ("status" and "close" included): conn.topic(name, fn)
+ *     conn.topic("price", (data) => ...);          // Python: ws.emit("price", data) / server.emit(...)
+ *     conn.send("vote", { answer: 3 });            // Python: @app.on("vote")
+ *     const result = await conn.call("fit", { degree: 2 });   // Python: @app.rpc("fit")
+ *     conn.sendBinary(arrayBuffer);
+ *
+ * Lifecycle events and topics never share a name: a Python
+ * `emit("status", ...)` reaches `conn.topic("status", fn)` and never a
+ * `conn.on("status", fn)` listener. Older pages that subscribe to topics with
+ * `conn.on("price", fn)` keep working for every name that is not a lifecycle
+ * event (with a one-time console warning); use `conn.topic` in new code.
  *
  * The envelope (JSON text frames, usable by any client):
  *
@@ -21,14 +35,18 @@
  *     {"reply": 7, "data": ...}                    its result
  *     {"reply": 7, "error": "ValueError: ..."}     or its error
  *
- * Other text frames are emitted as "message" events (the raw string), binary
- * frames as "binary" events (an ArrayBuffer).
- *
  * Reconnection: after a drop the connection retries with exponential backoff
  * and jitter (`backoff()`); messages and calls made while disconnected wait
- * in a bounded queue (`queueLimit`, default 1000; the oldest are dropped and
- * counted in `conn.dropped`) and are sent in order once open. Calls in flight
- * when the connection drops are rejected. `close()` stops reconnecting.
+ * in a bounded queue (`queueLimit`, default 1000) and are sent in order once
+ * open. When the queue is full the oldest entry is dropped and counted in
+ * `conn.dropped`. `close()` stops for good.
+ *
+ * A `call()` always settles. Its Promise rejects with an {@link NbwsError}:
+ * {@link NbwsQueueFull} when it was dropped from the full queue,
+ * {@link NbwsClosed} when the connection was closed for good before it was
+ * sent (or it is made after `close()`), {@link NbwsDisconnected} when the
+ * connection dropped while it was in flight, {@link NbwsTimeout} after
+ * `callTimeout` ms, and {@link NbwsCallError} when the Python handler raised.
  */
 
 /** The module's own URL, from which the server root is derived. */
@@ -48,7 +66,8 @@ const MODULE_URL = import.meta.url;
  * @property {string[]} [protocols] WebSocket subprotocols
  * @property {typeof WebSocket} [WebSocketImpl] a WebSocket class (tests)
  *
- * @typedef {{kind: "text", data: string} | {kind: "binary", data: ArrayBuffer | ArrayBufferView | Blob}} Outgoing
+ * @typedef {{kind: "text", data: string, call?: number} | {kind: "binary", data: ArrayBuffer | ArrayBufferView | Blob}} Outgoing
+ *   a frame waiting to be sent; `call` is the id of the call it carries
  */
 
 /**
@@ -140,27 +159,110 @@ export function decode(text) {
   return { type: "text", text };
 }
 
+// ---------------------------------------------------------------- errors
+
+/** The root of the helper's errors: every rejected `call()` rejects with one. */
+export class NbwsError extends Error {
+  /**
+   * @param {string} message
+   * @param {string} [call] the name of the call that failed, if any
+   */
+  constructor(message, call) {
+    super(message);
+    this.name = "NbwsError";
+    /** The name of the call that failed (`conn.call(name, ...)`), if any. */
+    this.call = call;
+  }
+}
+
+/** A queued call was dropped because the offline queue was full (`queueLimit`). */
+export class NbwsQueueFull extends NbwsError {
+  /** @param {string} call @param {number} limit */
+  constructor(call, limit) {
+    super(`call ${call} was dropped: the offline queue is full (queueLimit ${limit}) ` +
+      "while the connection is down; raise queueLimit or wait for status \"open\"", call);
+    this.name = "NbwsQueueFull";
+    /** The queue's bound (`queueLimit`). */
+    this.limit = limit;
+  }
+}
+
+/** A call was not sent because the connection is closed for good (`close()`, or `reconnect: false`). */
+export class NbwsClosed extends NbwsError {
+  /** @param {string} call */
+  constructor(call) {
+    super(`call ${call} was not sent: the connection is closed for good (conn.close() or reconnect: false)`, call);
+    this.name = "NbwsClosed";
+  }
+}
+
+/** The connection dropped after a call was sent and before its reply came. */
+export class NbwsDisconnected extends NbwsError {
+  /** @param {string} call */
+  constructor(call) {
+    super("the connection closed before the reply came", call);
+    this.name = "NbwsDisconnected";
+  }
+}
+
+/** No reply came within the call's timeout. */
+export class NbwsTimeout extends NbwsError {
+  /** @param {string} call @param {number} timeout ms */
+  constructor(call, timeout) {
+    super(`call ${call} timed out after ${timeout} ms`, call);
+    this.name = "NbwsTimeout";
+    /** The timeout, in milliseconds. */
+    this.timeout = timeout;
+  }
+}
+
+/** The Python handler raised; the message is its error ("ValueError: ..."). */
+export class NbwsCallError extends NbwsError {
+  /** @param {string} call @param {string} error */
+  constructor(call, error) {
+    super(error, call);
+    this.name = "NbwsCallError";
+  }
+}
+
+// ---------------------------------------------------------------- the connection
+
 /**
- * A bounded FIFO of outgoing frames kept while disconnected.
+ * A bounded FIFO of outgoing frames kept while disconnected. Past `limit`
+ * the oldest item is dropped, counted, and handed to `onDrop`.
  * @template T
  */
 export class OutQueue {
-  /** @param {number} limit */
-  constructor(limit) {
+  /**
+   * @param {number} limit
+   * @param {(item: T) => void} [onDrop] called with each dropped item
+   */
+  constructor(limit, onDrop) {
     /** @type {T[]} */
     this.items = [];
     this.limit = Math.max(0, limit);
     this.dropped = 0;
+    /** @private */
+    this.onDrop = onDrop;
   }
 
-  /** @param {T} item @returns {boolean} false when an older item was dropped */
+  /** @param {T} item @returns {boolean} false when an item was dropped */
   push(item) {
     this.items.push(item);
     if (this.items.length > this.limit) {
-      this.items.shift();
+      const old = /** @type {T} */ (this.items.shift());
       this.dropped += 1;
+      this.onDrop?.(old);
       return false;
     }
+    return true;
+  }
+
+  /** Remove one item (not counted as dropped). @param {T} item @returns {boolean} whether it was queued */
+  remove(item) {
+    const at = this.items.indexOf(item);
+    if (at < 0) return false;
+    this.items.splice(at, 1);
     return true;
   }
 
@@ -176,6 +278,40 @@ export class OutQueue {
   }
 }
 
+/** The events of `conn.on(event, fn)`; every other name is a user topic (`conn.topic`). */
+export const LIFECYCLE_EVENTS = Object.freeze(/** @type {const} */ (["open", "close", "status", "error", "message", "binary"]));
+
+/** @typedef {typeof LIFECYCLE_EVENTS[number]} LifecycleEvent */
+
+/** @type {Set<string>} */
+const LIFECYCLE = new Set(LIFECYCLE_EVENTS);
+/** @type {Set<string>} topics already warned about, once per page */
+const WARNED = new Set();
+
+/**
+ * Call every listener in `set` with `arg`; a failing listener is logged, not
+ * propagated.
+ * @param {Set<(arg: any) => void> | undefined} set @param {string} label @param {unknown} arg
+ */
+function dispatch(set, label, arg) {
+  for (const fn of [...(set ?? [])]) {
+    try {
+      fn(arg);
+    } catch (err) {
+      console.error(`nbws: a ${label} listener failed`, err);
+    }
+  }
+}
+
+/**
+ * @param {Map<string, Set<(arg: any) => void>>} map @param {string} key @param {(arg: any) => void} fn
+ */
+function addTo(map, key, fn) {
+  let set = map.get(key);
+  if (!set) map.set(key, (set = new Set()));
+  set.add(fn);
+}
+
 /** A connection to an nbws server, with reconnects, topics and calls. */
 export class Connection {
   /**
@@ -187,61 +323,136 @@ export class Connection {
     this.options = options;
     /** @type {Status} */
     this.status = "connecting";
-    /** @type {Map<string, Set<(arg: any) => void>>} */
-    this.handlers = new Map();
-    /** @type {OutQueue<Outgoing>} */
-    this.queue = new OutQueue(options.queueLimit ?? 1000);
-    /** @type {Map<number, {resolve: (v: any) => void, reject: (e: Error) => void, timer: any}>} */
+    /** @private @type {Map<string, Set<(arg: any) => void>>} lifecycle listeners */
+    this.listeners = new Map();
+    /** @private @type {Map<string, Set<(arg: any) => void>>} topic subscribers */
+    this.topics = new Map();
+    /** @type {OutQueue<Outgoing>} frames waiting for the connection */
+    this.queue = new OutQueue(options.queueLimit ?? 1000, (item) => {
+      if (item.kind === "text" && item.call !== undefined) this.settle(item.call, (name) => new NbwsQueueFull(name, this.queue.limit));
+    });
+    /** @private @type {Map<number, {name: string, sent: boolean, resolve: (v: any) => void, reject: (e: Error) => void, timer: any}>} calls not settled yet */
     this.pending = new Map();
+    /** @private */
     this.nextId = 1;
+    /** @private */
     this.attempt = 0;
+    /** @private */
     this.closedByUser = false;
     /** @type {WebSocket | null} */
     this.ws = null;
-    /** @type {any} */
+    /** @private @type {any} */
     this.retryTimer = null;
     this.open();
   }
 
-  /** Messages dropped from the queue while disconnected. */
+  /** Messages and calls dropped from the full queue while disconnected. */
   get dropped() {
     return this.queue.dropped;
   }
 
   /**
-   * Listen to "open", "close", "status", "error", "binary", "message", or a topic.
+   * @overload
+   * @param {"open"} event the connection opened (again); queued frames were just sent
+   * @param {() => void} fn
+   * @returns {() => void}
+   */
+  /**
+   * @overload
+   * @param {"close"} event the WebSocket closed
+   * @param {(ev: CloseEvent) => void} fn
+   * @returns {() => void}
+   */
+  /**
+   * @overload
+   * @param {"status"} event the status changed
+   * @param {(status: Status) => void} fn
+   * @returns {() => void}
+   */
+  /**
+   * @overload
+   * @param {"error"} event a WebSocket error (a close follows)
+   * @param {(err: Error) => void} fn
+   * @returns {() => void}
+   */
+  /**
+   * @overload
+   * @param {"message"} event a text frame that is not an envelope
+   * @param {(text: string) => void} fn
+   * @returns {() => void}
+   */
+  /**
+   * @overload
+   * @param {"binary"} event a binary frame
+   * @param {(buf: ArrayBuffer) => void} fn
+   * @returns {() => void}
+   */
+  /**
+   * @overload
+   * @param {string} event a topic name
+   * @param {(data: any) => void} fn
+   * @returns {() => void}
+   * @deprecated for topics use `conn.topic(name, fn)`; `on` with a name that is not a lifecycle event subscribes to that topic
+   */
+  /**
+   * Listen to a lifecycle event: "open", "close", "status", "error",
+   * "message" or "binary" (see {@link LIFECYCLE_EVENTS}). Topics sent from
+   * Python never reach these listeners, whatever their name.
+   *
+   * Deprecated: any other name subscribes to that topic, as `topic()` does.
    * @param {string} event
    * @param {(arg: any) => void} fn
    * @returns {() => void} a function that removes the listener
    */
   on(event, fn) {
-    let set = this.handlers.get(event);
-    if (!set) this.handlers.set(event, (set = new Set()));
-    set.add(fn);
+    if (!LIFECYCLE.has(event)) {
+      if (!WARNED.has(event)) {
+        WARNED.add(event);
+        console.warn(`nbws: conn.on(${JSON.stringify(event)}, fn) for a topic is deprecated; use conn.topic(${JSON.stringify(event)}, fn)`);
+      }
+      return this.topic(event, fn);
+    }
+    addTo(this.listeners, event, fn);
     return () => this.off(event, fn);
   }
 
-  /** @param {string} event @param {(arg: any) => void} fn */
+  /**
+   * Remove a listener added with `on` (lifecycle events; other names remove
+   * a topic subscriber, as the deprecated `on` added it).
+   * @param {string} event @param {(arg: any) => void} fn
+   */
   off(event, fn) {
-    this.handlers.get(event)?.delete(fn);
+    (LIFECYCLE.has(event) ? this.listeners : this.topics).get(event)?.delete(fn);
   }
 
-  /** @param {string} event @param {unknown} arg */
+  /**
+   * Subscribe to a user topic: `fn(data)` runs for every `{"topic": name,
+   * "data": data}` message (Python: `ws.emit(name, data)`,
+   * `server.emit(name, data)`). Any name works, lifecycle names included.
+   * @param {string} name
+   * @param {(data: any) => void} fn
+   * @returns {() => void} a function that unsubscribes
+   */
+  topic(name, fn) {
+    addTo(this.topics, name, fn);
+    return () => this.topics.get(name)?.delete(fn);
+  }
+
+  /** @private @param {LifecycleEvent} event @param {unknown} arg */
   emit(event, arg) {
-    for (const fn of [...(this.handlers.get(event) ?? [])]) {
-      try {
-        fn(arg);
-      } catch (err) {
-        console.error(`nbws: a "${event}" listener failed`, err);
-      }
-    }
+    dispatch(this.listeners.get(event), `"${event}"`, arg);
   }
 
-  /** @param {Status} status */
+  /** @private @param {Status} status */
   setStatus(status) {
     if (this.status === status) return;
     this.status = status;
     this.emit("status", status);
+  }
+
+  /** Whether the connection is closed for good (no reconnect will come). @private */
+  finished() {
+    return this.closedByUser || this.status === "closed";
   }
 
   /** @private */
@@ -257,23 +468,47 @@ export class Connection {
       this.emit("open", undefined);
     };
     ws.onmessage = (ev) => this.receive(ev.data);
-    ws.onerror = () => this.emit("error", new Error(`WebSocket error on ${this.url}`));
+    ws.onerror = () => this.emit("error", new NbwsError(`WebSocket error on ${this.url}`));
     ws.onclose = (ev) => {
       this.ws = null;
-      for (const [id, call] of this.pending) {
-        clearTimeout(call.timer);
-        call.reject(new Error("the connection closed before the reply came"));
-        this.pending.delete(id);
+      const byUser = this.closedByUser;
+      for (const [id, call] of [...this.pending]) { // in flight; queued calls wait for the next connection
+        if (call.sent) this.settle(id, (name) => (byUser ? new NbwsClosed(name) : new NbwsDisconnected(name)));
       }
       this.emit("close", ev);
       if (this.closedByUser || this.options.reconnect === false) {
-        this.setStatus("closed");
+        this.finish();
         return;
       }
       this.setStatus("reconnecting");
       const delay = backoff(this.attempt++, this.options.backoffBase, this.options.backoffMax);
       this.retryTimer = setTimeout(() => this.open(), delay);
     };
+  }
+
+  /** Closed for good: reject every queued call, forget queued frames. @private */
+  finish() {
+    this.dropQueue();
+    this.setStatus("closed");
+  }
+
+  /** Forget every queued frame; each queued call rejects with {@link NbwsClosed}. @private */
+  dropQueue() {
+    for (const item of this.queue.drain()) {
+      if (item.kind === "text" && item.call !== undefined) this.settle(item.call, (name) => new NbwsClosed(name));
+    }
+  }
+
+  /**
+   * Reject the pending call `id` with `error(name)` (if it is still pending).
+   * @private @param {number} id @param {(name: string) => Error} error
+   */
+  settle(id, error) {
+    const call = this.pending.get(id);
+    if (!call) return;
+    this.pending.delete(id);
+    clearTimeout(call.timer);
+    call.reject(error(call.name));
   }
 
   /** @private @param {unknown} data */
@@ -283,25 +518,29 @@ export class Connection {
       return;
     }
     const msg = decode(data);
-    if (msg.type === "topic") this.emit(msg.topic, msg.data);
+    if (msg.type === "topic") dispatch(this.topics.get(msg.topic), `topic "${msg.topic}"`, msg.data);
     else if (msg.type === "reply") {
       const call = this.pending.get(msg.id);
       if (!call) return;
       this.pending.delete(msg.id);
       clearTimeout(call.timer);
-      if (msg.error !== null) call.reject(new Error(msg.error));
+      if (msg.error !== null) call.reject(new NbwsCallError(call.name, msg.error));
       else call.resolve(msg.data);
     } else if (msg.type === "text") this.emit("message", msg.text);
   }
 
   /** @private @param {Outgoing} item */
   write(item) {
-    if (this.ws && this.ws.readyState === 1) this.ws.send(item.data);
-    else this.queue.push(item);
+    if (this.ws && this.ws.readyState === 1) {
+      this.ws.send(item.data);
+      const call = item.kind === "text" && item.call !== undefined ? this.pending.get(item.call) : undefined;
+      if (call) call.sent = true;
+    } else if (!this.finished()) this.queue.push(item);
   }
 
   /**
-   * Send a JSON message on a topic (queued while disconnected).
+   * Send a JSON message on a topic (queued while disconnected; dropped after
+   * `close()`).
    * @param {string} topic
    * @param {unknown} [data]
    */
@@ -327,31 +566,43 @@ export class Connection {
 
   /**
    * Call a Python handler registered with `@app.rpc(name)`; resolves with its
-   * return value, rejects with its error message or after `callTimeout` ms.
+   * return value. Always settles: rejects with {@link NbwsCallError} (the
+   * handler raised), {@link NbwsTimeout} (after `callTimeout` ms; a call
+   * still queued is then never sent), {@link NbwsQueueFull} (dropped from the
+   * full offline queue), {@link NbwsDisconnected} (the connection dropped
+   * while it was in flight) or {@link NbwsClosed} (closed for good first).
    * @param {string} name
    * @param {unknown} [data]
    * @param {{timeout?: number}} [options]
    * @returns {Promise<any>}
    */
   call(name, data, options = {}) {
+    if (this.finished()) return Promise.reject(new NbwsClosed(name));
     const id = this.nextId++;
     const timeout = options.timeout ?? this.options.callTimeout ?? 30000;
     return new Promise((resolve, reject) => {
+      /** @type {Outgoing} */
+      const item = { kind: "text", data: encodeCall(name, id, data), call: id };
       const timer = setTimeout(() => {
-        this.pending.delete(id);
-        reject(new Error(`call ${name} timed out after ${timeout} ms`));
+        this.queue.remove(item);
+        this.settle(id, (n) => new NbwsTimeout(n, timeout));
       }, timeout);
-      this.pending.set(id, { resolve, reject, timer });
-      this.write({ kind: "text", data: encodeCall(name, id, data) });
+      this.pending.set(id, { name, sent: false, resolve, reject, timer });
+      this.write(item);
     });
   }
 
-  /** Close for good: no more reconnects. */
+  /**
+   * Close for good: no more reconnects. Queued calls reject with
+   * {@link NbwsClosed} now, calls in flight when the socket has closed;
+   * later `send()`s are dropped and later `call()`s reject.
+   */
   close(code = 1000, reason = "") {
     this.closedByUser = true;
     clearTimeout(this.retryTimer);
+    this.dropQueue();
     if (this.ws) this.ws.close(code, reason);
-    else this.setStatus("closed");
+    else this.finish();
   }
 }
 
@@ -364,325 +615,4 @@ export function connect(options = {}) {
   const href = typeof location !== "undefined" ? location.href : MODULE_URL;
   const url = options.url ?? wsUrl(href, MODULE_URL, options.path);
   return new Connection(url, options);
-}
-
-// ---------------------------------------------------------------- live plots
-
-/**
- * Decode a live-plot frame (see nbws/live.py): chunks of
- * "NBLP" | u8 version | u8 kind | u16 series | u32 count | f64 xs | f64 ys.
- * @param {ArrayBuffer} buffer
- * @returns {{series: number, xs: Float64Array, ys: Float64Array}[]}
- */
-export function decodePoints(buffer) {
-  const view = new DataView(buffer);
-  /** @type {{series: number, xs: Float64Array, ys: Float64Array}[]} */
-  const out = [];
-  let pos = 0;
-  while (pos + 12 <= buffer.byteLength) {
-    const magic = String.fromCharCode(view.getUint8(pos), view.getUint8(pos + 1), view.getUint8(pos + 2), view.getUint8(pos + 3));
-    if (magic !== "NBLP" || view.getUint8(pos + 4) !== 1 || view.getUint8(pos + 5) !== 0) throw new Error("not a live-plot frame");
-    const series = view.getUint16(pos + 6, true);
-    const count = view.getUint32(pos + 8, true);
-    pos += 12;
-    const xs = new Float64Array(count);
-    const ys = new Float64Array(count);
-    for (let i = 0; i < count; i++) xs[i] = view.getFloat64(pos + 8 * i, true);
-    pos += 8 * count;
-    for (let i = 0; i < count; i++) ys[i] = view.getFloat64(pos + 8 * i, true);
-    pos += 8 * count;
-    out.push({ series, xs, ys });
-  }
-  return out;
-}
-
-/** A growable column of float64 values. */
-export class Column {
-  constructor() {
-    this.data = new Float64Array(1024);
-    this.length = 0;
-  }
-
-  /** @param {Float64Array} values */
-  append(values) {
-    if (this.length + values.length > this.data.length) {
-      let size = this.data.length;
-      while (size < this.length + values.length) size *= 2;
-      const grown = new Float64Array(size);
-      grown.set(this.data.subarray(0, this.length));
-      this.data = grown;
-    }
-    this.data.set(values, this.length);
-    this.length += values.length;
-  }
-
-  /** @returns {Float64Array} */
-  values() {
-    return this.data.subarray(0, this.length);
-  }
-}
-
-const PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#17becf"];
-
-/**
- * Nice axis ticks between lo and hi.
- * @param {number} lo @param {number} hi @param {number} [count]
- * @returns {number[]}
- */
-export function ticks(lo, hi, count = 5) {
-  if (!(hi > lo)) return [lo];
-  const raw = (hi - lo) / count;
-  const mag = 10 ** Math.floor(Math.log10(raw));
-  const step = [1, 2, 5, 10].map((m) => m * mag).find((s) => s >= raw) ?? 10 * mag;
-  const out = [];
-  for (let t = Math.ceil(lo / step) * step; t <= hi + step * 1e-9; t += step) out.push(Number(t.toPrecision(12)));
-  return out;
-}
-
-/**
- * Where a window of the last `n` points starts on the x axis, for all series
- * together: the x of the n-th newest point of the series pushed most often
- * (the latest such start among series holding at least `n` points), so a
- * series pushed rarely is cut to the same x range instead of stretching the
- * axis. `-Infinity` (show everything) when no series has `n` points yet.
- * Points are taken to arrive in increasing x, as `plot.push(step, ...)` does.
- * @param {{x: Column}[]} columns
- * @param {number | null} n
- * @returns {number}
- */
-export function windowStart(columns, n) {
-  let start = -Infinity;
-  if (!n || n < 1) return start;
-  for (const c of columns) {
-    if (c.x.length >= n) start = Math.max(start, c.x.data[c.x.length - n]);
-  }
-  return start;
-}
-
-/**
- * Index of the first value `>= x` in increasing `xs` (`xs.length` if none).
- * @param {Float64Array} xs @param {number} x
- * @returns {number}
- */
-export function firstAtOrAfter(xs, x) {
-  let lo = 0, hi = xs.length;
-  while (lo < hi) { const mid = (lo + hi) >> 1; if (xs[mid] < x) lo = mid + 1; else hi = mid; }
-  return lo;
-}
-
-/**
- * A dependency-free streaming chart on a canvas: several series, auto-scaled
- * axes, legend, hover value, pause/resume, log scale, and a window: the x
- * range of the last N points of the series pushed most often, shared by every
- * series (see {@link windowStart}), or all points.
- */
-export class LiveChart {
-  /**
-   * @param {HTMLElement} element where to draw (filled with a canvas and controls)
-   * @param {{series?: string[], window?: number | null, log?: boolean, title?: string}} [options]
-   */
-  constructor(element, options = {}) {
-    this.element = element;
-    /** @type {string[]} */
-    this.names = options.series ?? [];
-    /** @type {{x: Column, y: Column}[]} */
-    this.columns = this.names.map(() => ({ x: new Column(), y: new Column() }));
-    this.window = options.window ?? null;
-    this.log = options.log ?? false;
-    this.paused = false;
-    this.title = options.title ?? "";
-    /** @type {{x: number, y: number} | null} */
-    this.hover = null;
-    this.frames = 0;
-    /** The ranges drawn last (data units; y in log10 units with `log`), or null before any point.
-     * @type {{x0: number, x1: number, y0: number, y1: number} | null} */
-    this.view = null;
-    const doc = element.ownerDocument;
-    this.bar = doc.createElement("div");
-    this.bar.style.cssText = "display:flex;gap:8px;align-items:center;padding:4px 8px;font:12px system-ui";
-    this.bar.innerHTML = '<b class="t"></b><span class="legend" style="flex:1"></span>' +
-      '<label><input type="checkbox" class="log"> log</label>' +
-      '<select class="win"><option value="">all</option><option>100</option><option>1000</option><option>10000</option></select>' +
-      '<button class="pause">pause</button>';
-    this.canvas = doc.createElement("canvas");
-    this.canvas.style.cssText = "width:100%;height:calc(100% - 30px);display:block";
-    element.append(this.bar, this.canvas);
-    const q = (/** @type {string} */ sel) => /** @type {HTMLElement} */ (this.bar.querySelector(sel));
-    const pause = /** @type {HTMLButtonElement} */ (q(".pause"));
-    pause.onclick = () => {
-      this.paused = !this.paused;
-      pause.textContent = this.paused ? "resume" : "pause";
-      this.schedule();
-    };
-    const log = /** @type {HTMLInputElement} */ (q(".log"));
-    log.checked = this.log;
-    log.onchange = () => { this.log = log.checked; this.schedule(); };
-    const win = /** @type {HTMLSelectElement} */ (q(".win"));
-    win.onchange = () => { this.window = win.value ? Number(win.value) : null; this.schedule(); };
-    this.canvas.onmousemove = (ev) => { this.hover = { x: ev.offsetX, y: ev.offsetY }; this.schedule(); };
-    this.canvas.onmouseleave = () => { this.hover = null; this.schedule(); };
-    this.pending = false;
-    this.updateLegend();
-  }
-
-  /** @param {{series: string[], title?: string, window?: number | null}} meta */
-  setMeta(meta) {
-    this.names = meta.series;
-    while (this.columns.length < this.names.length) this.columns.push({ x: new Column(), y: new Column() });
-    if (meta.title) this.title = meta.title;
-    if (meta.window !== undefined && meta.window !== null) {
-      this.window = meta.window;
-      const win = /** @type {HTMLSelectElement | null} */ (this.bar.querySelector(".win"));
-      if (win) { // show the plot's own window in the menu
-        const value = String(meta.window);
-        if (!Array.from(win.options).some((o) => o.value === value)) win.add(new Option(value, value), 1);
-        win.value = value;
-      }
-    }
-    this.updateLegend();
-    this.schedule();
-  }
-
-  /** @private */
-  updateLegend() {
-    const t = this.bar.querySelector(".t");
-    if (t) t.textContent = this.title;
-    const legend = this.bar.querySelector(".legend");
-    if (legend) {
-      legend.innerHTML = this.names.map((n, i) =>
-        `<span style="color:${PALETTE[i % PALETTE.length]}">━ ${n.replace(/[<&]/g, "")}</span>`).join(" ");
-    }
-  }
-
-  /** @param {number} series @param {Float64Array} xs @param {Float64Array} ys */
-  addPoints(series, xs, ys) {
-    while (this.columns.length <= series) this.columns.push({ x: new Column(), y: new Column() });
-    this.columns[series].x.append(xs);
-    this.columns[series].y.append(ys);
-    this.frames += 1;
-    this.schedule();
-  }
-
-  /** Points held, all series. */
-  count() {
-    return this.columns.reduce((n, c) => n + c.x.length, 0);
-  }
-
-  /** @param {number} series @returns {{x: number[], y: number[]}} the data of one series */
-  data(series) {
-    const c = this.columns[series];
-    return c ? { x: Array.from(c.x.values()), y: Array.from(c.y.values()) } : { x: [], y: [] };
-  }
-
-  /** @private */
-  schedule() {
-    if (this.pending || this.paused) return;
-    this.pending = true;
-    const raf = globalThis.requestAnimationFrame ?? ((/** @type {() => void} */ f) => setTimeout(f, 16));
-    raf(() => { this.pending = false; this.draw(); });
-  }
-
-  /** Draw now. */
-  draw() {
-    const canvas = this.canvas;
-    const dpr = globalThis.devicePixelRatio || 1;
-    const w = canvas.clientWidth || 600;
-    const h = canvas.clientHeight || 300;
-    if (canvas.width !== Math.round(w * dpr)) canvas.width = Math.round(w * dpr);
-    if (canvas.height !== Math.round(h * dpr)) canvas.height = Math.round(h * dpr);
-    const ctx = canvas.getContext("2d");
-    if (!ctx) return;
-    ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
-    ctx.fillStyle = "#fff";
-    ctx.fillRect(0, 0, w, h);
-    const fy = (/** @type {number} */ v) => (this.log ? (v > 0 ? Math.log10(v) : NaN) : v);
-    let x0 = Infinity, x1 = -Infinity, y0 = Infinity, y1 = -Infinity;
-    const from = windowStart(this.columns, this.window);
-    const views = this.columns.map((c) => {
-      const all = c.x.values();
-      const first = firstAtOrAfter(all, from);
-      // one point before the window too, so a line enters from the left edge
-      const start = Math.max(0, first - 1);
-      const xs = all.subarray(start);
-      const ys = c.y.values().subarray(start);
-      for (let i = first - start; i < xs.length; i++) {
-        const y = fy(ys[i]);
-        if (!Number.isFinite(y)) continue;
-        if (xs[i] < x0) x0 = xs[i];
-        if (xs[i] > x1) x1 = xs[i];
-        if (y < y0) y0 = y;
-        if (y > y1) y1 = y;
-      }
-      return { xs, ys };
-    });
-    const pad = { l: 56, r: 12, t: 10, b: 24 };
-    if (!(x1 >= x0)) return;
-    if (Number.isFinite(from)) x0 = Math.min(x0, from);
-    if (x1 === x0) { x0 -= 1; x1 += 1; }
-    if (y1 === y0) { y0 -= 1; y1 += 1; }
-    this.view = { x0, x1, y0, y1 };
-    const px = (/** @type {number} */ x) => pad.l + ((x - x0) / (x1 - x0)) * (w - pad.l - pad.r);
-    const py = (/** @type {number} */ y) => h - pad.b - ((y - y0) / (y1 - y0)) * (h - pad.t - pad.b);
-    ctx.strokeStyle = "#ddd";
-    ctx.fillStyle = "#444";
-    ctx.font = "11px system-ui, sans-serif";
-    ctx.lineWidth = 1;
-    for (const t of ticks(y0, y1)) {
-      ctx.beginPath(); ctx.moveTo(pad.l, py(t)); ctx.lineTo(w - pad.r, py(t)); ctx.stroke();
-      ctx.fillText(this.log ? `1e${t}` : String(t), 4, py(t) + 4);
-    }
-    for (const t of ticks(x0, x1)) ctx.fillText(String(t), px(t) - 10, h - 6);
-    ctx.save();
-    ctx.beginPath();
-    ctx.rect(pad.l, pad.t, w - pad.l - pad.r, h - pad.t - pad.b);
-    ctx.clip(); // the point before the window is drawn outside, clipped
-    views.forEach(({ xs, ys }, s) => {
-      ctx.strokeStyle = PALETTE[s % PALETTE.length];
-      ctx.lineWidth = 1.5;
-      ctx.beginPath();
-      const step = Math.max(1, Math.floor(xs.length / (w * 2)));
-      let started = false;
-      for (let i = 0; i < xs.length; i += step) {
-        const y = fy(ys[i]);
-        if (!Number.isFinite(y)) continue;
-        if (started) ctx.lineTo(px(xs[i]), py(y));
-        else { ctx.moveTo(px(xs[i]), py(y)); started = true; }
-      }
-      ctx.stroke();
-    });
-    ctx.restore();
-    if (this.hover) {
-      const hx = x0 + ((this.hover.x - pad.l) / (w - pad.l - pad.r)) * (x1 - x0);
-      const lines = [`x = ${hx.toPrecision(6)}`];
-      views.forEach(({ xs, ys }, s) => {
-        if (!xs.length) return;
-        let lo = 0, hi = xs.length - 1;
-        while (lo < hi) { const mid = (lo + hi) >> 1; if (xs[mid] < hx) lo = mid + 1; else hi = mid; }
-        lines.push(`${this.names[s] ?? s}: ${ys[lo].toPrecision(6)}`);
-      });
-      ctx.strokeStyle = "#999";
-      ctx.beginPath(); ctx.moveTo(this.hover.x, pad.t); ctx.lineTo(this.hover.x, h - pad.b); ctx.stroke();
-      ctx.fillStyle = "rgba(255,255,255,.9)";
-      ctx.fillRect(this.hover.x + 6, pad.t, 150, 14 * lines.length + 6);
-      ctx.fillStyle = "#222";
-      lines.forEach((line, i) => ctx.fillText(line, this.hover ? this.hover.x + 10 : 0, pad.t + 14 * (i + 1)));
-    }
-  }
-}
-
-/**
- * Show a live plot served by nbws (`nbws.LivePlot`) in `element`.
- * @param {HTMLElement} element
- * @param {ConnectOptions & {window?: number | null, log?: boolean}} [options]
- * @returns {LiveChart & {conn: Connection}}
- */
-export function liveplot(element, options = {}) {
-  const chart = /** @type {LiveChart & {conn: Connection}} */ (new LiveChart(element, options));
-  const conn = connect(options);
-  conn.on("meta", (meta) => chart.setMeta(meta));
-  conn.on("binary", (/** @type {ArrayBuffer} */ buf) => {
-    for (const chunk of decodePoints(buf)) chart.addPoints(chunk.series, chunk.xs, chunk.ys);
-  });
-  chart.conn = conn;
-  return chart;
 }

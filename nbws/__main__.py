@@ -31,7 +31,7 @@ const log = (line) => { document.getElementById("log").textContent += line + "\\
 const conn = connect();
 window.conn = conn;
 conn.on("status", (s) => { document.getElementById("status").textContent = s; });
-conn.on("echo", (text) => log("← " + text));
+conn.topic("echo", (text) => log("← " + text));
 document.getElementById("form").onsubmit = (ev) => {
   ev.preventDefault();
   const text = document.getElementById("text").value;

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -31,17 +32,40 @@ log = logging.getLogger("nbws")
 
 def encode_topic(topic: str, data: Any) -> str:
     """A topic message."""
-    return json.dumps({"topic": topic, "data": data}, separators=(",", ":"))
+    return _dumps({"topic": topic, "data": data})
 
 
 def encode_reply(call_id: int, data: Any) -> str:
     """The result of a call (raises TypeError when ``data`` is not JSON-serialisable)."""
-    return json.dumps({"reply": call_id, "data": data}, separators=(",", ":"))
+    return _dumps({"reply": call_id, "data": data})
 
 
 def encode_error(call_id: int, error: str) -> str:
     """The error of a call."""
-    return json.dumps({"reply": call_id, "error": error}, separators=(",", ":"))
+    return _dumps({"reply": call_id, "error": error})
+
+
+def _dumps(envelope: dict[str, Any]) -> str:
+    """Compact, strict JSON that a browser's ``JSON.parse`` accepts: NaN and
+    ±Infinity become null, as ``JSON.stringify`` writes them (Python's json
+    would write ``NaN``, which makes the page see plain text, not a topic)."""
+    try:
+        return json.dumps(envelope, separators=(",", ":"), allow_nan=False)
+    except ValueError as exc:
+        if "Out of range float" not in str(exc):
+            raise
+    return json.dumps(_finite(envelope), separators=(",", ":"), allow_nan=False)
+
+
+def _finite(value: Any) -> Any:
+    """``value`` with every non-finite float replaced by None."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v) for v in value]
+    return value
 
 
 @dataclass(frozen=True)

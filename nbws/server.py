@@ -294,7 +294,7 @@ class Server(ServerConfig):
 
     def emit(self, topic: str, data: Any = None) -> None:
         """Send a JSON topic message to every open WebSocket (pages using
-        ``nbws.js`` receive it with ``conn.on(topic, fn)``). Thread-safe."""
+        ``nbws.js`` receive it with ``conn.topic(topic, fn)``). Thread-safe."""
         self.broadcast(encode_topic(topic, data))
 
     def __repr__(self) -> str:

@@ -197,7 +197,7 @@ class WebSocket:
 
     def emit(self, topic: str, data: Any = None) -> bool:
         """Send a JSON topic message (``{"topic": ..., "data": ...}``) that a
-        page's ``conn.on(topic, fn)`` receives. Thread-safe."""
+        page's ``conn.topic(topic, fn)`` receives. Thread-safe."""
         return self.send(encode_topic(topic, data))
 
     def close(self, code: int = 1000, reason: str = "") -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import os
 import socket
+import time
 from collections.abc import Awaitable, Callable, Iterator
 from typing import Any, TypeVar
 
@@ -28,6 +29,42 @@ T = TypeVar("T")
 def _stop_servers() -> Iterator[None]:
     yield
     nbws.stop_all_servers()
+
+
+def _failure(predicate: Callable[[], object], timeout: float, what: str | None, last: object) -> AssertionError:
+    name = what or getattr(predicate, "__qualname__", repr(predicate))
+    return AssertionError(f"timed out after {timeout:g} s waiting until {name} (last result: {last!r})")
+
+
+def wait_until(predicate: Callable[[], object], timeout: float = 5.0, interval: float = 0.01,
+               what: str | None = None) -> None:
+    """Block this thread until ``predicate()`` is truthy, checking every
+    ``interval`` seconds for at most ``timeout`` seconds; then fail with a
+    message naming what was awaited and its last result.
+
+    For waits on another thread or process (the I/O thread, a kernel, a
+    peer): never call it on the loop whose callbacks make the predicate true
+    (use ``await wait_for_condition(...)`` there)."""
+    deadline = time.monotonic() + timeout
+    last = predicate()
+    while not last:
+        if time.monotonic() >= deadline:
+            raise _failure(predicate, timeout, what, last)
+        time.sleep(min(interval, max(0.0, deadline - time.monotonic())))
+        last = predicate()
+
+
+async def wait_for_condition(predicate: Callable[[], object], timeout: float = 5.0, interval: float = 0.01,
+                             what: str | None = None) -> None:
+    """The awaitable form of :func:`wait_until`: yields to the running loop
+    (so handlers queued on it run) between checks, at most ``timeout`` s."""
+    deadline = time.monotonic() + timeout
+    last = predicate()
+    while not last:
+        if time.monotonic() >= deadline:
+            raise _failure(predicate, timeout, what, last)
+        await asyncio.sleep(min(interval, max(0.0, deadline - time.monotonic())))
+        last = predicate()
 
 
 def run(main: Callable[[], Awaitable[T]], timeout: float = 30.0) -> T:

@@ -18,8 +18,38 @@ window.events = [];
 const conn = connect({ backoffBase: 50, backoffMax: 200 });
 window.conn = conn;
 conn.on("status", (s) => window.events.push(["status", s]));
-conn.on("ack", (d) => window.events.push(["ack", d]));
+conn.topic("ack", (d) => window.events.push(["ack", d]));
 conn.on("binary", (b) => window.events.push(["binary", Array.from(new Uint8Array(b))]));
+</script>"""
+
+LIFECYCLE_PAGE = """<!doctype html><meta charset="utf-8"><title>lifecycle</title>
+<script type="module">
+import { connect, LIFECYCLE_EVENTS } from "./_nbws/nbws.js";
+window.lifecycle = [];
+window.topics = [];
+window.legacy = [];
+const conn = connect();
+window.conn = conn;
+for (const name of LIFECYCLE_EVENTS) {
+  conn.on(name, (arg) => window.lifecycle.push([name, typeof arg === "string" ? arg : typeof arg]));
+  conn.topic(name, (data) => window.topics.push([name, data]));
+}
+conn.topic("done", (data) => window.topics.push(["done", data]));
+conn.on("legacy", (data) => window.legacy.push(data));   // the deprecated spelling of topic()
+</script>"""
+
+QUEUE_PAGE = """<!doctype html><meta charset="utf-8"><title>queue</title>
+<script type="module">
+import { connect, NbwsError } from "./_nbws/nbws.js";
+window.outcomes = [];
+window.track = (label, promise) => {  // returns nothing, so page.evaluate does not wait for the call
+  promise.then(
+    (value) => window.outcomes.push([label, "resolved", value]),
+    (err) => window.outcomes.push([label, err.name, err.message, err instanceof NbwsError, err.call]));
+};
+window.conn = connect({ queueLimit: 2, backoffBase: 50, backoffMax: 200 });
+window.closes = 0;
+window.conn.on("close", () => { window.closes += 1; });
 </script>"""
 
 
@@ -43,10 +73,17 @@ def make_app(log: list[Any]) -> nbws.App:
         await asyncio.sleep(0.01)
         return data * data
 
+    @app.rpc("record")
+    def record(data: Any) -> Any:
+        log.append(["record", data])
+        return data
+
     @app.on("binary")
     def binary(ws: nbws.WebSocket, data: bytes) -> None:
         ws.send(bytes(reversed(data)))
 
+    app.route("/lifecycle")(lambda req: nbws.Response(200, LIFECYCLE_PAGE, content_type="text/html"))
+    app.route("/queue")(lambda req: nbws.Response(200, QUEUE_PAGE, content_type="text/html"))
     return app
 
 
@@ -62,8 +99,13 @@ def test_helper_is_served_by_every_server_with_caching_headers() -> None:
         assert b"export function connect" in body
         assert headers["cache-control"] == "no-cache" and headers["etag"]
         assert (await http_request(server.port, path="/_nbws/nbws.js", headers={"If-None-Match": headers["etag"]}))[0] == 304
+        assert b"LiveChart" not in body  # the connection module does not carry the chart
+        status, headers, body = await http_request(server.port, path="/_nbws/chart.js")
+        assert status == 200 and headers["content-type"].startswith("text/javascript")
+        assert b"export function liveplot" in body and b'import { connect } from "./nbws.js";' in body
         status, _, body = await http_request(server.port, path="/_nbws/nbws.global.js")
         assert status == 200 and b"globalThis.nbws" in body and b"export " not in body
+        assert b"liveplot" in body.split(b"globalThis.nbws = {")[1]  # classic pages get both
 
     run(main)
 
@@ -162,6 +204,28 @@ def test_classic_script_defines_global_nbws() -> None:
     run(main, timeout=60)
 
 
+def test_classic_script_shows_a_live_plot() -> None:
+    page_html = """<!doctype html><div id="plot" style="height:300px"></div>
+<script src="/_nbws/nbws.global.js"></script>
+<script>window.chart = nbws.liveplot(document.getElementById("plot"), {path: "live/classic/ws"});</script>"""
+    app = nbws.App()
+    app.route("/")(lambda req: nbws.Response(200, page_html, content_type="text/html"))
+
+    async def main() -> None:
+        server = nbws.start_server(app=app)
+        plot = nbws.LivePlot("classic", series=["y"], server=server)
+        plot.push_many(list(range(50)), [x * x for x in range(50)])
+        assert plot.flush(10)
+        async with chromium() as browser:
+            page = await browser.new_page()
+            await page.goto(server.url)
+            await wait_js(page, "window.chart && window.chart.count() === 50")
+            assert await page.evaluate("window.chart.data(0).y.slice(0, 4)") == [0, 1, 4, 9]
+            assert await page.evaluate("window.chart.names") == ["y"]  # the "meta" topic arrived
+
+    run(main, timeout=60)
+
+
 def test_demo_page_echoes_through_the_helper() -> None:
     from nbws.__main__ import demo_app
 
@@ -180,11 +244,99 @@ def test_demo_page_echoes_through_the_helper() -> None:
     run(main, timeout=60)
 
 
-@pytest.mark.parametrize("path", ["/_nbws/nbws.d.ts"])
-def test_type_declarations_are_served(path: str) -> None:
+@pytest.mark.parametrize(("path", "declares"), [("/_nbws/nbws.d.ts", b"export function connect("),
+                                                 ("/_nbws/chart.d.ts", b"export function liveplot(")])
+def test_type_declarations_are_served(path: str, declares: bytes) -> None:
     async def main() -> None:
         server = nbws.start_server(app={"call": lambda req: "x"})
         status, _, body = await http_request(server.port, path=path)
-        assert status == 200 and b"export function connect" in body
+        assert status == 200 and declares in body
 
     run(main)
+
+
+def test_python_topics_named_like_lifecycle_events_reach_only_topic_handlers() -> None:
+    async def main() -> None:
+        server = nbws.start_server(app=make_app([]))
+        async with chromium() as browser:
+            page = await browser.new_page()
+            await page.goto(server.url + "lifecycle")
+            await wait_js(page, "window.conn && window.conn.status === 'open'")
+            assert await page.evaluate("window.lifecycle") == [["status", "open"], ["open", "undefined"]]
+            for topic in ("status", "close", "open", "error", "message", "binary"):
+                server.emit(topic, {"from": "python", "topic": topic})
+            server.emit("legacy", 1)
+            server.emit("done", True)
+            await wait_js(page, "window.topics.some(t => t[0] === 'done')")
+            assert await page.evaluate("window.topics") == [
+                [t, {"from": "python", "topic": t}] for t in ("status", "close", "open", "error", "message", "binary")
+            ] + [["done", True]]
+            # no lifecycle listener fired, and the helper still thinks it is open
+            assert await page.evaluate("window.lifecycle") == [["status", "open"], ["open", "undefined"]]
+            assert await page.evaluate("conn.status") == "open"
+            assert await page.evaluate("window.legacy") == [1]  # conn.on(topic) of older pages still works
+
+    run(main, timeout=60)
+
+
+def test_calls_dropped_from_the_offline_queue_or_closed_reject_with_named_errors() -> None:
+    log: list[Any] = []
+
+    async def main() -> None:
+        server = nbws.start_server(app=make_app(log))
+        async with chromium() as browser:
+            page = await browser.new_page()
+            await page.goto(server.url + "queue")
+            await wait_js(page, "window.conn && window.conn.status === 'open'")
+            server.stop()
+            await wait_js(page, "window.conn.status === 'reconnecting'")
+            # queueLimit 2: the third entry pushes out "a", the fourth "b"
+            await page.evaluate("""for (const label of ["a", "b", "c"]) track(label, conn.call("record", label));
+                                   conn.send("vote", "d")""")
+            await wait_js(page, "window.outcomes.length === 2")
+            full = "was dropped: the offline queue is full (queueLimit 2) while the connection is down"
+            assert await page.evaluate("window.outcomes") == [
+                ["a", "NbwsQueueFull", f"call record {full}; raise queueLimit or wait for status \"open\"", True, "record"],
+                ["b", "NbwsQueueFull", f"call record {full}; raise queueLimit or wait for status \"open\"", True, "record"],
+            ]
+            assert await page.evaluate("[conn.dropped, conn.queue.length]") == [2, 2]
+            await page.evaluate("conn.close(); track('late', conn.call('record', 'late'))")
+            await wait_js(page, "window.outcomes.length === 4")
+            closed = "was not sent: the connection is closed for good (conn.close() or reconnect: false)"
+            assert (await page.evaluate("window.outcomes"))[2:] == [
+                ["c", "NbwsClosed", f"call record {closed}", True, "record"],
+                ["late", "NbwsClosed", f"call record {closed}", True, "record"],
+            ]
+            assert await page.evaluate("[conn.status, conn.queue.length]") == ["closed", 0]
+        assert log == []
+
+    run(main, timeout=60)
+
+
+def test_queued_calls_survive_failed_reconnects_and_one_that_timed_out_is_never_sent() -> None:
+    log: list[Any] = []
+
+    async def main() -> None:
+        server = nbws.start_server(app=make_app(log))
+        port = server.port
+        async with chromium() as browser:
+            page = await browser.new_page()
+            await page.goto(server.url + "queue")
+            await wait_js(page, "window.conn && window.conn.status === 'open'")
+            server.stop()
+            await wait_js(page, "window.conn.status === 'reconnecting'")
+            await page.evaluate("track('early', conn.call('record', 'early', {timeout: 50}))")
+            await wait_js(page, "window.outcomes.length === 1")
+            assert await page.evaluate("window.outcomes") == [
+                ["early", "NbwsTimeout", "call record timed out after 50 ms", True, "record"]]
+            closes = await page.evaluate("track('after', conn.call('record', 'after')); window.closes")
+            await wait_js(page, f"window.closes >= {closes + 2}")  # reconnect attempts failed meanwhile
+            nbws.start_server(port=port, app=make_app(log))
+            await wait_js(page, "window.outcomes.length === 2")
+            outcomes = await page.evaluate("window.outcomes")
+            assert outcomes[1] == ["after", "resolved", "after"], outcomes
+            await page.evaluate("conn.close()")
+        # handlers run in order on one loop: had "early" been sent, it would be logged first
+        assert log == [["record", "after"]]
+
+    run(main, timeout=60)

@@ -13,7 +13,6 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +23,7 @@ from websockets.exceptions import InvalidStatus
 import nbws
 from nbws.io.capacity import ConnectionStats, ConnectionTable
 from tests import floods
-from tests.conftest import echo_app, http_request, parse_response, run
+from tests.conftest import echo_app, http_request, parse_response, run, wait_for_condition
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -82,16 +81,6 @@ def test_burst_of_1000_handshakes_has_no_syn_retransmit() -> None:
 
 # ------------------------------------------------------------------ issue 17: reclaim at the cap
 
-async def wait_until(predicate: Callable[[], bool], seconds: float = 10.0) -> None:
-    """Poll a condition that has no event to await (a socket closed by the
-    server, an fd count); bounded in time."""
-    deadline = time.monotonic() + seconds
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        await asyncio.sleep(0.02)
-
-
 def static_echo_app(directory: str) -> dict[str, Any]:
     app = echo_app()
     app["static_paths"] = {"/files": directory}
@@ -132,14 +121,14 @@ def test_2000_idle_sockets_do_not_lock_newcomers_out(tmp_path: Path, sources: li
             baseline = floods.open_fds()
             socks = await asyncio.to_thread(floods.idle_sockets, server.port, 2000, sources)
             with floods.held(socks):
-                await wait_until(lambda: server.connection_stats().open >= 1024)
+                await wait_for_condition(lambda: server.connection_stats().open >= 1024, 10)
                 ws_time, get_time = await timed_newcomers(server.port)
                 assert ws_time < 1.0 and get_time < 1.0, (ws_time, get_time)
                 assert await echo_ok(established)  # never evicted
                 stats = server.connection_stats()
                 assert stats.reclaimed >= 2000 - 1024 and stats.refused == 0
             # the idle sockets are gone: so are the server's ends of them
-            await wait_until(lambda: floods.open_fds() <= baseline)
+            await wait_for_condition(lambda: floods.open_fds() <= baseline, 10)
             assert await echo_ok(established)
 
     run(main, timeout=60)
@@ -152,7 +141,7 @@ def test_small_cap_reclaims_idle_sockets_but_never_a_websocket() -> None:
         try:
             socks = await asyncio.to_thread(floods.idle_sockets, server.port, 500)
             with floods.held(socks):
-                await wait_until(lambda: server.connection_stats().open == 200)
+                await wait_for_condition(lambda: server.connection_stats().open == 200, 10)
                 async with connect(server.ws_url, open_timeout=5) as newcomer:
                     assert await echo_ok(newcomer)
                 assert all(await asyncio.gather(*(echo_ok(c) for c in clients)))
@@ -210,16 +199,16 @@ def test_reclaims_silent_connections_oldest_first_then_idle_keep_alive() -> None
             kept_r, kept_w = await keep_alive_get(server.port)
             old_r, old_w = await asyncio.open_connection("127.0.0.1", server.port)
             new_r, new_w = await asyncio.open_connection("127.0.0.1", server.port)
-            await wait_until(lambda: server.connection_stats().open == 4)
+            await wait_for_condition(lambda: server.connection_stats().open == 4, 10)
             # full: a newcomer closes the oldest connection that sent nothing
             assert (await http_request(server.port))[0] == 200
             assert await closed_soon(old_r)
             fill_r, fill_w = await asyncio.open_connection("127.0.0.1", server.port)
-            await wait_until(lambda: server.connection_stats().open == 4)
+            await wait_for_condition(lambda: server.connection_stats().open == 4, 10)
             # the two silent ones start requests (in progress: never reclaimed)
             new_w.write(post)
             fill_w.write(post)
-            await wait_until(lambda: server.connection_stats().pending == 0)
+            await wait_for_condition(lambda: server.connection_stats().pending == 0, 10)
             # nothing silent is left: the idle keep-alive connection goes
             assert (await http_request(server.port))[0] == 200
             assert await closed_soon(kept_r)
@@ -243,19 +232,19 @@ def test_per_address_limit_reclaims_the_address_oldest_silent_connection() -> No
         flood = await asyncio.to_thread(floods.idle_sockets, server.port, 5, ["127.0.0.7"])
         other = await asyncio.to_thread(floods.idle_sockets, server.port, 5, ["127.0.0.8"])
         with floods.held(flood + other):
-            await wait_until(lambda: server.connection_stats().pending == 10)
+            await wait_for_condition(lambda: server.connection_stats().pending == 10, 10)
             # a real request from the flooding address: served at once
             reader, writer = await asyncio.open_connection("127.0.0.1", server.port, local_addr=("127.0.0.7", 0))
             writer.write(f"GET / HTTP/1.1\r\nHost: 127.0.0.1:{server.port}\r\nConnection: close\r\n\r\n".encode())
             assert (await asyncio.wait_for(reader.read(-1), 5)).startswith(b"HTTP/1.1 200 ")
             writer.close()
-            await wait_until(lambda: floods.closed_by_server(flood[0]))
+            await wait_for_condition(lambda: floods.closed_by_server(flood[0]), 10)
             assert not any(floods.closed_by_server(s) for s in flood[1:] + other)
             assert server.connection_stats().reclaimed == 1
             # 127.0.0.7 holds 4 silent ones: a 5th is room, a 6th takes the place of the oldest
             extra = await asyncio.to_thread(floods.idle_sockets, server.port, 2, ["127.0.0.7"])
             with floods.held(extra):
-                await wait_until(lambda: floods.closed_by_server(flood[1]))
+                await wait_for_condition(lambda: floods.closed_by_server(flood[1]), 10)
                 assert not any(floods.closed_by_server(s) for s in flood[2:] + other + extra)
 
     run(main)
@@ -273,7 +262,7 @@ def test_unix_socket_peers_are_not_limited_per_address(tmp_path: Path) -> None:
                 socks.append(s)
                 s.settimeout(5)
                 s.connect(path)
-            await wait_until(lambda: server.connection_stats().pending == 6)
+            await wait_for_condition(lambda: server.connection_stats().pending == 6, 10)
             reader, writer = await asyncio.open_unix_connection(path)
             writer.write(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
             assert (await asyncio.wait_for(reader.read(-1), 5)).startswith(b"HTTP/1.1 200 ")
@@ -294,8 +283,8 @@ def test_reclaiming_logs_one_line_when_it_starts_and_one_when_it_stops(caplog: p
         server = nbws.start_server(app=echo_app(), max_connections=10, handshake_timeout=0.5)
         socks = await asyncio.to_thread(floods.idle_sockets, server.port, 40)
         with floods.held(socks):
-            await wait_until(lambda: server.connection_stats().reclaimed == 30)
-            await wait_until(lambda: any("stopped making room" in r.getMessage() for r in caplog.records))
+            await wait_for_condition(lambda: server.connection_stats().reclaimed == 30, 10)
+            await wait_for_condition(lambda: any("stopped making room" in r.getMessage() for r in caplog.records), 10)
         lines = [r.getMessage() for r in caplog.records if r.name == "nbws" and "making room" in r.getMessage()]
         assert len(lines) == 2, lines
         assert "is making room" in lines[0] and "max_connections=10" in lines[0]

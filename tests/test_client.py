@@ -17,7 +17,7 @@ from websockets.frames import Opcode
 from websockets.server import ServerProtocol
 
 import nbws
-from tests.conftest import echo_app, free_port, run
+from tests.conftest import echo_app, free_port, run, wait_for_condition
 
 
 @asynccontextmanager
@@ -61,10 +61,7 @@ def test_headers_subprotocol_and_close_reason_reach_the_server() -> None:
             await ws.await_open(10)
             assert ws.subprotocol == "chat"
             ws.close(1000, "done")
-            for _ in range(200):
-                if "close" in seen:
-                    break
-                await asyncio.sleep(0.01)
+            await wait_for_condition(lambda: "close" in seen)
 
     run(main)
     assert seen == {"auth": "Bearer t0k", "subprotocol": "chat", "close": (1000, "done")}
@@ -105,10 +102,7 @@ def test_callbacks_run_on_the_thread_that_connected() -> None:
                           on_message=lambda m: (names.append(threading.current_thread().name), done.set()))
         await asyncio.wait_for(done.wait(), 10)
         ws.close()
-        for _ in range(200):
-            if ws.closed:
-                break
-            await asyncio.sleep(0.01)
+        await wait_for_condition(lambda: ws.closed)
 
     run(main)
     assert names == [threading.main_thread().name]
@@ -232,10 +226,7 @@ def test_reconnects_after_the_server_restarts() -> None:
         ws.send("first")
         assert await ws.areceive(timeout=10) == "first"
         server.stop()
-        for _ in range(500):
-            if "CONNECTING" in states:
-                break
-            await asyncio.sleep(0.01)
+        await wait_for_condition(lambda: "CONNECTING" in states)
         nbws.start_server(port=port, app=echo_app())
         await ws.await_open(20)
         ws.send("again")

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 import pytest
 from websockets.sync.client import connect
 
+from tests.conftest import wait_until
 from tests.kernel import Kernel, kernel
 
 SETUP = """
@@ -169,9 +170,7 @@ def test_client_callbacks_fire_on_the_main_thread_idle_and_queue_while_busy(k: K
             "on_message=lambda m: got.append((m, threading.current_thread().name)))\n"
             "client.wait_open(10)\n")
         outbox.put("idle")
-        deadline = time.monotonic() + 10
-        while k.run("print(len(got))").strip() != "1":
-            assert time.monotonic() < deadline
+        wait_until(lambda: k.run("print(len(got))").strip() == "1", 10, what="the kernel ran the idle callback")
         msg_id = k.start("time.sleep(2)\nprint('during the cell:', len(got))")
         outbox.put("busy")
         out, reply = k.finish(msg_id)

@@ -20,8 +20,8 @@ import pytest
 from websockets.frames import Opcode
 
 import nbws
-from tests.conftest import run
-from tests.test_limits import RawWebSocket, wait_for
+from tests.conftest import run, wait_for_condition
+from tests.test_limits import RawWebSocket
 
 MiB = 1024 * 1024
 
@@ -118,10 +118,10 @@ def test_200_peers_that_never_read_grow_rss_by_at_most_100_mib_and_others_keep_l
     async def main() -> None:
         server = nbws.start_server(app={"on_ws_open": sockets.append})
         probe = await asyncio.to_thread(Probe, server.port)
-        await wait_for(lambda: len(sockets) == 1)
+        await wait_for_condition(lambda: len(sockets) == 1)
         # the probe alone: its latency without slow peers
         await push(sockets, 20)
-        await wait_for(lambda: len(probe.delays) == 20)
+        await wait_for_condition(lambda: len(probe.delays) == 20)
         quiet = sorted(probe.delays)
         slow = await asyncio.create_subprocess_exec(
             sys.executable, "-c", SLOW_PEERS, str(server.port), str(peers),
@@ -130,11 +130,11 @@ def test_200_peers_that_never_read_grow_rss_by_at_most_100_mib_and_others_keep_l
         try:
             assert slow.stdout is not None and slow.stdin is not None
             assert (await asyncio.wait_for(slow.stdout.readline(), 30)).strip() == b"ready"
-            await wait_for(lambda: len(sockets) == peers + 1, 10)
+            await wait_for_condition(lambda: len(sockets) == peers + 1, 10)
             gc.collect()
             before = rss()
             peak = await push(sockets, rounds)
-            await wait_for(lambda: len(probe.delays) == 20 + rounds, 10)
+            await wait_for_condition(lambda: len(probe.delays) == 20 + rounds, 10)
             loaded = sorted(probe.delays[20:])
             growth = (peak - before) / MiB
             p99 = loaded[int(len(loaded) * 0.99) - 1]
@@ -189,7 +189,7 @@ def test_drain_waits_for_a_peer_that_stops_reading_and_raises_when_it_leaves() -
         server = nbws.start_server(app={"on_ws_open": sockets.append}, send_buffer_size=MiB,
                                    send_buffer_policy="drop")
         peer = await asyncio.to_thread(RawWebSocket, server.port, "/", 4096)
-        await wait_for(lambda: bool(sockets))
+        await wait_for_condition(lambda: bool(sockets))
         ws = sockets[0]
         await asyncio.wait_for(ws.drain(), 1)  # nothing unsent: at once
         await asyncio.to_thread(ws.drain_blocking, 1)
@@ -223,7 +223,7 @@ def test_client_drain_waits_while_the_server_stops_reading() -> None:
                                    max_message_size=MiB)
         client = nbws.connect(server.ws_url, send_buffer_size=MiB, send_buffer_policy="drop")
         await client.await_open(5)
-        await wait_for(lambda: bool(inbox))
+        await wait_for_condition(lambda: bool(inbox))
         sent = 0
         for _ in range(1000):  # bounded: the kernel takes a few MiB, then send_buffer_size
             if not client.send(chunk):
@@ -252,19 +252,19 @@ def test_budget_closes_the_peers_over_their_share_and_keeps_serving_the_reader()
                                    close_timeout=10)
         probe = await asyncio.to_thread(Probe, server.port)
         slow = [await asyncio.to_thread(RawWebSocket, server.port, "/", 4096) for _ in range(2)]
-        await wait_for(lambda: len(sockets) == 3)
+        await wait_for_condition(lambda: len(sockets) == 3)
         for _ in range(100):  # 6.4 MiB per peer: the kernel takes a few MiB of it
             payload = struct.pack("!d", time.monotonic()) + bytes(64 * 1024 - 8)
             for ws in sockets:
                 if not ws.closed:
                     ws.send(payload)
             await asyncio.sleep(0.005)
-        await wait_for(lambda: len(probe.delays) == 100, 10)
+        await wait_for_condition(lambda: len(probe.delays) == 100, 10)
         for peer in slow:  # what they were sent, then the Close frame
             code, frames = await asyncio.to_thread(peer.read_until_close)
             assert code == 1008 and frames < 100, (code, frames)
             peer.close()
-        await wait_for(lambda: sockets[1].closed and sockets[2].closed, 10)
+        await wait_for_condition(lambda: sockets[1].closed and sockets[2].closed, 10)
         assert {ws.close_reason for ws in sockets[1:]} == {"server send buffers full: the peer is not reading"}
         assert not sockets[0].closed
         probe.close()
@@ -279,7 +279,7 @@ def test_error_policy_names_the_server_budget() -> None:
         server = nbws.start_server(app={"on_ws_open": sockets.append}, send_buffer_policy="error",
                                    max_total_send_buffer=512 * 1024)
         peers = [await asyncio.to_thread(RawWebSocket, server.port, "/", 4096) for _ in range(2)]
-        await wait_for(lambda: len(sockets) == 2)
+        await wait_for_condition(lambda: len(sockets) == 2)
         with pytest.raises(nbws.SendBufferFullError) as info:
             for _ in range(200):
                 for ws in sockets:

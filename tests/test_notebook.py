@@ -19,7 +19,7 @@ from websockets.sync.client import connect
 from websockets.sync.server import serve
 
 from nbws.reach import external_origin, external_url, proxy_mode
-from tests.conftest import free_port
+from tests.conftest import free_port, wait_until
 from tests.kernel import Kernel, kernel
 
 
@@ -249,14 +249,14 @@ def test_through_a_real_jupyter_server_proxy() -> None:
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         base = f"http://127.0.0.1:{jport}/user/ada/"
-        deadline = time.monotonic() + 60
-        while True:
+        def answers() -> bool:
             try:
                 get(base + f"api?token={token}")
-                break
             except (urllib.error.URLError, ConnectionError):
-                assert time.monotonic() < deadline, "jupyter server did not start"
-                time.sleep(0.2)
+                return False
+            return True
+
+        wait_until(answers, 60, 0.2, what="jupyter server answers")
         with kernel(env={"JUPYTERHUB_SERVICE_PREFIX": "/user/ada/"}) as kern:
             kern.run(
                 "import nbws\n"

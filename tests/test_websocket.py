@@ -12,7 +12,7 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 import nbws
-from tests.conftest import echo_app, run
+from tests.conftest import echo_app, run, wait_for_condition
 
 
 def test_echo_text_and_binary_and_close_code() -> None:
@@ -30,10 +30,7 @@ def test_echo_text_and_binary_and_close_code() -> None:
             await ws.send(b"\x00\x01")
             assert await ws.recv() == b"\x00\x01"
             await ws.close(4001, "done")
-        for _ in range(100):  # the close callback runs when this loop is idle
-            if closes:
-                break
-            await asyncio.sleep(0.01)
+        await wait_for_condition(lambda: closes)  # the close callback runs when this loop is idle
 
     run(main)
     assert closes == [(4001, "done", threading.main_thread().name)]
@@ -80,10 +77,7 @@ def test_receive_and_async_iteration() -> None:
             await ws.send("one")
             await ws.send(b"two")
             assert await ws.recv() == "ack b'two'"
-        for _ in range(100):
-            if len(got) == 2:
-                break
-            await asyncio.sleep(0.01)
+        await wait_for_condition(lambda: len(got) == 2)
 
     run(main)
     assert got == ["one", b"two"]
@@ -93,11 +87,7 @@ def test_broadcast_reaches_every_open_socket() -> None:
     async def main() -> None:
         server = nbws.start_server(app={"on_ws_open": lambda ws: None})
         clients = [await connect(server.ws_url) for _ in range(5)]
-        for _ in range(200):
-            if len(server.connections) == 5:
-                break
-            await asyncio.sleep(0.01)
-        assert len(server.connections) == 5
+        await wait_for_condition(lambda: len(server.connections) == 5)
         server.broadcast("to all")
         server.broadcast(b"\x01bin")
         for c in clients:
@@ -132,7 +122,8 @@ def test_handler_error_closes_with_1011_and_server_survives(caplog: pytest.LogCa
     assert any("handler blew up" in str(r.exc_info[1]) for r in caplog.records if r.exc_info)
 
 
-def test_handler_error_can_leave_the_socket_open() -> None:
+@pytest.mark.parametrize("close", [False, True], ids=["stays-open", "closes-1011"])
+def test_handler_error_can_leave_the_socket_open(close: bool) -> None:
     def on_ws_open(ws: nbws.WebSocket) -> None:
         def on_message(msg: Any) -> None:
             if msg == "boom":
@@ -142,11 +133,23 @@ def test_handler_error_can_leave_the_socket_open() -> None:
         ws.on_message(on_message)
 
     async def main() -> None:
-        server = nbws.start_server(app={"on_ws_open": on_ws_open}, close_on_handler_error=False)
+        server = nbws.start_server(app={"on_ws_open": on_ws_open}, close_on_handler_error=close)
         async with connect(server.ws_url) as ws:
             await ws.send("boom")
-            await ws.send("after")
-            assert await ws.recv() == "after"
+            if close:
+                with pytest.raises(ConnectionClosed):
+                    for _ in range(10):  # the echo of a later message may come first; the close must follow
+                        await ws.send("after")
+                        await ws.recv()
+                assert ws.protocol.close_rcvd is not None and ws.protocol.close_rcvd.code == 1011
+                return
+            for text in ("after", "and after"):  # round trips after the error, each answered
+                await ws.send(text)
+                assert await ws.recv() == text
+            await ws.close()
+            # the server never closed on its own: the close it sent is the answer to ours
+            assert ws.protocol.close_rcvd is not None and ws.protocol.close_rcvd.code == 1000
+            assert ws.protocol.close_sent is not None and ws.protocol.close_sent.code == 1000
 
     run(main)
 
@@ -251,10 +254,7 @@ def test_send_after_close_raises() -> None:
         server = nbws.start_server(app={"on_ws_open": sockets.append})
         async with connect(server.ws_url):
             pass
-        for _ in range(200):
-            if sockets and sockets[0].closed:
-                break
-            await asyncio.sleep(0.01)
+        await wait_for_condition(lambda: sockets and sockets[0].closed)
         with pytest.raises(nbws.ConnectionClosedError) as info:
             sockets[0].send("late")
         assert info.value.code == 1000
@@ -268,10 +268,7 @@ def test_invalid_close_code_is_refused() -> None:
     async def main() -> None:
         server = nbws.start_server(app={"on_ws_open": sockets.append})
         async with connect(server.ws_url):
-            for _ in range(200):
-                if sockets:
-                    break
-                await asyncio.sleep(0.01)
+            await wait_for_condition(lambda: sockets)
             with pytest.raises(ValueError, match="invalid close code"):
                 sockets[0].close(1005)
 

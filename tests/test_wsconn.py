@@ -48,8 +48,13 @@ def exchange(url: str, compression: bool, violation: bytes, timeout: float = 10)
     with socket.create_connection((wsuri.host, wsuri.port), timeout=timeout) as sock:
         proto.send_request(proto.connect())
         sock.sendall(b"".join(proto.data_to_send()))
-        while proto.handshake_exc is None and not proto.events_received() and proto.state.name == "CONNECTING":
-            proto.receive_data(sock.recv(65536))
+        for _ in range(100):  # bounded: each recv waits at most the socket's timeout
+            if proto.handshake_exc is not None or proto.events_received() or proto.state.name != "CONNECTING":
+                break
+            data = sock.recv(65536)
+            if not data:
+                break
+            proto.receive_data(data)
         assert proto.handshake_exc is None and proto.state.name == "OPEN"
         assert bool(proto.extensions) is compression
         proto.send_text(b"hello")

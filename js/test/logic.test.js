@@ -2,7 +2,10 @@
 // in real headless Chromium against a real nbws server (tests/test_browser.py).
 import test from "node:test";
 import assert from "node:assert/strict";
-import { wsUrl, backoff, encodeTopic, encodeCall, decode, OutQueue } from "../nbws.js";
+import {
+  wsUrl, backoff, encodeTopic, encodeCall, decode, OutQueue, LIFECYCLE_EVENTS,
+  NbwsError, NbwsQueueFull, NbwsClosed, NbwsDisconnected, NbwsTimeout, NbwsCallError,
+} from "../nbws.js";
 
 test("wsUrl derives the endpoint from where nbws.js was served", () => {
   assert.equal(wsUrl("http://127.0.0.1:8000/page.html", "http://127.0.0.1:8000/_nbws/nbws.js"),
@@ -54,48 +57,39 @@ test("the queue is bounded and keeps order", () => {
 });
 
 
-import { decodePoints, ticks, Column } from "../nbws.js";
-
-test("live-plot frames decode", () => {
-  const count = 3;
-  const buf = new ArrayBuffer(12 + 16 * count);
-  const v = new DataView(buf);
-  [78, 66, 76, 80].forEach((c, i) => v.setUint8(i, c));
-  v.setUint8(4, 1); v.setUint8(5, 0); v.setUint16(6, 2, true); v.setUint32(8, count, true);
-  for (let i = 0; i < count; i++) { v.setFloat64(12 + 8 * i, i, true); v.setFloat64(12 + 8 * count + 8 * i, i * i, true); }
-  const [chunk] = decodePoints(buf);
-  assert.equal(chunk.series, 2);
-  assert.deepEqual(Array.from(chunk.xs), [0, 1, 2]);
-  assert.deepEqual(Array.from(chunk.ys), [0, 1, 4]);
-  assert.throws(() => decodePoints(new ArrayBuffer(12)), /not a live-plot frame/);
+test("a full queue hands each dropped item, oldest first, to its onDrop", () => {
+  /** @type {number[]} */
+  const dropped = [];
+  const q = new OutQueue(2, (x) => dropped.push(x));
+  for (const x of [1, 2, 3, 4]) q.push(x);
+  assert.deepEqual(dropped, [1, 2]);
+  assert.equal(q.dropped, 2);
+  assert.equal(q.remove(3), true);                    // a timed-out call leaves the queue
+  assert.equal(q.remove(3), false);
+  assert.deepEqual(q.drain(), [4]);
+  assert.equal(q.dropped, 2);                         // removing is not dropping
+  const none = new OutQueue(0, (x) => dropped.push(x));
+  assert.equal(none.push(5), false);                  // queueLimit 0 keeps nothing
+  assert.deepEqual(dropped, [1, 2, 5]);
 });
 
-test("columns grow and keep order", () => {
-  const c = new Column();
-  for (let i = 0; i < 5; i++) c.append(new Float64Array(500).fill(i));
-  assert.equal(c.length, 2500);
-  assert.equal(c.values()[0], 0);
-  assert.equal(c.values()[2499], 4);
+test("every rejected call gets a named NbwsError that says what happened", () => {
+  const full = new NbwsQueueFull("fit", 2);
+  assert.ok(full instanceof NbwsError && full instanceof Error);
+  assert.equal(full.name, "NbwsQueueFull");
+  assert.equal(full.call, "fit");
+  assert.equal(full.limit, 2);
+  assert.match(full.message, /call fit was dropped: the offline queue is full \(queueLimit 2\)/);
+  assert.equal(new NbwsClosed("fit").name, "NbwsClosed");
+  assert.match(new NbwsClosed("fit").message, /closed for good/);
+  assert.equal(new NbwsDisconnected("fit").message, "the connection closed before the reply came");
+  assert.equal(new NbwsTimeout("fit", 5).message, "call fit timed out after 5 ms");
+  const remote = new NbwsCallError("fit", "ValueError: no");
+  assert.equal(remote.message, "ValueError: no");
+  assert.equal(remote.name, "NbwsCallError");
 });
 
-test("ticks are round numbers inside the range", () => {
-  assert.deepEqual(ticks(0, 10), [0, 2, 4, 6, 8, 10]);
-  for (const t of ticks(0.013, 0.97)) assert.ok(t >= 0.013 && t <= 0.97);
-  assert.deepEqual(ticks(5, 5), [5]);
-});
-
-import { windowStart, firstAtOrAfter } from "../nbws.js";
-
-test("the window is the x range of the last N points of the most frequent series, for all series", () => {
-  const col = (/** @type {number[]} */ xs) => { const c = new Column(); c.append(new Float64Array(xs)); return { x: c }; };
-  const fast = col(Array.from({ length: 1000 }, (_, i) => i));          // every step
-  const slow = col(Array.from({ length: 100 }, (_, i) => 10 * i));      // every 10th step
-  assert.equal(windowStart([fast, slow], 100), 900);                    // not 0: slow's last 100 points
-  assert.equal(windowStart([slow, fast], 100), 900);                    // order does not matter
-  assert.equal(windowStart([fast, slow], null), -Infinity);
-  assert.equal(windowStart([col([1, 2])], 100), -Infinity);             // fewer than N points: all
-  assert.equal(firstAtOrAfter(slow.x.values(), 900), 90);
-  assert.equal(firstAtOrAfter(slow.x.values(), 905), 91);
-  assert.equal(firstAtOrAfter(slow.x.values(), 1e9), 100);
-  assert.equal(firstAtOrAfter(slow.x.values(), -Infinity), 0);
+test("lifecycle events are a fixed list, apart from topics", () => {
+  assert.deepEqual([...LIFECYCLE_EVENTS], ["open", "close", "status", "error", "message", "binary"]);
+  assert.ok(Object.isFrozen(LIFECYCLE_EVENTS));
 });

@@ -43,7 +43,7 @@ PAGE = """<!doctype html>
 <style>html,body{{margin:0;height:100%;font:13px system-ui,sans-serif}}#plot{{height:100%}}</style></head>
 <body><div id="plot"></div>
 <script type="module">
-import {{ liveplot }} from "../../_nbws/nbws.js";
+import {{ liveplot }} from "../../_nbws/chart.js";
 window.chart = liveplot(document.getElementById("plot"), {{ path: {path} }});
 </script></body></html>
 """
