@@ -13,8 +13,8 @@ from __future__ import annotations
 
 from .__about__ import __version__
 from .app import App
-from .bridge import interrupt, service
-from .client import ClientWebSocket, connect, fetch, fetch_async
+from .boundary import interrupt, service
+from .client import ClientWebSocket, connect
 from .config import defaults
 from .errors import (
     AsyncHandlerBlockedError,
@@ -33,6 +33,7 @@ from .errors import (
     SendBufferFullError,
     ServerStoppedError,
 )
+from .fetch import fetch, fetch_async
 from .live import Channel, FigureStream, LivePlot
 from .messages import Form, Headers, Request, Response, UploadedFile
 from .ports import ip_family, random_port
@@ -110,6 +111,6 @@ __all__ = [
 
 def load_ipython_extension(ipython: object) -> None:
     """``%load_ext nbws``: register ``%wsserve``, ``%wsstop``, ``%wslist`` and ``%%wspage``."""
-    from .magics import NbwsMagics
+    from .notebook.magics import NbwsMagics
 
     ipython.register_magics(NbwsMagics)  # type: ignore[attr-defined]

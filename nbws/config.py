@@ -3,20 +3,21 @@
 Set them per server (``start_server(..., ping_interval=5)``), as process-wide
 defaults (``nbws.defaults.Server.ping_interval = 5``) or, in IPython, with
 ``%config Server.ping_interval = 5``. :class:`Settings` is the immutable
-snapshot of them that the I/O thread reads.
+snapshot of them that the I/O thread reads, generated from the traits.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import difflib
 import re
 import ssl
-from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from traitlets import Bool, Enum, Float, Instance, Int, List, Unicode, Union, validate
 from traitlets.config import Config, LoggingConfigurable
 
-__all__ = ["ServerConfig", "Settings", "defaults", "MiB"]
+__all__ = ["ServerConfig", "Settings", "defaults", "MiB", "check_arguments", "check_trait_names"]
 
 MiB = 1024 * 1024
 
@@ -181,42 +182,73 @@ class ServerConfig(LoggingConfigurable):
         return seconds
 
     def settings(self) -> Settings:
-        """An immutable snapshot of the traits, for the I/O thread."""
-        return Settings(**{name: getattr(self, name) for name in Settings.__dataclass_fields__})
+        """An immutable snapshot of the traits, for the I/O thread (lists
+        become tuples)."""
+        values = {name: getattr(self, name) for name in SETTINGS_FIELDS}
+        return Settings(**{k: tuple(v) if isinstance(v, list) else v for k, v in values.items()})
 
 
-@dataclass(frozen=True)
-class Settings:
-    """Immutable copy of a server's traits, read by the I/O thread."""
+def check_arguments(caller: str, host: object, port: object, app: object) -> None:
+    """Refuse arguments in the wrong place or out of range, with the call
+    that was probably meant. Runs on the caller's thread, before anything is bound.
 
-    ping_interval: float | None
-    ping_timeout: float | None
-    close_timeout: float
-    handshake_timeout: float
-    keep_alive_timeout: float
-    idle_timeout: float | None
-    max_message_size: int | None
-    max_frame_size: int | None
-    max_connections: int
-    max_header_line: int
-    max_header_block: int
-    max_header_count: int
-    max_body_size: int
-    send_buffer_size: int
-    send_buffer_policy: str
-    receive_buffer_size: int
-    allowed_hosts: list[str]
-    allowed_origins: list[str | re.Pattern[str]]
-    token: str | None
-    compression: bool
-    compression_window_bits: int
-    subprotocols: list[str]
-    ssl: ssl.SSLContext | None
-    external_url: str | None
-    fragment_size: int | None
-    close_on_handler_error: bool
-    max_total_send_buffer: int | None
-    body_timeout: float
-    backlog: int
-    max_pending_per_address: int | None
-    pending_grace: float
+    Raises:
+        TypeError: ``host`` is not a string (``start_server(8000, app)``), or
+            ``port`` is not an int or None.
+        ValueError: ``port`` is outside 0-65535.
+    """
+    if not isinstance(host, str):
+        if isinstance(port, int) and not isinstance(port, bool):
+            given = f"got {host!r} as host and {port!r} as port"
+        else:
+            given = f"got {host!r} as host"
+        if isinstance(host, int) and not isinstance(host, bool):
+            raise TypeError(f"{caller}(host, port, app): {given}; did you mean "
+                            f"{caller}(port={host}, app=...)?")
+        raise TypeError(f"{caller}(host, port, app): host must be an address such as '127.0.0.1', "
+                        f"not {type(host).__name__}")
+    if port is None:
+        return
+    if isinstance(port, bool) or not isinstance(port, int):
+        hint = ("; was the app passed as the port? use "
+                f"{caller}(port=..., app=app)" if app is None else "")
+        raise TypeError(f"{caller}(host, port, app): port must be an int or None (a free port), "
+                        f"not {type(port).__name__}{hint}")
+    if not 0 <= port <= 65535:
+        raise ValueError(f"port must be between 0 and 65535, not {port}; pass port=None for a free port")
+
+
+def check_trait_names(caller: str, traits: dict[str, Any]) -> None:
+    """Refuse keyword arguments that are not settings of :class:`Server`,
+    suggesting the closest valid name (``ping_intervall`` → ``ping_interval``).
+
+    Runs on the caller's thread.
+
+    Raises:
+        TypeError: naming the unknown argument and listing the valid ones.
+    """
+    valid = sorted(ServerConfig.class_trait_names(config=True))
+    unknown = [name for name in traits if name not in valid]
+    if not unknown:
+        return
+    name = unknown[0]
+    close = difflib.get_close_matches(name, valid, n=1)
+    hint = f"did you mean {close[0]!r}? " if close else ""
+    raise TypeError(f"{caller}() got an unexpected keyword argument {name!r}; {hint}"
+                    f"the settings are: {', '.join(valid)} (see help(nbws.Server))")
+
+
+SETTINGS_FIELDS: tuple[str, ...] = tuple(sorted(ServerConfig.class_trait_names(config=True)))
+"""The names of the configurable traits: the fields of :class:`Settings`."""
+
+if TYPE_CHECKING:
+    # For the type checker a snapshot reads like the traits themselves, with
+    # the types traitlets gives them (``settings.ping_interval: float | None``).
+    Settings = ServerConfig
+else:
+    Settings = dataclasses.make_dataclass(
+        "Settings", [(name, Any) for name in SETTINGS_FIELDS], frozen=True, slots=True,
+        namespace={"__doc__": "Immutable copy of a server's configurable traits, read by the I/O thread. "
+                              "Made from ServerConfig's traits (one field per trait), so it never drifts."},
+    )
+    Settings.__module__ = __name__

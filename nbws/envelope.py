@@ -6,17 +6,21 @@
     {"reply": 7, "error": "ValueError: ..."}     or its error
 
 Encoding and decoding are plain functions; :func:`dispatch` runs on the
-handler loop and calls the app's ``@app.on`` / ``@app.rpc`` handlers.
+handler loop and calls the app's ``@app.on`` / ``@app.rpc`` handlers
+(through :func:`nbws.boundary.invoke`, like every handler).
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+
+from .boundary import invoke
 
 if TYPE_CHECKING:
     from .websocket import Message, WebSocket
@@ -143,25 +147,12 @@ def _call(ws: WebSocket, call: Call, rpcs: Mapping[str, Callable[..., Any]]) -> 
         _send(ws, text)
 
     def failed(exc: BaseException) -> None:
+        if isinstance(exc, asyncio.CancelledError):
+            exc = RuntimeError("cancelled")
         log.info("nbws: rpc %r raised %s", call.name, _describe(exc))
         _send(ws, encode_error(call.id, _describe(exc)))
 
-    def done(future: Any) -> None:
-        if future.cancelled():
-            failed(RuntimeError("cancelled"))
-        elif future.exception() is not None:
-            failed(future.exception())
-        else:
-            reply(future.result())
-
-    try:
-        result = fn(call.data)
-        task = ws._plane.start_async(result, done)
-    except Exception as exc:  # noqa: BLE001 - the error goes back to the caller
-        failed(exc)
-        return
-    if task is None:
-        reply(result)
+    invoke(ws._plane, fn, call.data, on_result=reply, on_error=failed)
 
 
 def _send(ws: WebSocket, text: str) -> None:

@@ -22,6 +22,9 @@ __all__ = [
     "FetchError",
     "FetchTimeoutError",
     "BadRequestError",
+    "WrongThreadError",
+    "ServerNotRunningError",
+    "connect_failure",
 ]
 
 
@@ -177,6 +180,33 @@ class ServerStoppedError(NbwsError):
     """The server was stopped; start a new one with :func:`nbws.start_server`."""
 
 
+class ServerNotRunningError(ServerStoppedError, RuntimeError):
+    """Something needs a running server (a :class:`~nbws.LivePlot`, a
+    channel, ``run_server``) and the one given is stopped or not started.
+    A :class:`RuntimeError` too, as it was before it had a name."""
+
+
+class WrongThreadError(NbwsError, AssertionError):
+    """A function that belongs to one plane was called from another thread.
+
+    Raised only in the debug mode (``NBWS_DEBUG_THREADS=1``), where every
+    function marked ``@on_io_thread`` or ``@on_handler_plane`` checks the
+    calling thread, as httpuv's C++ asserts its thread. Always a bug in nbws
+    (or in code reaching into its internals), never in a user's handler.
+
+    Attributes:
+        function: the qualified name of the function.
+        expected: ``"the I/O thread"`` or ``"a handler plane"``.
+        thread: the name of the thread that called it.
+    """
+
+    def __init__(self, function: str, expected: str, thread: str) -> None:
+        self.function = function
+        self.expected = expected
+        self.thread = thread
+        super().__init__(f"{function}() must run on {expected}, but was called on thread {thread!r}")
+
+
 class AsyncHandlerBlockedError(HandlerLoopError):
     """A blocking wait on the handler loop's thread (:func:`nbws.fetch`, a
     blocking ``receive()`` or ``wait_open()`` in a busy cell) started an
@@ -196,7 +226,7 @@ class AsyncHandlerBlockedError(HandlerLoopError):
             f"the async handler {handler}() cannot run while {waiting} holds this thread's event loop "
             f"(a coroutine needs that loop, which is busy until this cell returns); make the handler a "
             f"plain 'def', or wait without blocking the loop: 'await nbws.fetch_async(url)' / "
-            f"'await ws.receive()' with top-level await or in a coroutine"
+            f"'await ws.areceive()' with top-level await or in a coroutine"
         )
 
 
@@ -259,3 +289,27 @@ class BadRequestError(NbwsError, ValueError):
         self.status = status
         self.detail = detail
         super().__init__(f"Bad Request: {detail}")
+
+
+def connect_failure(url: str, exc: BaseException, open_timeout: float) -> ConnectError:
+    """The :class:`ConnectError` (or :class:`HandshakeRejectedError`) that
+    says in words why connecting to ``url`` failed with ``exc``. Pure."""
+    import socket
+    import ssl
+
+    from websockets.exceptions import InvalidStatus
+
+    if isinstance(exc, ConnectError):
+        return exc
+    if isinstance(exc, InvalidStatus):
+        return HandshakeRejectedError(url, exc.response.status_code, bytes(exc.response.body or b"")[:200])
+    if isinstance(exc, TimeoutError):
+        return ConnectError(url, f"no answer within open_timeout ({open_timeout} s)")
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        return ConnectError(url, f"TLS certificate verification failed ({exc.verify_message}); pass ssl= a context "
+                                 "that trusts the server")
+    if isinstance(exc, socket.gaierror):
+        return ConnectError(url, f"the host name could not be resolved ({exc.strerror})")
+    if isinstance(exc, ConnectionRefusedError):
+        return ConnectError(url, "connection refused: is the server running on that port?")
+    return ConnectError(url, f"{type(exc).__name__}: {exc}")

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import atexit
 import contextlib
-import difflib
 import errno
 import logging
 import os
@@ -22,19 +21,20 @@ from typing import TYPE_CHECKING, Any
 
 from traitlets.config import Config
 
-if TYPE_CHECKING:
-    from .live import Channel
-
 from .app import resolve_app
-from .bridge import HandlerPlane, handler_plane, io_thread
-from .capacity import ConnectionStats
-from .config import ServerConfig, defaults
-from .display import external_origin, external_url, proxy_mode, server_html, server_text
-from .errors import PortInUseError, ServerStoppedError
-from .handlers import Endpoint
+from .boundary import HandlerPlane, handler_plane, io_thread, submit
+from .config import ServerConfig, check_arguments, check_trait_names, defaults
+from .envelope import encode_topic
+from .errors import HandlerLoopError, PortInUseError, ServerStoppedError
+from .io.capacity import ConnectionStats
+from .io.endpoint import Endpoint
 from .ports import bind_socket, bind_unix_socket, port_holder_pid, random_port
+from .reach import external_origin, external_url, proxy_mode
 from .security import is_loopback, is_wildcard
 from .websocket import Message, WebSocket
+
+if TYPE_CHECKING:
+    from .live import Channel
 
 __all__ = [
     "Server",
@@ -248,6 +248,8 @@ class Server(ServerConfig):
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
         """HTML panel (URL as a link, state, connections, messages) and text."""
+        from .notebook.display import server_html, server_text
+
         return {"text/html": server_html(self), "text/plain": server_text(self)}
 
     @property
@@ -275,7 +277,7 @@ class Server(ServerConfig):
         endpoint = self._endpoint
         if endpoint is None or not self._running:
             raise ServerStoppedError("the server is stopped; start a new one with nbws.start_server()")
-        io_thread().post(lambda: endpoint.broadcast(message))
+        submit(lambda: endpoint.broadcast(message))
 
     def channel(self, name: str, policy: str = "latest") -> Channel:
         """A named stream to pages (``/_nbws/channel/<name>``) with a delivery
@@ -293,8 +295,6 @@ class Server(ServerConfig):
     def emit(self, topic: str, data: Any = None) -> None:
         """Send a JSON topic message to every open WebSocket (pages using
         ``nbws.js`` receive it with ``conn.topic(topic, fn)``). Thread-safe."""
-        from .envelope import encode_topic
-
         self.broadcast(encode_topic(topic, data))
 
     def __repr__(self) -> str:
@@ -339,56 +339,6 @@ def start_server(
             log.info("nbws: replacing the server named %r", name)
             old.stop()
     return _launch(plane, port, lambda: Server(host, port, app, config=config, name=name, **traits))
-
-
-def check_arguments(caller: str, host: object, port: object, app: object) -> None:
-    """Refuse arguments in the wrong place or out of range, with the call
-    that was probably meant. Runs on the caller's thread, before anything is bound.
-
-    Raises:
-        TypeError: ``host`` is not a string (``start_server(8000, app)``), or
-            ``port`` is not an int or None.
-        ValueError: ``port`` is outside 0-65535.
-    """
-    if not isinstance(host, str):
-        if isinstance(port, int) and not isinstance(port, bool):
-            given = f"got {host!r} as host and {port!r} as port"
-        else:
-            given = f"got {host!r} as host"
-        if isinstance(host, int) and not isinstance(host, bool):
-            raise TypeError(f"{caller}(host, port, app): {given}; did you mean "
-                            f"{caller}(port={host}, app=...)?")
-        raise TypeError(f"{caller}(host, port, app): host must be an address such as '127.0.0.1', "
-                        f"not {type(host).__name__}")
-    if port is None:
-        return
-    if isinstance(port, bool) or not isinstance(port, int):
-        hint = ("; was the app passed as the port? use "
-                f"{caller}(port=..., app=app)" if app is None else "")
-        raise TypeError(f"{caller}(host, port, app): port must be an int or None (a free port), "
-                        f"not {type(port).__name__}{hint}")
-    if not 0 <= port <= 65535:
-        raise ValueError(f"port must be between 0 and 65535, not {port}; pass port=None for a free port")
-
-
-def check_trait_names(caller: str, traits: dict[str, Any]) -> None:
-    """Refuse keyword arguments that are not settings of :class:`Server`,
-    suggesting the closest valid name (``ping_intervall`` → ``ping_interval``).
-
-    Runs on the caller's thread.
-
-    Raises:
-        TypeError: naming the unknown argument and listing the valid ones.
-    """
-    valid = sorted(ServerConfig.class_trait_names(config=True))
-    unknown = [name for name in traits if name not in valid]
-    if not unknown:
-        return
-    name = unknown[0]
-    close = difflib.get_close_matches(name, valid, n=1)
-    hint = f"did you mean {close[0]!r}? " if close else ""
-    raise TypeError(f"{caller}() got an unexpected keyword argument {name!r}; {hint}"
-                    f"the settings are: {', '.join(valid)} (see help(nbws.Server))")
 
 
 def _launch(plane: HandlerPlane, key: int | str, make: Any) -> Server:
@@ -479,7 +429,7 @@ def _serve_forever(server: Server) -> None:
     plane.interrupted.clear()
     try:
         if plane.loop.is_running():
-            raise RuntimeError("run_server() cannot run inside a running event loop; use start_server()")
+            raise HandlerLoopError("run_server() cannot run inside a running event loop; use start_server()")
         while not plane.interrupted.is_set():
             plane.service(0.5)
     except KeyboardInterrupt:

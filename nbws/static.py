@@ -32,8 +32,6 @@ __all__ = [
     "parse_range",
 ]
 
-_UNSET: Any = None
-
 
 @dataclass(frozen=True)
 class StaticOptions:

@@ -3,27 +3,27 @@
 Its callbacks run on the handler loop; :meth:`WebSocket.send` and
 :meth:`WebSocket.close` are thread-safe and never block; producers that prefer
 waiting to the send-buffer policy ``await ws.drain()`` (or, in a thread or a
-cell, call ``ws.drain_blocking()``).
+cell, call ``ws.drain_blocking()``). Sync and async are explicit in the name:
+``ws.receive(timeout)`` blocks, ``await ws.areceive(timeout)`` awaits.
 """
 
 from __future__ import annotations
 
 import asyncio
-import inspect
 import itertools
 import logging
-import sys
-import threading
 import time
 import weakref
 from collections import deque
 from collections.abc import AsyncIterator, Callable
 from typing import TYPE_CHECKING, Any, Protocol, Union
 
+from .boundary import Latch, call_on_loop, deliver, invoke, on_handler_plane
+from .envelope import encode_topic
 from .errors import ConnectionClosedError
 
 if TYPE_CHECKING:
-    from .bridge import HandlerPlane
+    from .boundary import HandlerPlane
     from .messages import Request
 
 __all__ = ["WebSocket", "Message", "list_connections"]
@@ -33,7 +33,6 @@ Message = Union[str, bytes]
 MessageCallback = Callable[[Message], Any]
 CloseCallback = Callable[[int, str], Any]
 _ids = itertools.count(1)
-_ASYNC_CODE = inspect.CO_COROUTINE | inspect.CO_ASYNC_GENERATOR | inspect.CO_ITERABLE_COROUTINE
 _open: weakref.WeakValueDictionary[int, WebSocket] = weakref.WeakValueDictionary()
 
 
@@ -58,7 +57,8 @@ class WebSocket:
     """A WebSocket connection.
 
     Register callbacks with :meth:`on_message` and :meth:`on_close`, or read
-    with :meth:`receive` / ``async for msg in ws``. Callbacks and coroutines run
+    with :meth:`receive` (blocking), ``await ws.areceive()`` or
+    ``async for msg in ws``. Callbacks and coroutines run
     on the handler loop: in a notebook, when the kernel is idle or when a busy
     cell calls :func:`nbws.service`.
 
@@ -89,9 +89,7 @@ class WebSocket:
         self._close_callbacks: list[CloseCallback] = []
         self._inbox: deque[Message] = deque()
         self._waiter: asyncio.Future[None] | None = None
-        self._arrived = threading.Event()
-        self._closed = False
-        self._state = "OPEN"
+        self._state = "OPEN"  # "CLOSED" only once the handler loop saw the close
         self._error: BaseException | None = None
         self.close_code: int | None = None
         """The close code once closed (1006: dropped without a Close frame)."""
@@ -114,8 +112,8 @@ class WebSocket:
     def on_close(self, fn: CloseCallback) -> CloseCallback:
         """Call ``fn(code, reason)`` when the connection closes."""
         self._close_callbacks.append(fn)
-        if self._closed:
-            self._plane.post(lambda: self._run_callback(fn, self.close_code or 1006, self.close_reason))
+        if self.closed:
+            deliver(self._plane, lambda: self._run_callback(fn, self.close_code or 1006, self.close_reason))
         return fn
 
     # -- sending (thread-safe) --
@@ -132,7 +130,7 @@ class WebSocket:
             data = bytes(data)
         elif not isinstance(data, (str, bytes)):
             raise TypeError(f"send() takes str or bytes, not {type(data).__name__}")
-        if self._closed:
+        if self.closed:
             raise ConnectionClosedError(self.close_code or 1006, self.close_reason)
         sent = self._link.send_message(data)
         if sent:
@@ -152,7 +150,7 @@ class WebSocket:
         closes while waiting. Runs on the handler loop (or whichever asyncio
         loop awaits it).
         """
-        if self._closed:
+        if self.closed:
             self._raise_closed()
         loop = asyncio.get_running_loop()
         future: asyncio.Future[None] = loop.create_future()
@@ -165,10 +163,7 @@ class WebSocket:
                     future.set_exception(error)
 
         def wake(error: Exception | None) -> None:  # I/O thread
-            try:
-                loop.call_soon_threadsafe(settle, error)
-            except RuntimeError:  # the awaiting loop is closed: nobody waits any more
-                pass
+            call_on_loop(loop, settle, error)  # False: the awaiting loop is closed, nobody waits
 
         if self._link.add_drain_waiter(wake):
             return
@@ -185,30 +180,24 @@ class WebSocket:
         Thread-safe. Raises :class:`~nbws.ConnectionClosedError` if the
         connection closes, ``TimeoutError`` after ``timeout`` seconds.
         """
-        if self._closed:
+        if self.closed:
             self._raise_closed()
-        done = threading.Event()
-        outcome: list[Exception | None] = []
-
-        def wake(error: Exception | None) -> None:  # I/O thread
-            outcome.append(error)
-            done.set()
-
+        outcome: Latch[Exception | None] = Latch()
+        wake = outcome.set  # called on the I/O thread
         if self._link.add_drain_waiter(wake):
             return
         try:
-            if not done.wait(timeout):
+            if not outcome.wait(timeout):
                 raise TimeoutError(f"the peer did not take its unsent bytes within {timeout} s")
         finally:
             self._link.remove_drain_waiter(wake)
-        if outcome[0] is not None:
-            raise outcome[0]
+        error = outcome.value()
+        if error is not None:
+            raise error
 
     def emit(self, topic: str, data: Any = None) -> bool:
         """Send a JSON topic message (``{"topic": ..., "data": ...}``) that a
         page's ``conn.topic(topic, fn)`` receives. Thread-safe."""
-        from .envelope import encode_topic
-
         return self.send(encode_topic(topic, data))
 
     def close(self, code: int = 1000, reason: str = "") -> None:
@@ -218,7 +207,7 @@ class WebSocket:
             raise ValueError(f"invalid close code {code}; use 1000, 1001-1014, or 3000-4999")
         if len(reason.encode("utf-8")) > 123:
             raise ValueError("a close reason must be at most 123 bytes of UTF-8")
-        if not self._closed:
+        if not self.closed:
             if self._state != "CLOSING":
                 self._state = "CLOSING"
                 self._closing()
@@ -230,7 +219,7 @@ class WebSocket:
     @property
     def closed(self) -> bool:
         """True once the connection is closed (as seen by the handler loop)."""
-        return self._closed
+        return self._state == "CLOSED"
 
     @property
     def state(self) -> str:
@@ -239,21 +228,48 @@ class WebSocket:
 
     # -- receiving --
 
-    def receive(self, timeout: float | None = None) -> Any:
-        """The next message not consumed by :meth:`on_message` callbacks.
+    def receive(self, timeout: float | None = None) -> Message:
+        """Block until the next message not consumed by :meth:`on_message`
+        callbacks arrives, and return it (``str`` or ``bytes``).
 
-        In a coroutine, ``await ws.receive()``; anywhere else (a script, a
-        cell) ``ws.receive(timeout=5)`` blocks until a message arrives, running
-        queued nbws handlers meanwhile when called on the handler loop's
-        thread. Raises :class:`~nbws.ConnectionClosedError` once closed,
+        For scripts, cells and worker threads; in a coroutine use
+        ``await ws.areceive()``. On the handler loop's thread, queued nbws
+        handlers run meanwhile (so a cell cannot deadlock its own server).
+        Raises :class:`~nbws.ConnectionClosedError` once closed,
         ``TimeoutError`` after ``timeout`` seconds, and
-        :class:`~nbws.HandlerLoopError` when called (blocking) inside a handler,
-        where it would wait forever.
+        :class:`~nbws.HandlerLoopError` when called inside a handler, where
+        the message could only arrive after the handler returns.
         """
-        caller = sys._getframe(1)
-        if caller.f_code.co_flags & _ASYNC_CODE:
-            return self._receive_async(timeout)
-        return self._receive_blocking(timeout)
+        self._plane.wait(
+            lambda: bool(self._inbox) or self.closed, timeout,
+            "receive() was called inside a handler: the message it waits for can only be "
+            "delivered after the handler returns; use on_message or 'await ws.areceive()'",
+            f"no message within {timeout} s", "a blocking receive()",
+        )
+        if not self._inbox:
+            self._raise_closed()
+        return self._take()
+
+    async def areceive(self, timeout: float | None = None) -> Message:
+        """Await the next message not consumed by :meth:`on_message`
+        callbacks (``str`` or ``bytes``); the awaitable form of :meth:`receive`.
+
+        Raises :class:`~nbws.ConnectionClosedError` once closed and
+        ``TimeoutError`` after ``timeout`` seconds. Runs on the loop that
+        awaits it (the handler loop).
+        """
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while not self._inbox:
+            if self.closed:
+                self._raise_closed()
+            loop = asyncio.get_running_loop()
+            self._waiter = loop.create_future()
+            try:
+                remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
+                await asyncio.wait_for(asyncio.shield(self._waiter), remaining)
+            finally:
+                self._waiter = None
+        return self._take()
 
     def _take(self) -> Message:
         message = self._inbox.popleft()
@@ -265,38 +281,13 @@ class WebSocket:
             raise self._error
         raise ConnectionClosedError(self.close_code or 1006, self.close_reason)
 
-    async def _receive_async(self, timeout: float | None = None) -> Message:
-        deadline = None if timeout is None else time.monotonic() + timeout
-        while not self._inbox:
-            if self._closed:
-                self._raise_closed()
-            loop = asyncio.get_running_loop()
-            self._waiter = loop.create_future()
-            try:
-                remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
-                await asyncio.wait_for(asyncio.shield(self._waiter), remaining)
-            finally:
-                self._waiter = None
-        return self._take()
-
-    def _receive_blocking(self, timeout: float | None) -> Message:
-        self._plane.wait(
-            lambda: bool(self._inbox) or self._closed, self._arrived, timeout,
-            "receive() was called inside a handler: the message it waits for can only be "
-            "delivered after the handler returns; use on_message or 'await ws.receive()'",
-            f"no message within {timeout} s", "a blocking receive()",
-        )
-        if not self._inbox:
-            self._raise_closed()
-        return self._take()
-
     def __aiter__(self) -> AsyncIterator[Message]:
         return self._iterate()
 
     async def _iterate(self) -> AsyncIterator[Message]:
         while True:
             try:
-                yield await self._receive_async()
+                yield await self.areceive()
             except ConnectionClosedError as exc:
                 if exc.code in (1000, 1001):
                     return
@@ -305,11 +296,11 @@ class WebSocket:
     # -- delivery from the I/O thread (these run on the handler loop) --
 
     def _wake(self) -> None:
-        self._arrived.set()
         waiter = self._waiter
         if waiter is not None and not waiter.done():
             waiter.set_result(None)
 
+    @on_handler_plane
     def _deliver(self, message: Message) -> None:
         """Hand one received message to the user. Runs on the handler loop."""
         self.messages_in += 1
@@ -328,9 +319,8 @@ class WebSocket:
 
     def _finish(self, code: int, reason: str) -> None:
         """Mark closed and run the close callbacks. Runs on the handler loop."""
-        if self._closed:
+        if self.closed:
             return
-        self._closed = True
         self._state = "CLOSED"
         self.close_code, self.close_reason = code, reason
         _open.pop(self.id, None)
@@ -339,25 +329,22 @@ class WebSocket:
             self._run_callback(fn, code, reason)
 
     def _run_callback(self, fn: Callable[..., Any], *args: Any) -> None:
-        try:
-            result = fn(*args)
-            self._plane.start_async(result, self._task_done)
-        except Exception as exc:  # noqa: BLE001 - a handler error must not kill the server
-            self._handler_failed(exc)
-
-    def _task_done(self, task: asyncio.Future[Any]) -> None:
-        if not task.cancelled() and task.exception() is not None:
-            self._handler_failed(task.exception())  # type: ignore[arg-type]
+        """Run a user callback (plain or ``async def``) through the boundary;
+        an error is logged and, with ``close_on_handler_error``, closes with
+        1011. Runs on the handler loop."""
+        invoke(self._plane, fn, *args, on_error=self._handler_failed)
 
     def _handler_failed(self, exc: BaseException) -> None:
+        if isinstance(exc, asyncio.CancelledError):  # a cancelled task is not an error
+            return
         where = self.request.path if self.request is not None else getattr(self, "url", "?")
         log.error("nbws: a WebSocket handler for %s raised", where, exc_info=exc)
-        if self._close_on_error and not self._closed:
+        if self._close_on_error and not self.closed:
             self._link.close_connection(1011, "handler error")
 
     def __repr__(self) -> str:
         where = self.request.path if self.request is not None else getattr(self, "url", "")
-        state = f"closed {self.close_code}" if self._closed else self._state.lower()
+        state = f"closed {self.close_code}" if self.closed else self._state.lower()
         return f"<nbws.WebSocket #{self.id} {where} {state}>"
 
 

@@ -8,12 +8,17 @@ independent ``websockets`` client or a raw socket.
 from __future__ import annotations
 
 import asyncio
+import os
 import socket
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from typing import Any, TypeVar
 
 import pytest
+
+# The plane assertions (nbws.boundary.debug) are on for the whole suite,
+# kernels and subprocesses included; read once, when nbws is imported.
+os.environ["NBWS_DEBUG_THREADS"] = "1"
 
 import nbws
 

@@ -101,7 +101,7 @@ def test_blocking_receive_from_another_thread_wakes_when_the_loop_delivers() -> 
     async def main() -> None:
         server = nbws.start_server(app=echo_app())
         ws = nbws.connect(server.ws_url)  # callbacks run on this running loop
-        await ws.wait_open(10)
+        await ws.await_open(10)
         elapsed = await asyncio.to_thread(round_trips, ws)  # blocking receive() on a worker thread
         assert elapsed < 2
         ws.close()
@@ -119,7 +119,7 @@ def test_interrupt_wakes_a_waiting_service_at_once() -> None:
         assert time.monotonic() - started < 5
     finally:
         timer.cancel()
-        from nbws.bridge import handler_plane
+        from nbws.boundary import handler_plane
 
         plane = handler_plane()
         assert plane is not None

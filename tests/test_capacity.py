@@ -21,7 +21,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import InvalidStatus
 
 import nbws
-from nbws.capacity import ConnectionStats, ConnectionTable
+from nbws.io.capacity import ConnectionStats, ConnectionTable
 from tests import floods
 from tests.conftest import echo_app, http_request, parse_response, run, wait_for_condition
 
@@ -294,7 +294,7 @@ def test_reclaiming_logs_one_line_when_it_starts_and_one_when_it_stops(caplog: p
 
 
 def test_wslist_shows_reclaimed_and_refused() -> None:
-    from nbws.magics import ServerTable
+    from nbws.notebook.magics import ServerTable
 
     async def main() -> None:
         server = nbws.start_server(app=echo_app(), max_connections=1)

@@ -38,8 +38,8 @@ def test_echo_against_the_websockets_server() -> None:
             async with nbws.connect(url) as ws:
                 ws.send("hello")
                 ws.send(b"\x00\x01")
-                assert await ws.receive() == "hello"
-                assert await ws.receive() == b"\x00\x01"
+                assert await ws.areceive() == "hello"
+                assert await ws.areceive() == b"\x00\x01"
                 assert ws.state == "OPEN" and ws.peer_address[0] == "127.0.0.1"
             assert ws.closed and ws.close_code == 1000
 
@@ -58,7 +58,7 @@ def test_headers_subprotocol_and_close_reason_reach_the_server() -> None:
     async def main() -> None:
         async with websockets_server(handler, subprotocols=["chat"]) as url:
             ws = nbws.connect(url, subprotocols=["chat"], headers={"Authorization": "Bearer t0k"})
-            await ws.wait_open(10)
+            await ws.await_open(10)
             assert ws.subprotocol == "chat"
             ws.close(1000, "done")
             await wait_for_condition(lambda: "close" in seen)
@@ -74,7 +74,7 @@ def test_messages_sent_before_open_are_queued_in_order() -> None:
         assert ws.state == "CONNECTING"
         for i in range(20):
             ws.send(str(i))
-        assert [await ws.receive(timeout=10) for _ in range(20)] == [str(i) for i in range(20)]
+        assert [await ws.areceive(timeout=10) for _ in range(20)] == [str(i) for i in range(20)]
         ws.close()
 
     run(main)
@@ -131,7 +131,7 @@ def test_connection_refused_is_a_connect_error_and_close_1006() -> None:
         ws = nbws.connect(f"ws://127.0.0.1:{free_port()}/", on_error=errors.append,
                           on_close=lambda code, reason: closes.append(code))
         with pytest.raises(nbws.ConnectError, match="refused"):
-            await ws.wait_open(10)
+            await ws.await_open(10)
 
     run(main)
     assert len(errors) == 1 and isinstance(errors[0], nbws.ConnectError) and closes == [1006]
@@ -141,7 +141,7 @@ def test_dns_failure_is_a_connect_error() -> None:
     async def main() -> None:
         ws = nbws.connect("ws://no-such-host.invalid/", open_timeout=5)
         with pytest.raises(nbws.ConnectError) as info:
-            await ws.wait_open(10)
+            await ws.await_open(10)
         assert "resolved" in info.value.reason or "open_timeout" in info.value.reason
 
     run(main)
@@ -159,7 +159,7 @@ def test_rejected_handshake_reports_the_status(status: int) -> None:
             server = nbws.start_server(app={"call": lambda req: "no sockets here"})
             ws = nbws.connect(server.ws_url)
         with pytest.raises(nbws.HandshakeRejectedError) as info:
-            await ws.wait_open(10)
+            await ws.await_open(10)
         assert info.value.status == status
 
     run(main)
@@ -174,7 +174,7 @@ def test_subprotocol_rejection_carries_the_servers_reason(offered: list[str], sa
         server = nbws.start_server(app={"on_ws_open": print}, subprotocols=["chat"])
         ws = nbws.connect(server.ws_url, subprotocols=offered)
         with pytest.raises(nbws.HandshakeRejectedError) as info:
-            await ws.wait_open(10)
+            await ws.await_open(10)
         assert info.value.status == 400
         assert said in str(info.value) and said in info.value.reason
 
@@ -192,10 +192,10 @@ def test_tls_verification_failure_and_success(tmp_path: pathlib.Path) -> None:
         server = nbws.start_server(app=echo_app(), ssl=server_ctx)
         ws = nbws.connect(server.ws_url)
         with pytest.raises(nbws.ConnectError, match="TLS certificate verification failed"):
-            await ws.wait_open(10)
+            await ws.await_open(10)
         async with nbws.connect(server.ws_url, ssl=ssl.create_default_context(cafile=cert)) as ws:
             ws.send("secure")
-            assert await ws.receive(timeout=10) == "secure"
+            assert await ws.areceive(timeout=10) == "secure"
 
     run(main)
 
@@ -208,9 +208,9 @@ def test_server_going_away_mid_stream_closes_1006() -> None:
     async def main() -> None:
         async with websockets_server(handler) as url:
             ws = nbws.connect(url)
-            assert await ws.receive(timeout=10) == "one"
+            assert await ws.areceive(timeout=10) == "one"
             with pytest.raises(nbws.ConnectionClosedError) as info:
-                await ws.receive(timeout=10)
+                await ws.areceive(timeout=10)
             assert info.value.code == 1006
 
     run(main)
@@ -224,13 +224,13 @@ def test_reconnects_after_the_server_restarts() -> None:
         port = server.port
         ws = nbws.connect(server.ws_url, reconnect=True, on_state=states.append)
         ws.send("first")
-        assert await ws.receive(timeout=10) == "first"
+        assert await ws.areceive(timeout=10) == "first"
         server.stop()
         await wait_for_condition(lambda: "CONNECTING" in states)
         nbws.start_server(port=port, app=echo_app())
-        await ws.wait_open(20)
+        await ws.await_open(20)
         ws.send("again")
-        assert await ws.receive(timeout=10) == "again"
+        assert await ws.areceive(timeout=10) == "again"
         ws.close()
 
     run(main, timeout=60)
@@ -308,7 +308,7 @@ def test_oversized_incoming_message_closes_1009() -> None:
         async with websockets_server(handler) as url:
             ws = nbws.connect(url, max_message_size=1000)
             with pytest.raises(nbws.ConnectionClosedError) as info:
-                await ws.receive(timeout=10)
+                await ws.areceive(timeout=10)
             assert info.value.code == 1009
 
     run(main)
@@ -325,7 +325,7 @@ def test_compression_is_negotiated() -> None:
         async with websockets_server(handler) as url:
             async with nbws.connect(url, compression=True) as ws:
                 ws.send("a" * 50_000)
-                assert await ws.receive(timeout=10) == "a" * 50_000
+                assert await ws.areceive(timeout=10) == "a" * 50_000
 
     run(main)
     assert seen == [["permessage-deflate"]]
@@ -336,7 +336,7 @@ def test_list_connections_sees_both_sides() -> None:
         server = nbws.start_server(app=echo_app())
         async with nbws.connect(server.ws_url) as ws:
             ws.send("x")
-            await ws.receive(timeout=10)
+            await ws.areceive(timeout=10)
             conns = nbws.list_connections()
             assert ws in conns
             assert any(c.request is not None and c.request.path == "/" for c in conns)

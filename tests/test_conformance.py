@@ -64,7 +64,7 @@ def autobahn_client(exclude: list[str]) -> list[kosoku.CaseResult]:
     async def main() -> list[kosoku.CaseResult]:
         async with kosoku.run_fuzzingserver(port=0, exclude_cases=exclude) as fuzzer:
             base = f"ws://{fuzzer.address}:{fuzzer.port}"
-            count = int(await nbws.connect(base + "/getCaseCount").receive(timeout=10))
+            count = int(await nbws.connect(base + "/getCaseCount").areceive(timeout=10))
             for case in range(1, count + 1):
                 closed = asyncio.get_running_loop().create_future()
                 ws = nbws.connect(f"{base}/runCase?case={case}&agent=nbws", compression=True, max_message_size=None,

@@ -222,7 +222,7 @@ def test_client_drain_waits_while_the_server_stops_reading() -> None:
         server = nbws.start_server(app={"on_ws_open": inbox.append}, receive_buffer_size=64 * 1024,
                                    max_message_size=MiB)
         client = nbws.connect(server.ws_url, send_buffer_size=MiB, send_buffer_policy="drop")
-        await client.wait_open(5)
+        await client.await_open(5)
         await wait_for_condition(lambda: bool(inbox))
         sent = 0
         for _ in range(1000):  # bounded: the kernel takes a few MiB, then send_buffer_size
@@ -236,7 +236,7 @@ def test_client_drain_waits_while_the_server_stops_reading() -> None:
         done, _ = await asyncio.wait([task], timeout=0.3)
         assert not done, "drain() returned while the server reads nothing"
         for _ in range(sent):  # the server's handler consumes: reading resumes
-            assert len(await inbox[0].receive(timeout=5)) == len(chunk)
+            assert len(await inbox[0].areceive(timeout=5)) == len(chunk)
         await asyncio.wait_for(task, 5)
         client.close()
 

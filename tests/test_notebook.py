@@ -18,7 +18,7 @@ import pytest
 from websockets.sync.client import connect
 from websockets.sync.server import serve
 
-from nbws.display import external_origin, external_url, proxy_mode
+from nbws.reach import external_origin, external_url, proxy_mode
 from tests.conftest import free_port, wait_until
 from tests.kernel import Kernel, kernel
 

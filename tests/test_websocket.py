@@ -64,7 +64,7 @@ def test_receive_and_async_iteration() -> None:
     got: list[Any] = []
 
     async def consume(ws: nbws.WebSocket) -> None:
-        first = await ws.receive()
+        first = await ws.areceive()
         got.append(first)
         async for msg in ws:
             got.append(msg)
@@ -278,7 +278,7 @@ def test_invalid_close_code_is_refused() -> None:
 def test_frame_header_matches_the_protocol_layer() -> None:
     from websockets.frames import Frame, Opcode
 
-    from nbws.wsconn import frame_header
+    from nbws.boundary import frame_header
 
     for size in (0, 125, 126, 65535, 65536, 70000):
         payload = b"p" * size

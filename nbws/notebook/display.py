@@ -1,56 +1,19 @@
-"""How a server shows itself in a notebook, and the URL a user should click.
+"""How a server shows itself in a notebook: the HTML panel and the text.
 
-Reachability: where the notebook's browser cannot reach the kernel's loopback
-(JupyterHub, Binder, remote servers), URLs go through jupyter-server-proxy as
-``{JUPYTERHUB_SERVICE_PREFIX}proxy/{port}/``; ``NBWS_EXTERNAL_URL`` (a
-template with ``{port}``, e.g. ``https://hub.example/user/ada/proxy/{port}/``)
-or the server's ``external_url`` trait override the guess.
+The URL it shows comes from :mod:`nbws.reach`. Runs on the handler plane's
+thread (display calls), reading only.
 """
 
 from __future__ import annotations
 
 import html
-import importlib.util
-import os
 import time
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
 
 if TYPE_CHECKING:
-    from .server import Server
+    from ..server import Server
 
-__all__ = ["external_url", "proxy_mode", "server_html", "server_text"]
-
-
-def proxy_mode() -> bool:
-    """True when the browser reaches this kernel through a proxy: an explicit
-    ``NBWS_EXTERNAL_URL``, or JupyterHub/Binder with jupyter-server-proxy."""
-    if os.environ.get("NBWS_EXTERNAL_URL"):
-        return True
-    return bool(os.environ.get("JUPYTERHUB_SERVICE_PREFIX")) and importlib.util.find_spec("jupyter_server_proxy") is not None
-
-
-def external_url(port: int, template: str | None = None) -> str | None:
-    """The URL (absolute, or absolute-path for the proxy) a browser should use
-    for ``port``, or None when the loopback URL is fine."""
-    template = template or os.environ.get("NBWS_EXTERNAL_URL")
-    if template:
-        url = template.format(port=port)
-        return url if url.endswith("/") else url + "/"
-    prefix = os.environ.get("JUPYTERHUB_SERVICE_PREFIX")
-    if prefix and importlib.util.find_spec("jupyter_server_proxy") is not None:
-        return f"{prefix.rstrip('/')}/proxy/{port}/"
-    return None
-
-
-def external_origin(url: str | None) -> str | None:
-    """The origin of an absolute external URL (to allow it for WebSockets)."""
-    if not url:
-        return None
-    parts = urlsplit(url)
-    if parts.scheme and parts.netloc:
-        return f"{parts.scheme}://{parts.netloc}"
-    return None
+__all__ = ["server_html", "server_text", "stats"]
 
 
 def _uptime(seconds: float) -> str:

@@ -1,207 +1,31 @@
-"""The thread boundary: the I/O thread, the dispatch queue and ``service()``.
+"""The handler plane: where user code runs, and how work reaches it.
 
-This is the only module that moves work between threads.
-
-* The **I/O thread** ("nbws-io") is one daemon thread per process running its
-  own selector event loop. Sockets, parsing, pings, limits and writes happen
-  there; user code never does.
-* A **handler plane** is the event loop of the thread that started a server
-  (the kernel's main loop in a notebook). User callbacks are queued to it and
-  run one at a time, in order, when it is idle, or inside a busy cell when the
-  cell calls :func:`service`.
-
-Both directions use :class:`WakeQueue`: a deque plus one wake-up per batch, so
-a burst of messages costs one thread wake-up, not one per message.
+A **handler plane** is the event loop of the thread that started a server
+(the kernel's main loop in a notebook). User callbacks are queued to it with
+:func:`deliver` and run one at a time, in order, when it is idle, or inside a
+busy cell when the cell calls :func:`service`. :func:`invoke` is the one
+place that runs user code: plain function or coroutine, result or error.
 """
 
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
 import inspect
 import logging
 import os
 import threading
 import time
-from collections import deque
 from collections.abc import Callable, Coroutine
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
-from .errors import AsyncHandlerBlockedError, HandlerLoopError
+from ..errors import AsyncHandlerBlockedError, HandlerLoopError
+from .debug import on_handler_plane, register_plane_thread
+from .queue import Job, WakeQueue
 
-__all__ = ["IOThread", "HandlerPlane", "io_thread", "handler_plane", "service", "interrupt"]
+__all__ = ["HandlerPlane", "handler_plane", "service", "interrupt", "invoke", "deliver", "call_on_loop", "Latch"]
 
 log = logging.getLogger("nbws")
 T = TypeVar("T")
-Job = Callable[[], object]
-
-
-class WakeQueue:
-    """A thread-safe FIFO of jobs drained on one event loop, one wake per batch.
-
-    Thread-safe: :meth:`post` may be called from any thread. Jobs run on
-    ``loop`` (or in :meth:`drain` by whoever owns that loop's thread).
-    """
-
-    def __init__(
-        self,
-        loop: asyncio.AbstractEventLoop,
-        on_error: Callable[[BaseException], None],
-        after: Callable[[], None] | None = None,
-    ):
-        self.loop = loop
-        self.jobs: deque[Job] = deque()
-        self._scheduled = False
-        self._on_error = on_error
-        self._after = after
-        # Blocking waits on the loop's thread use one of two wake-ups, both
-        # set by whoever makes work available, never polled:
-        # * ``posted`` (a threading.Event) while the loop is held by the
-        #   caller (wait_for_post, a busy cell): post() sets it when waiters;
-        # * ``wakeup`` (a future of this loop) while the loop runs for a
-        #   waiter (a script's service()): drain() resolves it, and drain is
-        #   what post()'s call_soon_threadsafe runs.
-        self.posted = threading.Event()
-        self.waiters = 0  # written on the loop's thread only; read by post()
-        self.wakeup: asyncio.Future[None] | None = None  # loop's thread only
-        self.ran = 0  # jobs run so far; written on the loop's thread only
-        self.draining = False  # True while a job runs
-
-    def post(self, job: Job) -> bool:
-        """Append a job and wake the loop if no drain is pending. Thread-safe.
-
-        Returns True when this call woke the loop."""
-        self.jobs.append(job)
-        woke = False
-        if not self._scheduled:
-            self._scheduled = True
-            try:
-                self.loop.call_soon_threadsafe(self.drain)
-                woke = True
-            except RuntimeError:  # loop closed: the jobs stay queued for service()
-                self._scheduled = False
-        if self.waiters:
-            self.posted.set()
-            woke = True
-        return woke
-
-    def wait_for_post(self, timeout: float | None) -> None:
-        """Block up to ``timeout`` seconds (None: no bound) until a job is queued.
-
-        Runs on the loop's thread while the loop itself is not running jobs.
-        No wake-up is lost: ``posted`` is cleared before ``jobs`` is checked,
-        and post() appends before it reads ``waiters``."""
-        self.waiters += 1
-        try:
-            self.posted.clear()
-            if not self.jobs:
-                self.posted.wait(timeout)
-        finally:
-            self.waiters -= 1
-
-    def wake(self) -> None:
-        """Resolve the loop-side waiter, if any. Runs on the loop's thread."""
-        waiter = self.wakeup
-        if waiter is not None and not waiter.done():
-            waiter.set_result(None)
-
-    def drain(self) -> int:
-        """Run every queued job in order; returns how many ran.
-
-        Runs on the loop's thread."""
-        self._scheduled = False  # before popping: a later post schedules anew
-        jobs = self.jobs
-        count = 0
-        self.draining = True
-        try:
-            while jobs:
-                try:
-                    job = jobs.popleft()
-                except IndexError:  # pragma: no cover - another drain emptied it
-                    break
-                count += 1
-                self.ran += 1
-                try:
-                    job()
-                except BaseException as exc:
-                    if isinstance(exc, (KeyboardInterrupt, SystemExit)):
-                        raise
-                    self._on_error(exc)
-        finally:
-            self.draining = False
-        if self._after is not None:
-            self._after()
-        if count:
-            self.wake()
-        return count
-
-
-class IOThread:
-    """The I/O thread: one per process, started on first use, a daemon.
-
-    :meth:`post` and :meth:`run` are thread-safe; everything else runs on the
-    I/O thread.
-    """
-
-    def __init__(self) -> None:
-        ready = threading.Event()
-        self.loop: asyncio.AbstractEventLoop = asyncio.SelectorEventLoop()
-        self.queue = WakeQueue(
-            self.loop, lambda exc: log.error("nbws I/O job failed", exc_info=exc), self._flush_dirty
-        )
-        self.dirty: list[Callable[[], None]] = []  # flushes to run after the current batch
-        self.thread = threading.Thread(target=self._main, args=(ready,), name="nbws-io", daemon=True)
-        self.thread.start()
-        ready.wait()
-
-    def _main(self, ready: threading.Event) -> None:
-        asyncio.set_event_loop(self.loop)
-        self.loop.call_soon(ready.set)
-        self.loop.run_forever()
-
-    def post(self, job: Job) -> None:
-        """Run ``job()`` on the I/O thread soon, in posting order. Thread-safe."""
-        self.queue.post(job)
-
-    def flush_after_batch(self, flush: Callable[[], None]) -> None:
-        """Run ``flush()`` once the jobs of the current batch have run, so
-        several messages to one peer leave in one write. Runs on the I/O thread."""
-        self.dirty.append(flush)
-
-    def _flush_dirty(self) -> None:
-        dirty, self.dirty = self.dirty, []
-        for flush in dirty:
-            flush()
-
-    def run(self, coro: Coroutine[Any, Any, T], timeout: float | None = 30.0) -> T:
-        """Run a coroutine on the I/O thread and wait for its result.
-
-        Thread-safe; must not be called from the I/O thread itself."""
-        if threading.current_thread() is self.thread:
-            raise HandlerLoopError("IOThread.run() called on the I/O thread; it would deadlock")
-        future = asyncio.run_coroutine_threadsafe(coro, self.loop)
-        try:
-            return future.result(timeout)
-        except concurrent.futures.TimeoutError:
-            future.cancel()
-            raise
-
-    def in_thread(self) -> bool:
-        """True when called on the I/O thread."""
-        return threading.current_thread() is self.thread
-
-
-_io_lock = threading.Lock()
-_io: IOThread | None = None
-
-
-def io_thread() -> IOThread:
-    """The process's I/O thread, started on first use. Thread-safe."""
-    global _io
-    with _io_lock:
-        if _io is None or not _io.thread.is_alive():
-            _io = IOThread()
-        return _io
 
 
 class HandlerPlane:
@@ -283,10 +107,37 @@ class HandlerPlane:
         if self.stalled != since:
             raise AsyncHandlerBlockedError(self.last_stalled, waiting)
 
+    def wait_for_thread(self, fn: Callable[[], T], timeout: float, waiting: str) -> T:
+        """Run blocking ``fn()`` on a worker thread and wait for its result
+        (or exception), at most ``timeout`` seconds (then ``TimeoutError``).
+
+        Runs on this plane's thread. Queued handlers run meanwhile, so ``fn``
+        may talk to a server of this same thread (:func:`nbws.fetch`); the
+        worker's result arrives as a job, which wakes the wait at once. Inside
+        a handler, where handlers cannot run, it only waits."""
+        latch: Latch[tuple[bool, Any]] = Latch()
+
+        def worker() -> None:
+            try:
+                outcome: tuple[bool, Any] = (True, fn())
+            except BaseException as exc:  # noqa: BLE001 - handed to the caller
+                outcome = (False, exc)
+            latch.set(outcome)
+            self.post(_nothing)  # wakes a servicing wait at once
+
+        threading.Thread(target=worker, name="nbws-worker", daemon=True).start()
+        if threading.current_thread() is self.thread and not self.in_handler():
+            self.wait(latch.is_set, timeout, "", f"{waiting} got no result within {timeout} s", waiting)
+        elif not latch.wait(timeout):
+            raise TimeoutError(f"{waiting} got no result within {timeout} s")
+        ok, value = latch.value()
+        if not ok:
+            raise value
+        return value  # type: ignore[no-any-return]
+
     def wait(
         self,
         ready: Callable[[], bool],
-        signal: threading.Event,
         timeout: float | None,
         in_handler_error: str,
         timeout_error: str,
@@ -301,8 +152,8 @@ class HandlerPlane:
         that could never happen, so :class:`HandlerLoopError` is raised
         instead of hanging; when a coroutine handler started meanwhile cannot
         run because this wait holds the loop, :class:`AsyncHandlerBlockedError`
-        is raised at once. On other threads it blocks on ``signal``, which
-        deliveries set."""
+        is raised at once. On other threads it sleeps until a batch of this
+        plane's jobs ran (:meth:`WakeQueue.wait_settled`)."""
         on_plane = threading.current_thread() is self.thread
         deadline = None if timeout is None else time.monotonic() + timeout
         stalled = self.stalled
@@ -316,11 +167,8 @@ class HandlerPlane:
                 self._service(remaining, stop_on_interrupt=False)
                 if not ready():
                     self.check_stalled(stalled, waiting)
-            else:
-                signal.clear()  # cleared before ready() is read: a delivery in between sets it again
-                if ready():
-                    return
-                signal.wait(remaining)
+            elif self.queue.wait_settled(ready, remaining):
+                return
 
     def service(self, timeout: float = 0.0) -> int:
         """Run queued handlers now, waiting up to ``timeout`` seconds for some.
@@ -445,6 +293,7 @@ def handler_plane(create: bool = True) -> HandlerPlane | None:
             asyncio.set_event_loop(loop)
         plane = HandlerPlane(loop, thread)
         _planes[thread.ident or 0] = plane
+        register_plane_thread(threading.get_ident())
         return plane
 
 
@@ -476,3 +325,95 @@ def interrupt() -> None:
             plane.loop.call_soon_threadsafe(plane.queue.wake)
         except RuntimeError:
             pass
+
+
+def _nothing() -> None:
+    """A job that only wakes the handler plane."""
+
+
+class Latch(Generic[T]):
+    """A one-shot value handed from one thread to a thread that blocks for it.
+
+    :meth:`set` once from any thread; :meth:`wait` blocks until then.
+    Thread-safe."""
+
+    def __init__(self) -> None:
+        self._event = threading.Event()
+        self._value: list[T] = []
+
+    def set(self, value: T) -> None:
+        """Store ``value`` and wake the waiter (the first call wins). Thread-safe."""
+        if not self._value:
+            self._value.append(value)
+            self._event.set()
+
+    def is_set(self) -> bool:
+        """True once a value was set. Thread-safe."""
+        return self._event.is_set()
+
+    def wait(self, timeout: float | None) -> bool:
+        """Block until set, at most ``timeout`` seconds; True when set. Thread-safe."""
+        return self._event.wait(timeout)
+
+    def value(self) -> T:
+        """The value (call after :meth:`wait` returned True)."""
+        return self._value[0]
+
+
+def deliver(plane: HandlerPlane, job: Job, *, now: bool = False) -> None:
+    """Queue ``job`` to run on ``plane``, in order. Thread-safe: the one way
+    the I/O plane hands work to a handler plane. ``now=True`` (incoming
+    messages) also gives the handler thread the CPU at once when this woke it
+    (see :meth:`HandlerPlane.post_and_yield`)."""
+    if now:
+        plane.post_and_yield(job)
+    else:
+        plane.post(job)
+
+
+def call_on_loop(loop: asyncio.AbstractEventLoop, fn: Callable[..., object], *args: Any) -> bool:
+    """Run ``fn(*args)`` on ``loop`` (any asyncio loop, e.g. one awaiting a
+    drain), from any thread. False when that loop is closed. Thread-safe."""
+    try:
+        loop.call_soon_threadsafe(fn, *args)
+    except RuntimeError:  # the loop is closed: nobody waits on it any more
+        return False
+    return True
+
+
+@on_handler_plane
+def invoke(
+    plane: HandlerPlane,
+    fn: Callable[..., Any],
+    *args: Any,
+    on_result: Callable[[Any], object] | None = None,
+    on_error: Callable[[BaseException], object],
+) -> None:
+    """Run user code ``fn(*args)`` on ``plane``; if it returns an awaitable,
+    run that as a task. Then ``on_result(value)`` with its (awaited) result,
+    or ``on_error(exc)`` with what it raised (``asyncio.CancelledError`` when
+    the task was cancelled). The one copy of "run a handler": HTTP handlers,
+    WebSocket callbacks and RPCs all go through here.
+
+    Runs on the handler plane; so do ``on_result`` and ``on_error``."""
+    try:
+        result = fn(*args)
+    except Exception as exc:  # noqa: BLE001 - contained: reported to on_error
+        on_error(exc)
+        return
+    if inspect.isawaitable(result):
+
+        def finished(task: asyncio.Future[Any]) -> None:
+            if task.cancelled():
+                on_error(asyncio.CancelledError())
+                return
+            exc = task.exception()
+            if exc is not None:
+                on_error(exc)
+            elif on_result is not None:
+                on_result(task.result())
+
+        plane.start_async(result, finished)
+        return
+    if on_result is not None:
+        on_result(result)

@@ -14,11 +14,11 @@ from IPython.core.error import UsageError
 from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
 
-from .app import App
-from .errors import PortInUseError
-from .live import page_url
-from .messages import Request, Response
-from .server import Server, list_servers, start_server
+from ..app import App
+from ..errors import PortInUseError
+from ..messages import Request, Response
+from ..reach import page_url
+from ..server import Server, list_servers, start_server
 
 __all__ = ["NbwsMagics", "ServerTable"]
 

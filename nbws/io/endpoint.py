@@ -1,0 +1,233 @@
+"""The I/O-thread side of one server: settings, app, routes, connections.
+
+One :class:`Endpoint` per listening socket. It admits connections (the
+connection cap and the reclaim rules of :mod:`nbws.io.capacity`), hands HTTP
+handlers and WebSocket events to the handler plane through the boundary,
+broadcasts, and stops.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from websockets.frames import Frame, Opcode
+
+from ..boundary import SendBudget, deliver, invoke, on_io_thread, submit
+from ..errors import BadRequestError
+from ..messages import Response, to_response
+from .capacity import ConnectionStats, ConnectionTable
+from .routes import Routes
+
+if TYPE_CHECKING:
+    from ..app import AppSpec
+    from ..boundary import HandlerPlane, IOThread
+    from ..config import Settings
+    from ..websocket import WebSocket
+    from .http import HttpConnection
+    from .wsconn import WsConnection
+
+__all__ = ["Endpoint", "plain"]
+
+log = logging.getLogger("nbws")
+
+
+def plain(status: int, text: str) -> Response:
+    """A plain-text response (a newline is added when missing). Pure."""
+    return Response(status, text if text.endswith("\n") else text + "\n")
+
+
+class Endpoint:
+    """The I/O-thread side of one server: its settings, app, connections.
+
+    Created on any thread; every method runs on the I/O thread unless it says
+    otherwise."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        spec: AppSpec,
+        io: IOThread,
+        plane: HandlerPlane,
+        bound_host: str,
+        scheme: str,
+        opened: Callable[[WebSocket], None],
+        closed: Callable[[WebSocket], None],
+    ) -> None:
+        self.settings = settings
+        self.spec = spec
+        self.io = io
+        self.plane = plane
+        self.bound_host = bound_host
+        self.scheme = scheme
+        self.opened = opened  # run on the handler plane
+        self.closed = closed  # run on the handler plane
+        self.connections: set[HttpConnection] = set()
+        self.websockets: set[WsConnection] = set()
+        self.aio_server: asyncio.AbstractServer | None = None
+        self.stopping = False
+        # the I/O plane's route table: nbws's own pages and assets, live
+        # pages and sockets, static paths; the app is the fallback
+        self.routes = Routes(spec.static)
+        self.messages_out = 0
+        total = settings.max_total_send_buffer
+        self.send_budget = SendBudget(total) if total is not None else None
+        # Which connections may be closed to make room (issue 17), and the
+        # state of the one-line log about it.
+        self.table: ConnectionTable[HttpConnection] = ConnectionTable(
+            settings.max_connections, settings.max_pending_per_address, settings.pending_grace)
+        self._pressure_timer: asyncio.TimerHandle | None = None
+        self._pressure_began = 0.0
+        self._pressure_last = 0.0
+        self._pressure_base = (0, 0)  # reclaimed, refused when the episode began
+
+    def connection_stats(self) -> ConnectionStats:
+        """Counts of connections held, reclaimed and refused. Thread-safe."""
+        return self.table.stats()
+
+    def admit(self, conn: HttpConnection) -> bool:
+        """Take a new connection into the table, closing the connections the
+        reclaim rules name to make room; False when it must be refused (503)."""
+        table = self.table
+        before = (table.reclaimed, table.refused)
+        admission = table.arrive(conn, conn.remote[0])
+        for victim in admission.victims:
+            victim.close()
+        if admission.victims or not admission.admitted:
+            self._under_pressure(before)
+        return admission.admitted
+
+    def _label(self) -> str:
+        sockets = getattr(self.aio_server, "sockets", None) or ()
+        if sockets:
+            name = sockets[0].getsockname()
+            if isinstance(name, tuple):
+                return f"{name[0]}:{name[1]}"
+            return str(name)
+        return self.bound_host or "server"
+
+    def _under_pressure(self, before: tuple[int, int]) -> None:
+        """Log one line when reclaiming or refusing starts; a summary follows
+        once none has happened for handshake_timeout seconds."""
+        now = self.io.loop.time()
+        self._pressure_last = now
+        if self._pressure_timer is not None:
+            return
+        self._pressure_began = now
+        self._pressure_base = before
+        per_address = self.settings.max_pending_per_address
+        log.info("nbws: %s is making room for newcomers (max_connections=%d reached, or one address over "
+                 "max_pending_per_address=%s): closing connections that sent no complete request, then idle "
+                 "keep-alive ones, oldest first; 503 when none can be. A summary follows when this stops.",
+                 self._label(), self.settings.max_connections, per_address)
+        self._pressure_timer = self.io.loop.call_later(self.settings.handshake_timeout, self._pressure_check)
+
+    def _pressure_check(self) -> None:
+        wait = self._pressure_last + self.settings.handshake_timeout - self.io.loop.time()
+        if wait > 0:
+            self._pressure_timer = self.io.loop.call_later(wait, self._pressure_check)
+            return
+        self._pressure_timer = None
+        self._pressure_summary()
+
+    def _pressure_summary(self) -> None:
+        reclaimed = self.table.reclaimed - self._pressure_base[0]
+        refused = self.table.refused - self._pressure_base[1]
+        log.info("nbws: %s stopped making room: %d connection(s) reclaimed and %d refused (503) in %.1f s; "
+                 "Server.connection_stats() has the totals.", self._label(), reclaimed, refused,
+                 self._pressure_last - self._pressure_began)
+
+    def protocol(self) -> asyncio.Protocol:
+        """Factory for asyncio's ``create_server``."""
+        from .http import HttpConnection
+
+        return HttpConnection(self)
+
+    def call_handler(self, fn: Callable[..., Any], *args: Any) -> asyncio.Future[Any]:
+        """Run the HTTP handler ``fn(*args)`` on the handler plane; a future on
+        the I/O loop settles with its (awaited) result converted to a
+        Response, or None. Errors become a logged 500 (a BadRequestError its
+        400). Runs on the I/O thread."""
+        future: asyncio.Future[Any] = self.io.loop.create_future()
+        label = getattr(fn, "__qualname__", repr(fn))
+        plane = self.plane
+
+        def settle(value: Any) -> None:  # I/O thread
+            if not future.done():
+                future.set_result(value)
+
+        def on_error(exc: BaseException) -> None:  # handler plane
+            if isinstance(exc, BadRequestError):  # the request's fault, not the handler's
+                log.debug("nbws: HTTP handler %s: %s", label, exc)
+                answer = plain(exc.status, str(exc))
+            else:
+                log.error("nbws: HTTP handler %s raised", label, exc_info=exc)
+                answer = plain(500, "Internal Server Error")
+            submit(lambda: settle(answer))
+
+        def on_result(value: Any) -> None:  # handler plane
+            if value is not None:
+                try:
+                    value = to_response(value)
+                except Exception as exc:  # noqa: BLE001 - a 500, never a dead server
+                    on_error(exc)
+                    return
+            submit(lambda: settle(value))
+
+        deliver(plane, lambda: invoke(plane, fn, *args, on_result=on_result, on_error=on_error))
+        return future
+
+    def ws_lost(self, conn: WsConnection, code: int, reason: str) -> None:
+        """A WebSocket's TCP connection is gone."""
+        self.websockets.discard(conn)
+        user = conn.user
+        if user is not None:
+            def job() -> None:  # handler plane
+                self.closed(user)
+                user._finish(code, reason)
+
+            deliver(self.plane, job)
+
+    @on_io_thread
+    def broadcast(self, data: str | bytes) -> int:
+        """Send one message to every open WebSocket; returns how many got it.
+
+        The frame is serialised once for all peers without extensions."""
+        payload = data.encode("utf-8") if isinstance(data, str) else data
+        opcode = Opcode.TEXT if isinstance(data, str) else Opcode.BINARY
+        shared: list[bytes] = []
+
+        def frame() -> bytes:
+            if not shared:
+                shared.append(Frame(opcode, payload).serialize(mask=False, extensions=[]))
+            return shared[0]
+
+        size = len(data)
+        sent = 0
+        for conn in list(self.websockets):
+            try:
+                if not conn.reserve(size):
+                    continue
+            except Exception:  # noqa: BLE001 - 'error' policy: skip this peer in a broadcast
+                continue
+            conn.send_shared(frame, data, size)
+            sent += 1
+        self.messages_out += sent
+        return sent
+
+    async def stop(self) -> None:
+        """Stop listening and close every connection (1001 for WebSockets)."""
+        self.stopping = True
+        if self._pressure_timer is not None:
+            self._pressure_timer.cancel()
+            self._pressure_timer = None
+            self._pressure_summary()
+        if self.aio_server is not None:
+            self.aio_server.close()
+        for ws in list(self.websockets):
+            ws.start_close(1001, "server stopping")
+        for conn in list(self.connections):
+            if conn.ws is None:
+                conn.close()

@@ -1,0 +1,102 @@
+"""The I/O plane's route table: which requests it answers itself.
+
+A route is a function of the :class:`~nbws.Request` that returns a response
+value — a :class:`~nbws.Response`, or a :class:`FileResponse` (a region of a
+file) — or None when the request is not its business. :class:`Routes` asks
+them in order: live pages (``LivePlot``, ``FigureStream``), nbws's own assets
+(``/_nbws/nbws.js`` …), then the app's static paths. A request no route takes
+goes to the app's handlers on the handler plane (``on_headers``, ``call``).
+The one response writer (:mod:`nbws.io.http`) sends whatever a route returned.
+
+WebSocket paths served on the I/O thread (live plots, channels) register in
+:attr:`Routes.sockets` the same way. Everything here runs on the I/O thread;
+the route functions are pure but for the file system reads of static paths.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Union
+
+from ..assets import ASSET_PREFIX, asset
+from ..boundary import on_io_thread
+from ..messages import Request, Response
+from ..static import StaticRoutes, not_modified
+from .static import static_route
+
+if TYPE_CHECKING:
+    from .wsconn import WsConnection
+
+__all__ = ["FileResponse", "Answer", "Route", "Routes", "asset_route"]
+
+
+@dataclass(frozen=True)
+class FileResponse:
+    """A response whose body is ``length`` bytes of the file at ``path`` from
+    ``start``; ``headers`` include Content-Length. Immutable."""
+
+    status: int
+    headers: tuple[tuple[str, str], ...]
+    path: str
+    start: int
+    length: int
+
+
+Answer = Union[Response, FileResponse]
+Route = Callable[[Request], Union[Answer, None]]
+SocketOpened = Callable[["WsConnection"], None]
+
+
+def asset_route(request: Request) -> Answer | None:
+    """nbws's own files (``/_nbws/…``): the browser helper and its kin."""
+    if not request.path.startswith(ASSET_PREFIX):
+        return None
+    helper = asset(request.path)
+    if helper is None:
+        return None
+    body, kind, etag = helper
+    cache = [("ETag", etag), ("Cache-Control", "no-cache"), ("Access-Control-Allow-Origin", "*")]
+    if not_modified(request.headers, etag, None):
+        return Response(304, "", cache)
+    return Response(200, body, cache, content_type=kind)
+
+
+class Routes:
+    """The ordered routes of one server, for GET and HEAD. Runs on the I/O thread."""
+
+    def __init__(self, static: StaticRoutes) -> None:
+        self.pages: dict[str, tuple[bytes, str]] = {}
+        """Pages served whole from memory: path -> (body, content type)."""
+        self.sockets: dict[str, SocketOpened] = {}
+        """WebSocket paths served on the I/O thread: path -> fn(conn) run when one opens."""
+        self.table: list[tuple[str, Route]] = [("live pages", self._page), ("nbws assets", asset_route)]
+        if static:
+            self.table.append(("static paths", static_route(static)))
+
+    def answer(self, request: Request) -> Answer | None:
+        """The first route's answer to ``request``, or None: the app's turn.
+        Pure but for static paths' file-system reads; the I/O thread calls it."""
+        if request.method not in ("GET", "HEAD"):
+            return None
+        for _, route in self.table:
+            found = route(request)
+            if found is not None:
+                return found
+        return None
+
+    def _page(self, request: Request) -> Answer | None:
+        page = self.pages.get(request.path)
+        if page is None:
+            return None
+        return Response(200, page[0], [("Cache-Control", "no-cache")], content_type=page[1])
+
+    @on_io_thread
+    def add_page(self, path: str, body: bytes, content_type: str) -> None:
+        """Serve ``body`` at ``path``."""
+        self.pages[path] = (body, content_type)
+
+    @on_io_thread
+    def add_socket(self, path: str, opened: SocketOpened) -> None:
+        """Accept WebSockets at ``path`` on the I/O thread; ``opened(conn)`` runs for each."""
+        self.sockets[path] = opened

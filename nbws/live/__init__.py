@@ -1,0 +1,21 @@
+"""Live data from a running cell to pages, split by feature.
+
+* :mod:`.plot` — :class:`LivePlot`: points pushed from any thread, sent by
+  the I/O thread at most ``fps`` times a second;
+* :mod:`.channel` — :class:`Channel`: a named stream, latest-wins or all;
+* :mod:`.figure` — :class:`FigureStream`: a matplotlib figure as PNG frames;
+* :mod:`.frames` — the binary points format and downsampling (pure).
+
+Their pages and WebSockets are served by the I/O thread (registered in the
+server's route table), so browsers join and update while a cell is busy.
+"""
+
+from __future__ import annotations
+
+from ..reach import page_url
+from .channel import Channel
+from .figure import FigureStream
+from .frames import decode_points, downsample, encode_points
+from .plot import LivePlot
+
+__all__ = ["LivePlot", "Channel", "FigureStream", "encode_points", "decode_points", "downsample", "page_url"]

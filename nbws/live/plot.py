@@ -1,0 +1,261 @@
+"""Live plots: stream points from a running cell to browser charts.
+
+``plot.push(x, loss=...)`` only appends to a thread-safe deque (no lock, no
+I/O, never blocks). The I/O thread takes what was pushed at most ``fps``
+times a second, appends it to a bounded history, and sends it to every page
+as one binary frame of float64 arrays. The plot's page and its WebSocket are
+served by the I/O thread too, so browsers join and update while the cell that
+pushes is still running.
+
+Frame format (little-endian), repeated once per series present in a batch::
+
+    b"NBLP" | u8 version (1) | u8 kind (0: points) | u16 series | u32 count
+    | count float64 x | count float64 y
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+from array import array
+from collections import deque
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Any
+
+from ..boundary import on_io_thread, submit
+from ..envelope import encode_topic
+from ..errors import ServerNotRunningError
+from ..reach import page_url
+from .frames import downsample, encode_points
+from .shared import shared_server
+
+if TYPE_CHECKING:
+    from ..io.wsconn import WsConnection
+    from ..server import Server
+
+__all__ = ["LivePlot"]
+
+
+PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>{title}</title>
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<style>html,body{{margin:0;height:100%;font:13px system-ui,sans-serif}}#plot{{height:100%}}</style></head>
+<body><div id="plot"></div>
+<script type="module">
+import {{ liveplot }} from "../../_nbws/chart.js";
+window.chart = liveplot(document.getElementById("plot"), {{ path: {path} }});
+</script></body></html>
+"""
+
+
+class LivePlot:
+    """A live chart fed from Python, shown in the notebook and at :attr:`url`.
+
+    ``push`` and ``push_many`` are thread-safe and never block: a training
+    loop can call them at full speed. Pages get the points as binary frames
+    at most ``fps`` times a second; a page that cannot keep up skips to the
+    latest batches (its queue is bounded by ``client_buffer`` bytes) instead of
+    slowing the producer; a page that joins late first gets the history
+    (``max_points`` per plot, downsampled to ``history_points`` per series).
+
+    Args:
+        name: the plot's name; its page is ``/live/<name>/``.
+        series: the names of its series (``push(x, loss=..., acc=...)``).
+        server: the server to use (default: a shared one, started on demand).
+        fps: most frames per second sent to pages.
+        max_points: points kept for late joiners (oldest dropped first).
+        window: show the x range of the last N points of the series pushed
+            most often, for every series (a series pushed rarely is cut to the
+            same range instead of stretching the axis); None: all points.
+            Points are expected in increasing x, as ``push(step, ...)`` gives.
+        title: the page title.
+        client_buffer: bytes that may wait for one page before it skips batches.
+        history_points: most points per series sent to a joining page.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        series: Sequence[str] = ("y",),
+        server: Server | None = None,
+        fps: float = 30.0,
+        max_points: int = 1_000_000,
+        window: int | None = None,
+        title: str | None = None,
+        client_buffer: int = 4 * 1024 * 1024,
+        history_points: int = 200_000,
+    ) -> None:
+        if not re.fullmatch(r"[A-Za-z0-9_.-]+", name):
+            raise ValueError(f"a plot name may use letters, digits, '_', '.', '-', not {name!r}")
+        if not series:
+            raise ValueError("a plot needs at least one series")
+        if fps <= 0:
+            raise ValueError("fps must be positive")
+        self.name = name
+        self.series = list(series)
+        self._index = {s: i for i, s in enumerate(self.series)}
+        self.fps = fps
+        self.max_points = max_points
+        self.window = window
+        self.title = title or name
+        self.client_buffer = client_buffer
+        self.history_points = history_points
+        self.server = server if server is not None else shared_server()
+        self._pending: deque[tuple[int, float, float]] = deque()
+        self._history = [(array("d"), array("d")) for _ in self.series]
+        self._subscribers: set[WsConnection] = set()
+        self._closed = False
+        self.frames_sent = 0
+        """Frames written to pages so far."""
+        self.batches_skipped = 0
+        """Batches a slow page skipped."""
+        self.largest_frame = 0
+        """The largest frame sent so far, in bytes."""
+        endpoint = self.server._endpoint
+        if endpoint is None or not self.server.running:
+            raise ServerNotRunningError("the plot's server is not running; start one with nbws.start_server() "
+                                        "or pass server=None for the shared one")
+        self._endpoint = endpoint
+        self._path = f"/live/{name}/"
+        page = PAGE.format(title=html.escape(self.title), path=json.dumps(f"live/{name}/ws")).encode()
+        def install() -> None:  # I/O thread
+            endpoint.routes.add_page(self._path, page, "text/html; charset=utf-8")
+            endpoint.routes.add_socket(self._path + "ws", self._subscribe)
+            endpoint.io.loop.call_later(1 / self.fps, self._tick)
+
+        submit(install)
+
+    # -- producer side: any thread, never blocks --
+
+    def push(self, x: float, **values: float) -> None:
+        """Add one point per named series at ``x``: ``plot.push(step, loss=0.3)``."""
+        index = self._index
+        append = self._pending.append
+        fx = float(x)
+        for key, value in values.items():
+            i = index.get(key)
+            if i is None:
+                raise ValueError(f"unknown series {key!r}; this plot has {self.series}")
+            append((i, fx, float(value)))
+
+    def push_many(self, xs: Iterable[float], ys: Iterable[float], series: str | None = None) -> None:
+        """Add many points to one series (lists or numpy arrays)."""
+        name = series if series is not None else self.series[0]
+        i = self._index.get(name)
+        if i is None:
+            raise ValueError(f"unknown series {name!r}; this plot has {self.series}")
+        xa = array("d", _floats(xs))
+        ya = array("d", _floats(ys))
+        if len(xa) != len(ya):
+            raise ValueError("xs and ys must have the same length")
+        self._pending.extend(zip([i] * len(xa), xa, ya, strict=True))
+
+    def flush(self, timeout: float = 5.0) -> bool:
+        """Hand every point pushed so far to the pages now (the I/O thread
+        takes them at once instead of at its next tick); True when it has,
+        False when it did not answer within ``timeout`` seconds. Use it at the
+        end of a loop. Blocking; any thread but the I/O thread."""
+        try:
+            self._endpoint.io.call(self._flush, timeout)
+        except TimeoutError:
+            return False
+        return not self._pending
+
+    # -- I/O thread --
+
+    @on_io_thread
+    def _tick(self) -> None:
+        if self._closed or not self.server.running:
+            return
+        try:
+            self._flush()
+        finally:
+            self._endpoint.io.loop.call_later(1 / self.fps, self._tick)
+
+    @on_io_thread
+    def _flush(self) -> None:
+        pending = self._pending
+        n = len(pending)
+        if not n:
+            return
+        grouped = [(array("d"), array("d")) for _ in self.series]
+        for _ in range(n):
+            i, x, y = pending.popleft()
+            grouped[i][0].append(x)
+            grouped[i][1].append(y)
+        chunks = []
+        for i, (xs, ys) in enumerate(grouped):
+            if xs:
+                chunks.append(encode_points(i, xs, ys))
+                hx, hy = self._history[i]
+                hx.extend(xs)
+                hy.extend(ys)
+        self._trim()
+        frame = b"".join(chunks)
+        self.largest_frame = max(self.largest_frame, len(frame))
+        for conn in list(self._subscribers):
+            if conn.lost:
+                self._subscribers.discard(conn)
+                continue
+            waiting = conn.pending_out()
+            if waiting and waiting + len(frame) > self.client_buffer:
+                # this page falls behind: it skips to later batches, so what waits
+                # for it stays within client_buffer (or one frame, when it is idle)
+                self.batches_skipped += 1
+                continue
+            conn.send_message(frame)
+            self.frames_sent += 1
+
+    def _trim(self) -> None:
+        total = sum(len(xs) for xs, _ in self._history)
+        if total <= self.max_points * 1.1:
+            return
+        excess = total - self.max_points
+        for xs, ys in self._history:  # drop the oldest points, evenly across series
+            drop = min(len(xs), excess * len(xs) // max(total, 1) + 1)
+            del xs[:drop]
+            del ys[:drop]
+
+    def _subscribe(self, conn: WsConnection) -> None:
+        """A page opened the plot's WebSocket: meta, history, then live frames."""
+        meta = {"name": self.name, "title": self.title, "series": self.series, "window": self.window}
+        conn.send_message(encode_topic("meta", meta))
+        chunks = []
+        for i, (xs, ys) in enumerate(self._history):
+            if xs:
+                dx, dy = downsample(xs, ys, self.history_points)
+                chunks.append(encode_points(i, dx, dy))
+        if chunks:
+            conn.send_message(b"".join(chunks))
+        self._subscribers.add(conn)
+
+    # -- the rest --
+
+    @property
+    def url(self) -> str:
+        """The plot's page, reachable from the user's browser."""
+        return page_url(self.server, self._path)
+
+    @property
+    def points(self) -> int:
+        """Points kept in the history (all series)."""
+        return sum(len(xs) for xs, _ in self._history)
+
+    def close(self) -> None:
+        """Stop sending; the page stays served until the server stops."""
+        self._closed = True
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
+        url = html.escape(self.url, quote=True)
+        return {
+            "text/plain": f"LivePlot {self.name!r} at {self.url}",
+            "text/html": (f'<iframe src="{url}" style="width:100%;height:320px;border:0"></iframe>'
+                          f'<div style="font:12px system-ui"><a href="{url}" target="_blank">{html.escape(self.url)}'
+                          "</a></div>"),
+        }
+
+
+def _floats(values: Iterable[float]) -> Iterable[float]:
+    tolist = getattr(values, "tolist", None)  # numpy arrays: one C-level conversion
+    return tolist() if callable(tolist) else values
