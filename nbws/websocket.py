@@ -89,6 +89,7 @@ class WebSocket:
         self._close_callbacks: list[CloseCallback] = []
         self._inbox: deque[Message] = deque()
         self._waiter: asyncio.Future[None] | None = None
+        self._close_waiters: list[asyncio.Future[None]] = []
         self._state = "OPEN"  # "CLOSED" only once the handler loop saw the close
         self._error: BaseException | None = None
         self.close_code: int | None = None
@@ -226,6 +227,38 @@ class WebSocket:
         """``"CONNECTING"``, ``"OPEN"``, ``"CLOSING"`` or ``"CLOSED"``."""
         return self._state
 
+    def wait_closed(self, timeout: float | None = None) -> int:
+        """Block until the connection is closed as the handler loop sees it
+        (:attr:`state` is ``"CLOSED"``, the ``on_close`` callbacks have run)
+        and return the close code.
+
+        For scripts, cells and worker threads, typically after :meth:`close`;
+        in a coroutine use ``await ws.await_closed()``. On the handler loop's
+        thread queued nbws handlers run meanwhile, so this also works when the
+        peer is a server of the same kernel. Raises ``TimeoutError`` after
+        ``timeout`` seconds and :class:`~nbws.HandlerLoopError` inside a handler.
+        """
+        self._plane.wait(
+            lambda: self.closed, timeout,
+            "wait_closed() was called inside a handler: the close can only be reported after "
+            "the handler returns; use on_close or 'await ws.await_closed()'",
+            f"the connection did not close within {timeout} s", "wait_closed()",
+        )
+        return self.close_code if self.close_code is not None else 1006
+
+    async def await_closed(self, timeout: float | None = None) -> int:
+        """Await until the connection is closed and return the close code; the
+        awaitable form of :meth:`wait_closed`. Runs on the handler loop."""
+        if not self.closed:
+            future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            self._close_waiters.append(future)
+            try:
+                await asyncio.wait_for(future, timeout)
+            finally:
+                if future in self._close_waiters:
+                    self._close_waiters.remove(future)
+        return self.close_code if self.close_code is not None else 1006
+
     # -- receiving --
 
     def receive(self, timeout: float | None = None) -> Message:
@@ -325,6 +358,9 @@ class WebSocket:
         self.close_code, self.close_reason = code, reason
         _open.pop(self.id, None)
         self._wake()
+        for future in self._close_waiters:
+            if not future.done():
+                future.set_result(None)
         for fn in self._close_callbacks:
             self._run_callback(fn, code, reason)
 

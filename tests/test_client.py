@@ -91,6 +91,30 @@ def test_blocking_receive_in_a_script_runs_handlers_meanwhile() -> None:
     ws.close()
 
 
+def test_wait_closed_reaches_closed_with_a_server_in_the_same_thread() -> None:
+    # the server's close handling and the client's CLOSED report are two jobs
+    # on this thread; one service() may run only the first, wait_closed() both
+    server = nbws.start_server(app=echo_app())
+    ws = nbws.connect(server.ws_url).wait_open(10)
+    ws.close(1000, "done")
+    assert ws.wait_closed(10) == 1000
+    assert ws.state == "CLOSED" and ws.close_reason == "done"
+    assert ws.wait_closed(0) == 1000  # already closed: returns at once
+
+
+def test_await_closed_in_a_coroutine() -> None:
+    async def main() -> None:
+        server = nbws.start_server(app=echo_app())
+        ws = await nbws.connect(server.ws_url).await_open(10)
+        with pytest.raises(TimeoutError):
+            await ws.await_closed(0.05)
+        ws.close(4000, "bye")
+        assert await ws.await_closed(10) == 4000
+        assert ws.closed
+
+    run(main)
+
+
 def test_callbacks_run_on_the_thread_that_connected() -> None:
     names: list[str] = []
     states: list[str] = []
