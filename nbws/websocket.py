@@ -87,7 +87,7 @@ class WebSocket:
         self._close_on_error = close_on_error
         self._message_callbacks: list[MessageCallback] = []
         self._close_callbacks: list[CloseCallback] = []
-        self._inbox: deque[Message] = deque()
+        self._inbox: deque[Message] | None = None  # made on the first unconsumed message (~600 bytes)
         self._waiter: asyncio.Future[None] | None = None
         self._close_waiters: list[asyncio.Future[None]] = []
         self._state = "OPEN"  # "CLOSED" only once the handler loop saw the close
@@ -305,6 +305,7 @@ class WebSocket:
         return self._take()
 
     def _take(self) -> Message:
+        assert self._inbox is not None
         message = self._inbox.popleft()
         self._link.message_handled(len(message))
         return message
@@ -338,6 +339,8 @@ class WebSocket:
         """Hand one received message to the user. Runs on the handler loop."""
         self.messages_in += 1
         if not self._message_callbacks:
+            if self._inbox is None:
+                self._inbox = deque()
             self._inbox.append(message)
             self._wake()
             return

@@ -297,3 +297,39 @@ def test_budget_trait_is_configurable_and_none_disables_it() -> None:
     server = nbws.start_server(app={}, max_total_send_buffer=None)
     assert server.max_total_send_buffer is None
     assert nbws.Server.class_traits()["max_total_send_buffer"].default_value == 32 * MiB
+
+
+def test_an_idle_websocket_costs_less_than_13_kib_of_python_heap() -> None:
+    """What one idle WebSocket keeps alive on the server (tracemalloc, so it
+    is the same on every run: no RSS noise). tornado needs about 13.7 KiB and
+    websockets 13.1 KiB of RSS per idle connection (bench/echo_bench.py)."""
+    import tracemalloc
+
+    peers = 300
+    sockets: list[nbws.WebSocket] = []
+
+    async def main() -> None:
+        server = nbws.start_server(app={"on_ws_open": sockets.append})
+        gc.collect()
+        tracemalloc.start()
+        try:
+            before = tracemalloc.get_traced_memory()[0]
+            held = await asyncio.create_subprocess_exec(
+                sys.executable, "-c", SLOW_PEERS, str(server.port), str(peers),
+                stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+            )
+            try:
+                assert held.stdout is not None and held.stdin is not None
+                assert (await asyncio.wait_for(held.stdout.readline(), 30)).strip() == b"ready"
+                await wait_for_condition(lambda: len(sockets) == peers, 10)
+                gc.collect()
+                per_peer = (tracemalloc.get_traced_memory()[0] - before) / peers
+            finally:
+                assert held.stdin is not None
+                held.stdin.close()
+                await asyncio.wait_for(held.wait(), 10)
+        finally:
+            tracemalloc.stop()
+        assert per_peer < 13 * 1024, f"{per_peer / 1024:.1f} KiB per idle WebSocket"
+
+    run(main, timeout=60)

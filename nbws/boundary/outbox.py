@@ -86,6 +86,13 @@ class Outbox:
     :meth:`resume_writing` (I/O thread); the ``_locked`` ones run under the
     lock. The hooks at the end are implemented by the I/O-thread half."""
 
+    # no per-instance dict: it is most of the memory of an idle connection
+    __slots__ = (
+        "_charged", "_close_posted", "_closed_with", "_direct_tail", "_drain_waiters", "_fd", "_held",
+        "_held_mark", "_in_handled", "_in_queued", "_lock", "_lost", "_out_framed", "_out_posted",
+        "_out_written", "_reading_paused", "_watch", "budget", "io", "settings", "transport",
+    )
+
     def __init__(self, transport: asyncio.Transport, settings: Settings, io: IOThread,
                  budget: SendBudget | None) -> None:
         self.transport = transport

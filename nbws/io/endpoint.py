@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from websockets.frames import Frame, Opcode
 
+from ..__about__ import __version__
 from ..boundary import SendBudget, deliver, invoke, on_io_thread, submit
 from ..errors import BadRequestError
 from ..messages import Response, to_response
@@ -29,9 +30,11 @@ if TYPE_CHECKING:
     from .http import HttpConnection
     from .wsconn import WsConnection
 
-__all__ = ["Endpoint", "plain"]
+__all__ = ["Endpoint", "plain", "SERVER_HEADER"]
 
 log = logging.getLogger("nbws")
+SERVER_HEADER = f"nbws/{__version__}".encode()
+"""The ``Server`` header of every HTTP response."""
 
 
 def plain(status: int, text: str) -> Response:

@@ -20,31 +20,36 @@ from typing import TYPE_CHECKING, Any
 
 import h11
 
-from ..__about__ import __version__
 from ..messages import Request, Response
 from ..security import Rejection
 from .body import finish_bodyless, read_body
-from .endpoint import plain
+from .endpoint import SERVER_HEADER, plain
 from .head import read_head, unparsable_answer
 from .routes import Answer, FileResponse
+from .send_file import send_file
 from .upgrade import upgrade
 
 if TYPE_CHECKING:
     from .endpoint import Endpoint
     from .wsconn import WsConnection
 
-__all__ = ["HttpConnection", "SERVER_HEADER"]
+__all__ = ["HttpConnection"]
 
 log = logging.getLogger("nbws")
 access_log = logging.getLogger("nbws.access")
-SERVER_HEADER = f"nbws/{__version__}".encode()
-_CHUNK = 256 * 1024
 _NO_BODY_STATUS = frozenset({204, 304}) | frozenset(range(100, 200))
 
 
 class HttpConnection(asyncio.Protocol):
     """One TCP connection: HTTP/1.1 requests (keep-alive, pipelining), then
     possibly a WebSocket. Runs on the I/O thread."""
+
+    # no per-instance dict: it is most of the memory of an idle connection
+    __slots__ = (
+        "_closed", "_data_waiter", "_drain_waiter", "_head_raw", "_last_read", "_method", "_paused",
+        "_reading_body", "_refused", "_request_line", "_task", "_timer", "_write_paused", "ep", "h11", "loop",
+        "remote", "settings", "transport", "ws",
+    )
 
     def __init__(self, endpoint: Endpoint) -> None:
         self.ep = endpoint
@@ -54,13 +59,15 @@ class HttpConnection(asyncio.Protocol):
         self.transport: asyncio.Transport | None = None
         self.ws: WsConnection | None = None
         self.remote: tuple[str, int] = ("", 0)
-        self._data_ready = asyncio.Event()
+        # Futures made only while someone waits (an asyncio.Event costs ~750
+        # bytes per connection, kept for the life of a WebSocket too).
+        self._data_waiter: asyncio.Future[None] | None = None  # _next_event waits for bytes
+        self._drain_waiter: asyncio.Future[None] | None = None  # _stream waits for the transport
+        self._write_paused = False
         self._task: asyncio.Task[None] | None = None
         self._timer: asyncio.TimerHandle | None = None
         self._paused = False
         self._closed = False
-        self._writable = asyncio.Event()
-        self._writable.set()
         self._request_line = "-"
         # The method of the request being answered (None before its head is
         # parsed): every answer to HEAD goes without a body.
@@ -122,7 +129,7 @@ class HttpConnection(asyncio.Protocol):
             self._head_raw += data[: self.settings.max_header_block - len(self._head_raw)]
         self.ep.table.waiting(self)
         self.h11.receive_data(data)
-        self._data_ready.set()
+        self._wake(self._data_waiter)
 
     def eof_received(self) -> bool:
         if self.ws is not None:
@@ -135,20 +142,27 @@ class HttpConnection(asyncio.Protocol):
             self.h11.receive_data(b"")
         except RuntimeError:
             pass
-        self._data_ready.set()
+        self._wake(self._data_waiter)
         return True
 
+    @staticmethod
+    def _wake(waiter: asyncio.Future[None] | None) -> None:
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
     def pause_writing(self) -> None:
-        self._writable.clear()
+        self._write_paused = True
 
     def resume_writing(self) -> None:
-        self._writable.set()
+        self._write_paused = False
+        self._wake(self._drain_waiter)
         if self.ws is not None:
             self.ws.resume_writing()
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._closed = True
-        self._writable.set()
+        self._write_paused = False
+        self._wake(self._drain_waiter)
         self.ep.connections.discard(self)
         self.ep.table.leave(self)
         if self._timer is not None:
@@ -220,8 +234,11 @@ class HttpConnection(asyncio.Protocol):
                     # between requests: keep-alive idle, or a next head begun
                     self.ep.table.next_request(self, started=self._has_partial())
                 self._resume()
-                self._data_ready.clear()
-                await self._data_ready.wait()
+                self._data_waiter = self.loop.create_future()
+                try:
+                    await self._data_waiter
+                finally:
+                    self._data_waiter = None
                 self._last_read = self.loop.time()
                 continue
             return event
@@ -412,38 +429,15 @@ class HttpConnection(asyncio.Protocol):
     async def _send(self, answer: Answer, extra: list[tuple[bytes, bytes]]) -> None:
         """Send a route's response value: the one writer for both kinds."""
         if isinstance(answer, FileResponse):
-            await self._send_file(answer, extra)
+            await send_file(self, answer, extra)
         else:
             self._safe_respond(answer, extra=extra)
 
-    async def _send_file(self, answer: FileResponse, extra: list[tuple[bytes, bytes]]) -> None:
-        """Send a file region in chunks, waiting for the socket to drain."""
-        assert self.transport is not None
-        try:
-            f = open(answer.path, "rb")
-        except OSError:
-            self._safe_respond(plain(404, "Not Found"))
-            return
-        head = self._method == b"HEAD"  # as h11 frames it: methods are case-sensitive
-        status, length = answer.status, answer.length
-        raw = [(b"Server", SERVER_HEADER)] + [(n.encode("latin-1"), v.encode("latin-1")) for n, v in answer.headers]
-        reason = Response(status).reason.encode()
-        with f:
-            self._log_access(status, 0 if head else length)
-            self.transport.write(self.h11.send(h11.Response(status_code=status, headers=raw + extra, reason=reason))
-                                 or b"")
-            if not head:
-                f.seek(answer.start)
-                remaining = length
-                while remaining > 0 and not self._closed:
-                    chunk = f.read(min(_CHUNK, remaining))
-                    if not chunk:  # the file shrank while being sent: end the connection
-                        self.close()
-                        return
-                    remaining -= len(chunk)
-                    self.transport.write(self.h11.send(h11.Data(data=chunk)) or b"")
-                    if not self._writable.is_set():  # the transport passed its high-water mark
-                        await self._writable.wait()
-                if self._closed:
-                    return
-        self.transport.write(self.h11.send(h11.EndOfMessage()) or b"")
+    async def _wait_writable(self) -> None:
+        """Wait while the transport is past its high-water mark (or until the connection is lost)."""
+        if self._write_paused:
+            self._drain_waiter = self.loop.create_future()
+            try:
+                await self._drain_waiter
+            finally:
+                self._drain_waiter = None

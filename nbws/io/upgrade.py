@@ -20,7 +20,7 @@ from websockets.extensions.base import ClientExtensionFactory
 from websockets.extensions.permessage_deflate import ClientPerMessageDeflateFactory, ServerPerMessageDeflateFactory
 from websockets.frames import Frame, Opcode
 from websockets.http11 import Request as WsRequest
-from websockets.protocol import Protocol
+from websockets.protocol import OPEN, Protocol
 from websockets.server import ServerProtocol
 from websockets.typing import Origin, Subprotocol
 from websockets.uri import WebSocketURI
@@ -60,6 +60,19 @@ class _CloseBetweenFragments(Protocol):
 
 class StrictServerProtocol(_CloseBetweenFragments, ServerProtocol):
     """The server side of :class:`_CloseBetweenFragments`."""
+
+    def forget_handshake(self) -> None:
+        """Let the parsed opening handshake go once the connection is open.
+
+        websockets' server parser keeps the request (with its headers, ~2.5
+        KiB) alive as a local of its generator for the connection's whole
+        life. Once the 101 is sent and no byte is buffered, the parser is at
+        the frame stage: restart it there, as websockets itself swaps parsers
+        (``self.parser = self.discard()``). nbws keeps its own copy of the
+        request (``ws.request``). Runs on the I/O thread."""
+        if self.state is OPEN and not self.reader.buffer:
+            self.parser = Protocol.parse(self)
+            next(self.parser)
 
 
 class StrictClientProtocol(_CloseBetweenFragments, ClientProtocol):
@@ -157,6 +170,7 @@ async def upgrade(conn: HttpConnection, request: Request, target: str,
         return False
     response.headers["Server"] = SERVER_NAME
     proto.send_response(response)
+    proto.forget_handshake()
     # Bytes the client sent after its handshake belong to the WebSocket.
     while True:
         event = conn.h11.next_event()

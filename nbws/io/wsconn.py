@@ -39,6 +39,12 @@ class WsConnection(Outbox):
 
     Runs on the I/O thread; the thread-safe methods are :class:`Outbox`'s."""
 
+    # no per-instance dict: it is most of the memory of an idle connection
+    __slots__ = (
+        "_batch", "_close_timer", "_flush_scheduled", "_hold_timer", "_idle_timer", "_last_rx", "_ping_payload",
+        "_ping_timer", "_pong_timer", "assembler", "loop", "on_lost", "peer_address", "plane", "proto", "user",
+    )
+
     def __init__(
         self,
         transport: asyncio.Transport,
