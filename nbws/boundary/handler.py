@@ -401,7 +401,7 @@ def invoke(
     except Exception as exc:  # noqa: BLE001 - contained: reported to on_error
         on_error(exc)
         return
-    if inspect.isawaitable(result):
+    if result is not None and inspect.isawaitable(result):  # None, the usual callback result, first
 
         def finished(task: asyncio.Future[Any]) -> None:
             if task.cancelled():

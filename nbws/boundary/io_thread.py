@@ -41,6 +41,8 @@ class IOThread:
         self.thread = threading.Thread(target=self._main, args=(ready,), name="nbws-io", daemon=True)
         self.thread.start()
         ready.wait()
+        self.ident = self.thread.ident
+        """The thread's identifier (``threading.get_ident()`` on it)."""
 
     def _main(self, ready: threading.Event) -> None:
         asyncio.set_event_loop(self.loop)
@@ -88,7 +90,7 @@ class IOThread:
 
     def in_thread(self) -> bool:
         """True when called on the I/O thread."""
-        return threading.current_thread() is self.thread
+        return threading.get_ident() == self.ident
 
 
 _io_lock = threading.Lock()

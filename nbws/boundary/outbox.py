@@ -160,28 +160,32 @@ class Outbox:
         budget is exhausted, past the peer's fair share of it. Thread-safe.
         True when the bytes may be sent."""
         with self._lock:
-            pending = self._pending_locked()
-            limit = self.settings.send_buffer_size
-            budget = self.budget
-            over = pending >= limit
-            total: int | None = None  # set when the server's budget, not this peer's bound, refuses
-            if not over and budget is not None and not self._lost:
-                self._charge_locked(pending)
-                if budget.refuses(pending, size):
-                    over, limit, total = True, budget.share(), budget.limit
-            if over:
-                policy = self.settings.send_buffer_policy
-                if policy == "error":
-                    raise SendBufferFullError(pending, limit, total)
-                if policy == "close" and not self._close_posted:
-                    self._close_posted = True
-                    reason = ("send buffer full: the peer is not reading" if total is None
-                              else "server send buffers full: the peer is not reading")
-                    self.io.post(lambda: self.start_close(1008, reason))
-                return False
-            self._out_posted += size
-            self._charge_locked(pending + size)
-            return True
+            return self._reserve_locked(size)
+
+    def _reserve_locked(self, size: int) -> bool:
+        """:meth:`reserve` under the lock (which the caller holds)."""
+        pending = self._pending_locked()
+        limit = self.settings.send_buffer_size
+        budget = self.budget
+        over = pending >= limit
+        total: int | None = None  # set when the server's budget, not this peer's bound, refuses
+        if not over and budget is not None and not self._lost:
+            self._charge_locked(pending)
+            if budget.refuses(pending, size):
+                over, limit, total = True, budget.share(), budget.limit
+        if over:
+            policy = self.settings.send_buffer_policy
+            if policy == "error":
+                raise SendBufferFullError(pending, limit, total)
+            if policy == "close" and not self._close_posted:
+                self._close_posted = True
+                reason = ("send buffer full: the peer is not reading" if total is None
+                          else "server send buffers full: the peer is not reading")
+                self.io.post(lambda: self.start_close(1008, reason))
+            return False
+        self._out_posted += size
+        self._charge_locked(pending + size)
+        return True
 
     def add_drain_waiter(self, wake: DrainWake) -> bool:
         """Thread-safe. True at once when the peer holds at most
@@ -213,43 +217,44 @@ class Outbox:
         the socket does not take at once goes to the I/O thread, in order.
         Otherwise the message is queued for the I/O thread."""
         size = len(data)
-        if not self.reserve(size):
-            return False
-        if self._fd is not None and not self.io.in_thread() and self._write_direct(data, size):
-            return True
+        direct = self._fd is not None and threading.get_ident() != self.io.ident
+        with self._lock:  # one acquisition for the accounting and the direct write
+            if not self._reserve_locked(size):
+                return False
+            if direct and self._write_direct_locked(data, size):
+                return True
         self.io.post(lambda: self._write_message(data, size))
         return True
 
-    def _write_direct(self, data: Message, size: int) -> bool:
+    def _write_direct_locked(self, data: Message, size: int) -> bool:
         """The fast path: frame and write on the sender's thread, under the
-        lock. False when the message must go through the I/O thread instead.
-        Runs on the sender's thread."""
-        with self._lock:
-            step = self.settings.fragment_size
-            if (
-                self._lost
-                or (step and size > step // 4)
-                or self._direct_tail
-                or self._out_posted - size != self._out_written
-                or self.transport.get_write_buffer_size()
-            ):
-                return False
-            parts = self._direct_frames_locked(data)
-            if parts is None:
-                return False
-            assert self._fd is not None
-            try:
-                written = os.writev(self._fd, parts)
-            except OSError:  # EAGAIN, or a broken connection the I/O thread will notice
-                written = 0
-            self._out_written += size
-            total = sum(len(part) for part in parts)
-            if written < total:
-                tail = _skip(parts, written)
-                self._direct_tail += 1
-                self._out_posted += len(tail)
-                self.io.post(lambda: self._write_tail(tail))
-            return True
+        lock (which the caller holds). False when the message must go through
+        the I/O thread instead. Runs on the sender's thread."""
+        step = self.settings.fragment_size
+        if (
+            self._lost
+            or (step and size > step // 4)
+            or self._direct_tail
+            or self._out_posted - size != self._out_written
+            or self.transport.get_write_buffer_size()
+        ):
+            return False
+        parts = self._direct_frames_locked(data)
+        if parts is None:
+            return False
+        assert self._fd is not None
+        try:
+            written = os.writev(self._fd, parts)
+        except OSError:  # EAGAIN, or a broken connection the I/O thread will notice
+            written = 0
+        self._out_written += size
+        total = len(parts[0]) + len(parts[1]) if len(parts) == 2 else sum(len(part) for part in parts)
+        if written < total:
+            tail = _skip(parts, written)
+            self._direct_tail += 1
+            self._out_posted += len(tail)
+            self.io.post(lambda: self._write_tail(tail))
+        return True
 
     def _write_tail(self, tail: bytes) -> None:
         """Write what a direct write could not (the socket was full)."""
