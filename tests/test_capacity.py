@@ -191,10 +191,17 @@ async def closed_soon(reader: asyncio.StreamReader) -> bool:
 
 
 def test_reclaims_silent_connections_oldest_first_then_idle_keep_alive() -> None:
-    post = b"POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 10\r\n\r\nabc"
+    partial = b"POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 10\r\n\r\nabc"
+    complete = b"POST /slow HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 3\r\n\r\nabc"
+    gate = asyncio.Event()
+
+    async def call(req: nbws.Request) -> str:
+        if req.path == "/slow":
+            await gate.wait()  # a request in progress: its handler has not answered yet
+        return "ok"
 
     async def main() -> None:
-        server = nbws.start_server(app=echo_app(), max_connections=4)
+        server = nbws.start_server(app={**echo_app(), "call": call}, max_connections=4)
         async with connect(server.ws_url) as ws:
             kept_r, kept_w = await keep_alive_get(server.port)
             old_r, old_w = await asyncio.open_connection("127.0.0.1", server.port)
@@ -205,21 +212,51 @@ def test_reclaims_silent_connections_oldest_first_then_idle_keep_alive() -> None
             assert await closed_soon(old_r)
             fill_r, fill_w = await asyncio.open_connection("127.0.0.1", server.port)
             await wait_for_condition(lambda: server.connection_stats().open == 4, 10)
-            # the two silent ones start requests (in progress: never reclaimed)
-            new_w.write(post)
-            fill_w.write(post)
-            await wait_for_condition(lambda: server.connection_stats().pending == 0, 10)
-            # nothing silent is left: the idle keep-alive connection goes
+            # one silent connection sends a whole request (in progress: never
+            # reclaimed), the other a head and part of its body (still pending)
+            new_w.write(complete)
+            fill_w.write(partial)
+            await wait_for_condition(lambda: server.connection_stats().pending == 1, 10)
+            # a head without its whole body is reclaimable: it goes before the idle keep-alive one
+            assert (await http_request(server.port))[0] == 200
+            assert await closed_soon(fill_r)
+            # full again with a second request in progress; nothing pending: the idle keep-alive one goes
+            more_r, more_w = await asyncio.open_connection("127.0.0.1", server.port)
+            more_w.write(complete)
+            await wait_for_condition(lambda: (lambda c: (c.open, c.pending, c.idle) == (4, 0, 1))(
+                server.connection_stats()), 10)
             assert (await http_request(server.port))[0] == 200
             assert await closed_soon(kept_r)
-            for reader, writer in ((new_r, new_w), (fill_r, fill_w)):
-                writer.write(b"defghij")
+            gate.set()
+            for reader in (new_r, more_r):
                 head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 5)
                 assert head.startswith(b"HTTP/1.1 200 ")
             assert await echo_ok(ws)
-            assert server.connection_stats().reclaimed == 2
-            for w in (kept_w, old_w, new_w, fill_w):
+            assert server.connection_stats().reclaimed == 3
+            for w in (kept_w, old_w, new_w, fill_w, more_w):
                 w.close()
+
+    run(main)
+
+
+def test_a_head_whose_body_never_comes_does_not_lock_newcomers_out() -> None:
+    """Heads with a stalled body (one byte every body_timeout would keep them
+    forever) are reclaimed at the cap like silent connections."""
+    stalled = b"POST /x HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 100\r\n\r\n"
+
+    async def main() -> None:
+        server = nbws.start_server(app=echo_app(), max_connections=20)
+        held = []
+        for _ in range(20):
+            reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+            writer.write(stalled)
+            held.append((reader, writer))
+        await wait_for_condition(lambda: server.connection_stats().open == 20, 10)
+        status, _, body = await http_request(server.port)
+        assert (status, body) == (200, b"ok")
+        assert server.connection_stats().reclaimed >= 1
+        for _, writer in held:
+            writer.close()
 
     run(main)
 

@@ -31,7 +31,7 @@ from ..security import (
 if TYPE_CHECKING:
     from ..config import Settings
 
-__all__ = ["Head", "read_head", "transfer_codings", "unparsable_answer"]
+__all__ = ["Head", "has_body", "read_head", "transfer_codings", "unparsable_answer"]
 
 # What a 405 for CONNECT names: nbws is an origin server, never a tunnel.
 ALLOW = "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS"
@@ -130,3 +130,12 @@ def unparsable_answer(exc: h11.RemoteProtocolError, head: bytes) -> tuple[int, s
         return status, ("Not Implemented: nbws decodes only the chunked transfer coding" if status == 501 else
                         "Bad Request: Transfer-Encoding must end with a single 'chunked' (RFC 9112 §6.3)")
     return 400, f"Bad Request: {exc}"
+
+
+def has_body(event: h11.Request) -> bool:
+    """Whether a request head announces a body (a non-zero Content-Length, or
+    Transfer-Encoding): until that body is in, the connection stays reclaimable."""
+    for name, value in event.headers:
+        if name == b"transfer-encoding" or (name == b"content-length" and value.strip(b"0")):
+            return True
+    return False

@@ -24,7 +24,7 @@ from ..messages import Request, Response
 from ..security import Rejection
 from .body import finish_bodyless, read_body
 from .endpoint import SERVER_HEADER, plain
-from .head import read_head, unparsable_answer
+from .head import has_body, read_head, unparsable_answer
 from .routes import Answer, FileResponse
 from .send_file import send_file
 from .upgrade import upgrade
@@ -227,8 +227,9 @@ class HttpConnection(asyncio.Protocol):
     async def _next_event(self) -> Any:
         while True:
             event = self.h11.next_event()
-            if isinstance(event, h11.Request):
-                self.ep.table.busy(self)  # a complete head: never reclaimed now
+            if isinstance(event, h11.EndOfMessage) or (isinstance(event, h11.Request) and not has_body(event)):
+                self.ep.table.busy(self)  # a complete request: never reclaimed now (a head whose body
+                # is still coming stays reclaimable, or a stalled body would hold the slot for good)
             elif event is h11.NEED_DATA:
                 if self.h11.their_state is h11.IDLE and self.h11.our_state is h11.IDLE:
                     # between requests: keep-alive idle, or a next head begun
