@@ -17,6 +17,7 @@ import threading
 import time
 
 import pytest
+from websockets.asyncio.client import connect
 from websockets.frames import Opcode
 
 import nbws
@@ -293,10 +294,65 @@ def test_error_policy_names_the_server_budget() -> None:
     run(main)
 
 
+def slow_peer_refusal(server: nbws.Server, sockets: list[nbws.WebSocket]) -> nbws.SendBufferFullError:
+    """Push 64 KiB messages to the newest peer (which never reads) until the
+    'error' policy refuses one; the error."""
+    with pytest.raises(nbws.SendBufferFullError) as info:
+        for _ in range(2000):
+            sockets[-1].send(bytes(64 * 1024))
+    return info.value
+
+
+def test_bytes_the_readers_took_are_no_longer_charged_to_the_budget() -> None:
+    """Ten peers read a 600 KB broadcast at once; afterwards a slow peer may
+    still fill its own send_buffer_size: the budget holds only unsent bytes."""
+    sockets: list[nbws.WebSocket] = []
+
+    async def main() -> None:
+        server = nbws.start_server(app={"on_ws_open": sockets.append}, send_buffer_policy="error",
+                                   max_total_send_buffer=8 * MiB)
+        readers = [await connect(server.ws_url, max_size=None) for _ in range(10)]
+        await wait_for_condition(lambda: len(sockets) == 10)
+        server.broadcast(bytes(600_000))
+        for reader in readers:
+            assert len(await asyncio.wait_for(reader.recv(), 10)) == 600_000
+        slow = await asyncio.to_thread(RawWebSocket, server.port, "/", 4096)
+        await wait_for_condition(lambda: len(sockets) == 11)
+        refusal = slow_peer_refusal(server, sockets)
+        # its own bound refused it (total None), not a budget still charged with delivered bytes
+        assert refusal.total is None and refusal.limit == 4 * MiB, refusal
+        slow.close()
+        for reader in readers:
+            await reader.close()
+
+    run(main)
+
+
 def test_budget_trait_is_configurable_and_none_disables_it() -> None:
-    server = nbws.start_server(app={}, max_total_send_buffer=None)
-    assert server.max_total_send_buffer is None
     assert nbws.Server.class_traits()["max_total_send_buffer"].default_value == 32 * MiB
+    sockets: list[nbws.WebSocket] = []
+
+    async def main() -> None:
+        # a 256 KiB budget would refuse a lone slow peer at its fair share; None leaves only its own bound
+        server = nbws.start_server(app={"on_ws_open": sockets.append}, send_buffer_policy="error",
+                                   max_total_send_buffer=None, send_buffer_size=1 * MiB)
+        assert server.max_total_send_buffer is None
+        slow = await asyncio.to_thread(RawWebSocket, server.port, "/", 4096)
+        await wait_for_condition(lambda: len(sockets) == 1)
+        refusal = slow_peer_refusal(server, sockets)
+        assert refusal.total is None and refusal.limit == 1 * MiB
+        slow.close()
+        server.stop()
+        sockets.clear()
+        server = nbws.start_server(app={"on_ws_open": sockets.append}, send_buffer_policy="error",
+                                   max_total_send_buffer=256 * 1024, send_buffer_size=1 * MiB)
+        slow = await asyncio.to_thread(RawWebSocket, server.port, "/", 4096)
+        await wait_for_condition(lambda: len(sockets) == 1)
+        refusal = slow_peer_refusal(server, sockets)
+        assert refusal.total == 256 * 1024
+        slow.close()
+
+    run(main)
 
 
 def test_an_idle_websocket_costs_less_than_13_kib_of_python_heap() -> None:

@@ -254,6 +254,7 @@ class Outbox:
             self._direct_tail += 1
             self._out_posted += len(tail)
             self.io.post(lambda: self._write_tail(tail))
+        self._after_write_locked()
         return True
 
     def _write_tail(self, tail: bytes) -> None:
@@ -263,8 +264,7 @@ class Outbox:
             self._out_written += len(tail)
             if not self._lost:
                 self.transport.write(tail)
-            if self._drain_waiters:
-                self._wake_drained_locked()
+            self._after_write_locked()
 
     def close_connection(self, code: int, reason: str) -> None:
         """Start the closing handshake. Thread-safe."""
@@ -303,6 +303,16 @@ class Outbox:
         with self._lock:
             if self._drain_waiters:
                 self._wake_drained_locked()
+
+    def _after_write_locked(self) -> None:
+        """Bytes left nbws's hands (to the socket or the transport): bring the
+        server budget's charge down to what is still unsent, and wake drain
+        waiters. Without this, bytes the socket took at once would stay
+        charged until the next send to this peer. Under the lock."""
+        if self._drain_waiters:
+            self._wake_drained_locked()
+        elif self.budget is not None:
+            self._charge_locked(self._pending_locked())
 
     def _wake_drained_locked(self) -> None:
         """Wake the drain waiters if the peer is at or below the low-water

@@ -254,8 +254,7 @@ class WsConnection(Outbox):
         self._out_written += framed
         if self._close_timer is None and self.proto.close_expected():
             self._close_timer = self.loop.call_later(self.settings.close_timeout, self._close_timed_out)
-        if self._drain_waiters:
-            self._wake_drained_locked()
+        self._after_write_locked()
 
     def _write_out(self, chunks: list[Any]) -> None:
         """Write protocol output; SEND_EOF closes TCP. Runs on the I/O thread, under the lock."""
@@ -290,8 +289,7 @@ class WsConnection(Outbox):
             self._out_written += size
             payload = frame()
             self.transport.write(payload)
-            if self._drain_waiters:
-                self._wake_drained_locked()
+            self._after_write_locked()
 
     @on_io_thread
     def _write_message(self, data: Message, size: int) -> None:
