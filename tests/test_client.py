@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import pathlib
 import ssl
+import sys
 import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -373,3 +374,42 @@ def test_list_connections_sees_both_sides() -> None:
 def test_invalid_url_is_refused_at_once() -> None:
     with pytest.raises(ValueError, match="ws:// or wss://"):
         nbws.connect("http://example.org/")
+
+
+def test_messages_sent_while_connecting_keep_their_order_with_later_sends() -> None:
+    """A worker thread sends 0..1999 from the moment of connect(): the ones
+    queued before the handshake and those sent right after it arrive in
+    order. (A tiny switch interval makes the threads interleave often.)"""
+    received: list[list[int]] = []
+
+    async def handler(ws: ServerConnection) -> None:
+        seq: list[int] = []
+        async for message in ws:
+            seq.append(int(message))
+            if len(seq) == 2000:
+                break
+        received.append(seq)
+
+    async def main() -> None:
+        async with serve(handler, "127.0.0.1", 0, max_queue=None) as server:
+            port = server.sockets[0].getsockname()[1]
+            def pump(ws: nbws.ClientWebSocket) -> None:
+                for i in range(2000):
+                    ws.send(str(i))
+
+            for trial in range(10):
+                ws = nbws.connect(f"ws://127.0.0.1:{port}/")
+                sender = threading.Thread(target=pump, args=(ws,))
+                sender.start()
+                count = trial + 1
+                await wait_for_condition(lambda count=count: len(received) == count, 10)  # type: ignore[misc]
+                sender.join(10)
+                assert received[-1] == list(range(2000)), f"trial {trial}: order broken"
+                ws.close()
+
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    try:
+        run(main, timeout=60)
+    finally:
+        sys.setswitchinterval(interval)

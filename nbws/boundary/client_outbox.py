@@ -101,13 +101,18 @@ class ClientOutbox:
             except ConnectionClosedError as exc:
                 wake(exc)
 
-    def take_pending(self, conn: Outbox) -> tuple[list[Message], tuple[int, str] | None]:
-        """Make ``conn`` the connection; the messages that waited for it, and
-        the close the user asked for meanwhile. Runs on the I/O thread."""
+    def take_pending(self, conn: Outbox) -> tuple[int, str] | None:
+        """Make ``conn`` the connection, after handing it the messages that
+        waited for it; the close the user asked for meanwhile. Both happen
+        under the lock that every sender takes first, so a send from another
+        thread cannot pass the queued messages (it finds them still unwritten
+        and queues behind them). Runs on the I/O thread."""
         with self.lock:
-            pending, self.pending, self.pending_bytes = list(self.pending), deque(), 0
+            pending, self.pending, self.pending_bytes = self.pending, deque(), 0
+            for message in pending:  # on the I/O thread: queued to it in order, never written directly
+                conn.send_message(message)
             self.conn = conn
-            return pending, self.user_closed
+            return self.user_closed
 
     def forget(self, conn: Outbox) -> None:
         """``conn`` is gone. Runs on the I/O thread."""

@@ -134,13 +134,11 @@ class Session(ClientOutbox):
         conn = WsConnection(stream.transport, proto, self.settings, self.io, self.plane, self._lost)
         stream.ws = conn
         conn.start(self.user)
-        pending, closing = self.take_pending(conn)
+        closing = self.take_pending(conn)  # before on_open: its sends come after the queued ones
         self.attempt = 0
         user = self.user
         subprotocol, peer = proto.subprotocol, conn.peer_address
         deliver(self.plane, lambda: user._opened_job(subprotocol, peer))
-        for message in pending:
-            conn.send_message(message)
         self._hand_over_waiters(conn)
         if closing is not None:
             conn.close_connection(*closing)
