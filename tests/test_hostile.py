@@ -208,7 +208,13 @@ def test_head_rejections_get_a_response_without_body(caplog: pytest.LogCaptureFi
             400: [b"HEAD /a%00b HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n",  # bad target
                   b"HEAD / HTTP/2.0\r\nHost: 127.0.0.1\r\n\r\n",
                   b"HEAD / HTTP/1.1\r\nHost: a b\r\n\r\n",
-                  b"HEAD / HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n"],
+                  b"HEAD / HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
+                  # heads h11 refuses whole (its buffer is empty by then)
+                  b"HEAD / HTTP/1.1\r\nHost: 127.0.0.1\r\nBad Header\r\n\r\n",
+                  b"HEAD / HTTP/1.1\r\nHost : 127.0.0.1\r\n\r\n",
+                  b"HEAD / HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: abc\r\n\r\n",
+                  b"HEAD / HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked, chunked\r\n\r\n"],
+            501: [b"HEAD / HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: gzip, chunked\r\n\r\n"],
             403: [b"HEAD / HTTP/1.1\r\nHost: evil.example\r\n\r\n"],  # foreign Host
             413: [b"HEAD / HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 1000\r\n\r\n"],
             414: [b"HEAD /" + b"a" * 300 + b" HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"],

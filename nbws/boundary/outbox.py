@@ -116,9 +116,9 @@ class Outbox:
         self._drain_waiters: list[DrainWake] = []  # guarded by the lock
         self._watch = 0  # the transport's write-buffer limit (high = low); I/O thread
         self._closed_with: tuple[int, str] | None = None  # set once TCP is gone
-        # inbound flow control: single-writer counters
+        # inbound flow control
         self._in_queued = 0  # written on the I/O thread
-        self._in_handled = 0  # written on the handler loop
+        self._in_handled = 0  # written under the lock (a callback or a blocking receive() consumed it)
         self._reading_paused = False  # I/O thread
         # After the peer's protocol error, the protocol's Close (and EOF) are
         # held back until the messages received before it are handled (the
@@ -271,12 +271,16 @@ class Outbox:
         self.io.post(lambda: self.start_close(code, reason))
 
     def message_handled(self, size: int) -> None:
-        """The handler loop consumed a message of ``size`` bytes. Thread-safe
-        (called on the handler loop)."""
-        self._in_handled += size
-        if self._held is not None and self._in_handled >= self._held_mark:
+        """A message of ``size`` bytes was consumed: by a callback on the
+        handler loop, or by a blocking ``receive()`` on any thread. Thread-safe
+        (the counter is updated under the lock: two threads may consume)."""
+        with self._lock:
+            self._in_handled += size
+            release = self._held is not None and self._in_handled >= self._held_mark
+            resume = self._reading_paused and self._in_queued - self._in_handled <= self.settings.receive_buffer_size // 2
+        if release:
             self.io.post(self._release_failure)  # the answers were posted before this
-        if self._reading_paused and self._in_queued - self._in_handled <= self.settings.receive_buffer_size // 2:
+        if resume:
             self.io.post(self._resume_reading)
 
     def resume_writing(self) -> None:

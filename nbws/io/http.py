@@ -366,7 +366,8 @@ class HttpConnection(asyncio.Protocol):
         when they start like a ``HEAD`` request. The caller closes. Runs on the I/O thread."""
         if self.transport is None or self._closed or self.h11.our_state not in (h11.IDLE, h11.SEND_RESPONSE):
             return
-        head = self.h11.trailing_data[0].lstrip(b"\r\n").startswith(b"HEAD ")
+        raw = bytes(self._head_raw) or self.h11.trailing_data[0]  # h11 empties its buffer when it refuses a head
+        head = raw.lstrip(b"\r\n").startswith(b"HEAD ")
         body = (text if text.endswith("\n") else text + "\n").encode()
         reason = Response(status).reason
         self._log_access(status, 0 if head else len(body))
