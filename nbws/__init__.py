@@ -34,7 +34,7 @@ from .errors import (
     ServerStoppedError,
 )
 from .fetch import fetch, fetch_async
-from .live import Channel, FigureStream, LivePlot
+from .live import Channel, FigureStream, LivePlot, PageInfo
 from .messages import Form, Headers, Request, Response, UploadedFile
 from .ports import ip_family, random_port
 from .server import (
@@ -68,6 +68,7 @@ __all__ = [
     "FetchError",
     "FetchTimeoutError",
     "LivePlot",
+    "PageInfo",
     "Headers",
     "NbwsError",
     "NoFreePortError",

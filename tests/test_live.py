@@ -138,13 +138,12 @@ def test_a_slow_page_skips_batches_and_cannot_grow_memory() -> None:
         server = nbws.start_server(app=nbws.App())
         plot = nbws.LivePlot("slow", series=["y"], server=server, client_buffer=256 * 1024, fps=60)
         peer = await asyncio.to_thread(RawWebSocket, server.port, "/live/slow/ws", 4096)
-        await wait_for_condition(lambda: len(plot._subscribers) == 1)  # just after the 101, on the I/O thread
-        conn = next(iter(plot._subscribers))
+        await wait_for_condition(lambda: len(plot.pages) == 1)  # just after the 101, on the I/O thread
         peak = 0
         for _ in range(60):  # about a second of pushing while the page never reads
             plot.push_many(range(20_000), [0.5] * 20_000)
             await asyncio.sleep(1 / 60)
-            peak = max(peak, conn.pending_out())
+            peak = max(peak, *(page.unsent for page in plot.pages))
         assert plot.batches_skipped > 0
         # within client_buffer, or a single frame sent while the page's queue was empty
         assert peak <= max(256 * 1024, plot.largest_frame)
@@ -224,8 +223,8 @@ def test_channel_latest_gives_a_slow_page_only_the_newest_value() -> None:
             channel.send(bytes([i]) * 200_000)  # the page is not reading
             await asyncio.sleep(0.005)
         await wait_for_condition(lambda: channel.skipped > 0)
-        conn = next(iter(channel._subscribers))
-        assert conn.pending_out() <= 2 * 200_000 + 1024  # bounded: never a backlog of frames
+        (page,) = channel.pages
+        assert page.unsent <= 2 * 200_000 + 1024  # bounded: never a backlog of frames
         peer.sock.settimeout(5)
         # now the page reads: it ends with the newest value, having skipped most
         seen: list[int] = []

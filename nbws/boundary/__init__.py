@@ -18,6 +18,8 @@ The interface, and nothing else, crosses between them:
   direct-write fast path), drain waiters and bounded unsent bytes
   (:class:`SendBudget` across a server); :class:`ClientOutbox` is a
   client's, across its (re)connections.
+* :class:`Mailbox` — items put by producer threads without a lock
+  (``LivePlot.push``), taken by the I/O thread at its next tick.
 * Blocking waits: :meth:`HandlerPlane.wait`, :meth:`HandlerPlane.wait_for_thread`,
   :class:`Latch`, :func:`service`, :func:`interrupt`; :func:`call_on_loop`
   wakes a coroutine awaiting on any loop.
@@ -34,6 +36,7 @@ from .client_outbox import ClientOutbox
 from .debug import DEBUG_THREADS, on_handler_plane, on_io_thread
 from .handler import HandlerPlane, Latch, call_on_loop, deliver, handler_plane, interrupt, invoke, service
 from .io_thread import IOThread, io_thread, submit
+from .mailbox import Mailbox
 from .outbox import WATCH_LEVEL, DrainWake, Outbox, frame_header
 from .queue import Job, WakeQueue
 
@@ -45,6 +48,7 @@ __all__ = [
     "IOThread",
     "Job",
     "Latch",
+    "Mailbox",
     "Outbox",
     "QUANTUM",
     "SendBudget",

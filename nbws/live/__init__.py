@@ -17,5 +17,6 @@ from .channel import Channel
 from .figure import FigureStream
 from .frames import decode_points, downsample, encode_points
 from .plot import LivePlot
+from .shared import PageInfo
 
-__all__ = ["LivePlot", "Channel", "FigureStream", "encode_points", "decode_points", "downsample", "page_url"]
+__all__ = ["LivePlot", "Channel", "PageInfo", "FigureStream", "encode_points", "decode_points", "downsample", "page_url"]

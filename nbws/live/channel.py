@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..boundary import on_io_thread, submit
 from ..errors import ServerNotRunningError
+from .shared import PageInfo
 
 if TYPE_CHECKING:
     from ..io.wsconn import WsConnection
@@ -53,6 +54,12 @@ class Channel:
             raise ServerNotRunningError("the channel's server is not running; start one with nbws.start_server()")
         self._io_loop = endpoint.io.loop
         submit(lambda: endpoint.routes.add_socket(self.path, self._subscribe))
+
+    @property
+    def pages(self) -> tuple[PageInfo, ...]:
+        """The pages subscribed now, each with its address and its unsent
+        bytes (a snapshot). Thread-safe."""
+        return tuple(PageInfo(c.peer_address, c.pending_out()) for c in tuple(self._subscribers) if not c.lost)
 
     def send(self, value: Any) -> None:
         """Send ``value`` (str, bytes, or anything JSON-serialisable) to every subscribed page."""

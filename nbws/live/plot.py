@@ -19,16 +19,15 @@ import html
 import json
 import re
 from array import array
-from collections import deque
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from ..boundary import on_io_thread, submit
+from ..boundary import Mailbox, on_io_thread, submit
 from ..envelope import encode_topic
 from ..errors import ServerNotRunningError
 from ..reach import page_url
 from .frames import downsample, encode_points
-from .shared import shared_server
+from .shared import PageInfo, shared_server
 
 if TYPE_CHECKING:
     from ..io.wsconn import WsConnection
@@ -102,7 +101,7 @@ class LivePlot:
         self.client_buffer = client_buffer
         self.history_points = history_points
         self.server = server if server is not None else shared_server()
-        self._pending: deque[tuple[int, float, float]] = deque()
+        self._pending: Mailbox[tuple[int, float, float]] = Mailbox()
         self._history = [(array("d"), array("d")) for _ in self.series]
         self._subscribers: set[WsConnection] = set()
         self._closed = False
@@ -126,12 +125,18 @@ class LivePlot:
 
         submit(install)
 
+    @property
+    def pages(self) -> tuple[PageInfo, ...]:
+        """The pages watching this plot now, each with its address and its
+        unsent bytes (a snapshot). Thread-safe."""
+        return tuple(PageInfo(c.peer_address, c.pending_out()) for c in tuple(self._subscribers) if not c.lost)
+
     # -- producer side: any thread, never blocks --
 
     def push(self, x: float, **values: float) -> None:
         """Add one point per named series at ``x``: ``plot.push(step, loss=0.3)``."""
         index = self._index
-        append = self._pending.append
+        append = self._pending.put
         fx = float(x)
         for key, value in values.items():
             i = index.get(key)
@@ -149,7 +154,7 @@ class LivePlot:
         ya = array("d", _floats(ys))
         if len(xa) != len(ya):
             raise ValueError("xs and ys must have the same length")
-        self._pending.extend(zip([i] * len(xa), xa, ya, strict=True))
+        self._pending.put_many(zip([i] * len(xa), xa, ya, strict=True))
 
     def flush(self, timeout: float = 5.0) -> bool:
         """Hand every point pushed so far to the pages now (the I/O thread
@@ -160,7 +165,7 @@ class LivePlot:
             self._endpoint.io.call(self._flush, timeout)
         except TimeoutError:
             return False
-        return not self._pending
+        return not len(self._pending)
 
     # -- I/O thread --
 
@@ -175,13 +180,11 @@ class LivePlot:
 
     @on_io_thread
     def _flush(self) -> None:
-        pending = self._pending
-        n = len(pending)
-        if not n:
+        points = self._pending.take()
+        if not points:
             return
         grouped = [(array("d"), array("d")) for _ in self.series]
-        for _ in range(n):
-            i, x, y = pending.popleft()
+        for i, x, y in points:
             grouped[i][0].append(x)
             grouped[i][1].append(y)
         chunks = []

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import threading
+from dataclasses import dataclass
 
 from ..app import App
 from ..server import Server, start_server
 
-__all__ = ["shared_server"]
+__all__ = ["shared_server", "PageInfo"]
 
 _live_server: Server | None = None
 _live_lock = threading.Lock()  # the process-wide registry of the shared server (any user thread)
@@ -21,3 +22,17 @@ def shared_server() -> Server:
         if _live_server is None or not _live_server.running:
             _live_server = start_server(app=App(), name="nbws-live")
         return _live_server
+
+
+@dataclass(frozen=True)
+class PageInfo:
+    """One page watching a live plot or channel (``plot.pages``, ``channel.pages``).
+
+    Attributes:
+        peer_address: the page's (host, port).
+        unsent: bytes sent to it that its socket has not taken yet; a page
+            that stays high is slow, and skips batches or values.
+    """
+
+    peer_address: tuple[str, int]
+    unsent: int
