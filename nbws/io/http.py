@@ -2,7 +2,9 @@
 
 request bytes → h11 events → checks (target, header limits, Host, token) →
 the route table (:mod:`nbws.io.routes`: live pages, assets, static paths)
-or ``on_headers`` / ``call`` on the handler plane → the one response writer.
+or ``on_headers`` / ``call`` on the handler plane → the response writer
+(``_respond`` through h11; by hand only the 503 at accept and the answer to
+bytes h11 cannot parse).
 A WebSocket upgrade (:mod:`nbws.io.upgrade`) hands the connection to
 :class:`~nbws.io.wsconn.WsConnection`.
 
@@ -429,7 +431,7 @@ class HttpConnection(asyncio.Protocol):
         return False
 
     async def _send(self, answer: Answer, extra: list[tuple[bytes, bytes]]) -> None:
-        """Send a route's response value: the one writer for both kinds."""
+        """Send a route's response value, of either kind."""
         if isinstance(answer, FileResponse):
             await send_file(self, answer, extra)
         else:

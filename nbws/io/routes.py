@@ -6,7 +6,7 @@ file) — or None when the request is not its business. :class:`Routes` asks
 them in order: live pages (``LivePlot``, ``FigureStream``), nbws's own assets
 (``/_nbws/nbws.js`` …), then the app's static paths. A request no route takes
 goes to the app's handlers on the handler plane (``on_headers``, ``call``).
-The one response writer (:mod:`nbws.io.http`) sends whatever a route returned.
+The response writer in :mod:`nbws.io.http` sends whatever a route returned.
 
 WebSocket paths served on the I/O thread (live plots, channels) register in
 :attr:`Routes.sockets` the same way. Everything here runs on the I/O thread;

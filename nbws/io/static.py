@@ -3,7 +3,7 @@
 ETag / Last-Modified validation (304), single byte ranges (206 / 416),
 redirects for directories, 403 for anything outside the root. The answer is a
 value — a :class:`~nbws.Response` or a :class:`~nbws.io.routes.FileResponse`
-— that the one writer in :mod:`nbws.io.http` sends (starlette's
+— that the response writer in :mod:`nbws.io.http` sends (starlette's
 ``StaticFiles.get_response`` is the model). Runs on the I/O thread.
 """
 
