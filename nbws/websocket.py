@@ -123,7 +123,8 @@ class WebSocket:
         """Send a message: ``str`` as a text frame, ``bytes`` as a binary frame.
 
         Thread-safe and never blocks. Returns False when the send-buffer policy
-        ``"drop"`` dropped it. Raises :class:`~nbws.ConnectionClosedError` once
+        ``"drop"`` dropped it (on a client that is still connecting, a full
+        queue also drops with ``"close"``: there is nothing to close yet). Raises :class:`~nbws.ConnectionClosedError` once
         closed and, with policy ``"error"``, :class:`~nbws.SendBufferFullError`
         when the peer is not reading.
         """

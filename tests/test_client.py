@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import pathlib
+import socket
 import ssl
 import sys
 import threading
@@ -413,3 +414,19 @@ def test_messages_sent_while_connecting_keep_their_order_with_later_sends() -> N
         run(main, timeout=60)
     finally:
         sys.setswitchinterval(interval)
+
+
+def test_a_full_queue_while_connecting_follows_the_send_buffer_policy() -> None:
+    with socket.socket() as silent:  # accepts TCP, never answers the handshake
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()
+        url = f"ws://127.0.0.1:{silent.getsockname()[1]}/"
+        strict = nbws.connect(url, send_buffer_size=1024, send_buffer_policy="error", open_timeout=30)
+        dropping = nbws.connect(url, send_buffer_size=1024, send_buffer_policy="drop", open_timeout=30)
+        assert strict.send(bytes(1024)) and dropping.send(bytes(1024))  # queued until the connection opens
+        with pytest.raises(nbws.SendBufferFullError) as info:
+            strict.send(b"more")
+        assert info.value.limit == 1024
+        assert dropping.send(b"more") is False
+        strict.close()
+        dropping.close()

@@ -13,7 +13,7 @@ import threading
 from collections import deque
 from typing import TYPE_CHECKING, Union
 
-from ..errors import ConnectionClosedError
+from ..errors import ConnectionClosedError, SendBufferFullError
 from .io_thread import io_thread
 
 if TYPE_CHECKING:
@@ -46,6 +46,9 @@ class ClientOutbox:
                 if self.user_closed is not None:
                     raise ConnectionClosedError(self.user_closed[0], self.user_closed[1])
                 if self.pending_bytes >= self.settings.send_buffer_size:
+                    # not connected, so nothing to close: 'error' raises, 'close' and 'drop' drop it
+                    if self.settings.send_buffer_policy == "error":
+                        raise SendBufferFullError(self.pending_bytes, self.settings.send_buffer_size)
                     return False
                 self.pending.append(data)  # sent in order once open
                 self.pending_bytes += len(data)
