@@ -71,6 +71,7 @@ def server_html(server: Server) -> str:
     s = stats(server)
     name = f"<b>{html.escape(s['name'])}</b> " if s["name"] else ""
     note = _capacity_note(s)
+    tail = " · " + html.escape(note) if note else ""
     box = ('<div class="nbws-server" style="font:13px system-ui,sans-serif;border:1px solid #ddd;'
            'border-radius:4px;padding:6px 10px;display:inline-block">')
     if s["state"] == "stopped":
@@ -78,12 +79,12 @@ def server_html(server: Server) -> str:
             f'{box}{name}<span style="color:#999">●</span> stopped · '
             f'<span style="color:#999">was {html.escape(s["url"])}</span><br>'
             f'<span style="color:#555">{s["messages_in"]} in / {s["messages_out"]} out · '
-            f'ran {s["uptime"]}</span></div>'
+            f'ran {s["uptime"]}{tail}</span></div>'
         )
     url = html.escape(s["url"], quote=True)
     return (
         f'{box}{name}<span style="color:#2a7">●</span> running · '
         f'<a href="{url}" target="_blank" rel="noopener">{html.escape(s["url"])}</a><br>'
         f'<span style="color:#555">{s["connections"]} connection(s) · {s["messages_in"]} in / '
-        f'{s["messages_out"]} out · up {s["uptime"]}{" · " + html.escape(note) if note else ""}</span></div>'
+        f'{s["messages_out"]} out · up {s["uptime"]}{tail}</span></div>'
     )
