@@ -12,6 +12,7 @@ import dataclasses
 import difflib
 import re
 import ssl
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from traitlets import Bool, Enum, Float, Instance, Int, List, Unicode, Union, validate
@@ -23,6 +24,18 @@ MiB = 1024 * 1024
 
 defaults = Config()
 """Process-wide defaults for every new server: ``nbws.defaults.Server.ping_interval = 5``."""
+
+
+# The numeric traits with a range: name -> (test, the rule in words); None
+# (where a trait allows it) always passes.
+_RANGES: dict[str, tuple[Callable[[Any], bool], str]] = {
+    "backlog": (lambda v: v >= 1, "at least 1"),
+    "max_connections": (lambda v: v >= 1, "at least 1"),
+    "max_pending_per_address": (lambda v: v >= 1, "at least 1 (or None for no limit)"),
+    "pending_grace": (lambda v: v >= 0, "0 or more seconds"),
+    "compression_window_bits": (lambda v: 9 <= v <= 15, "9-15"),
+    "body_timeout": (lambda v: v > 0, "a number of seconds above 0"),
+}
 
 
 class ServerConfig(LoggingConfigurable):
@@ -144,42 +157,13 @@ class ServerConfig(LoggingConfigurable):
         "reclaim it, so that a burst of users through one proxy address (jupyter-server-proxy) is never cut.",
     ).tag(config=True)
 
-    @validate("backlog", "max_connections")
-    def _check_positive(self, proposal: Any) -> int:
-        value = int(proposal["value"])
-        if value < 1:
-            raise ValueError(f"{proposal['trait'].name} must be at least 1, not {value}")
+    @validate(*_RANGES)
+    def _check_range(self, proposal: Any) -> Any:
+        name, value = proposal["trait"].name, proposal["value"]
+        allowed, rule = _RANGES[name]
+        if value is not None and not allowed(value):
+            raise ValueError(f"{name} must be {rule}, not {value}")
         return value
-
-    @validate("max_pending_per_address")
-    def _check_per_address(self, proposal: Any) -> int | None:
-        value = proposal["value"]
-        if value is None:
-            return None
-        if int(value) < 1:
-            raise ValueError(f"max_pending_per_address must be at least 1 (or None for no limit), not {value}")
-        return int(value)
-
-    @validate("pending_grace")
-    def _check_grace(self, proposal: Any) -> float:
-        value = float(proposal["value"])
-        if value < 0:
-            raise ValueError(f"pending_grace must be 0 or more seconds, not {value}")
-        return value
-
-    @validate("compression_window_bits")
-    def _check_window(self, proposal: Any) -> int:
-        bits = int(proposal["value"])
-        if not 9 <= bits <= 15:
-            raise ValueError(f"compression_window_bits must be 9-15, not {bits}")
-        return bits
-
-    @validate("body_timeout")
-    def _check_body_timeout(self, proposal: Any) -> float:
-        seconds = float(proposal["value"])
-        if not seconds > 0:
-            raise ValueError(f"body_timeout must be a number of seconds above 0, not {seconds}")
-        return seconds
 
     def settings(self) -> Settings:
         """An immutable snapshot of the traits, for the I/O thread (lists

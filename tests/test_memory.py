@@ -8,6 +8,7 @@ from /proc/self/status.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import statistics
 import struct
@@ -15,6 +16,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import AsyncIterator
 
 import pytest
 from websockets.asyncio.client import connect
@@ -51,6 +53,22 @@ for _ in range(count):
 print("ready", flush=True)
 sys.stdin.read()  # hold the sockets, unread, until the test closes stdin
 """
+
+
+@contextlib.asynccontextmanager
+async def slow_peers(port: int, count: int) -> AsyncIterator[None]:
+    """``count`` WebSockets held open, never read, by another process (so
+    their memory is not this one's) until the block ends."""
+    held = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", SLOW_PEERS, str(port), str(count), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+    )
+    assert held.stdout is not None and held.stdin is not None
+    try:
+        assert (await asyncio.wait_for(held.stdout.readline(), 30)).strip() == b"ready"
+        yield
+    finally:
+        held.stdin.close()
+        await asyncio.wait_for(held.wait(), 10)
 
 
 def rss() -> int:
@@ -124,31 +142,23 @@ def test_200_peers_that_never_read_grow_rss_by_at_most_100_mib_and_others_keep_l
         await push(sockets, 20)
         await wait_for_condition(lambda: len(probe.delays) == 20)
         quiet = sorted(probe.delays)
-        slow = await asyncio.create_subprocess_exec(
-            sys.executable, "-c", SLOW_PEERS, str(server.port), str(peers),
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-        )
         try:
-            assert slow.stdout is not None and slow.stdin is not None
-            assert (await asyncio.wait_for(slow.stdout.readline(), 30)).strip() == b"ready"
-            await wait_for_condition(lambda: len(sockets) == peers + 1, 10)
-            gc.collect()
-            before = rss()
-            peak = await push(sockets, rounds)
-            await wait_for_condition(lambda: len(probe.delays) == 20 + rounds, 10)
-            loaded = sorted(probe.delays[20:])
-            growth = (peak - before) / MiB
-            p99 = loaded[int(len(loaded) * 0.99) - 1]
-            print(f"RSS growth {growth:.1f} MiB; probe p50/p99 {statistics.median(quiet) * 1e3:.1f}/"
-                  f"{quiet[-1] * 1e3:.1f} ms alone, {statistics.median(loaded) * 1e3:.1f}/{p99 * 1e3:.1f} ms "
-                  f"with {peers} slow peers")
-            assert growth <= 100, f"the server grew by {growth:.0f} MiB for {peers} peers that never read"
-            assert p99 < 0.5, f"the reading peer waited {p99:.2f} s (p99) behind {peers} slow ones"
-            assert not sockets[0].closed
+            async with slow_peers(server.port, peers):
+                await wait_for_condition(lambda: len(sockets) == peers + 1, 10)
+                gc.collect()
+                before = rss()
+                peak = await push(sockets, rounds)
+                await wait_for_condition(lambda: len(probe.delays) == 20 + rounds, 10)
+                loaded = sorted(probe.delays[20:])
+                growth = (peak - before) / MiB
+                p99 = loaded[int(len(loaded) * 0.99) - 1]
+                print(f"RSS growth {growth:.1f} MiB; probe p50/p99 {statistics.median(quiet) * 1e3:.1f}/"
+                      f"{quiet[-1] * 1e3:.1f} ms alone, {statistics.median(loaded) * 1e3:.1f}/{p99 * 1e3:.1f} ms "
+                      f"with {peers} slow peers")
+                assert growth <= 100, f"the server grew by {growth:.0f} MiB for {peers} peers that never read"
+                assert p99 < 0.5, f"the reading peer waited {p99:.2f} s (p99) behind {peers} slow ones"
+                assert not sockets[0].closed
         finally:
-            if slow.stdin is not None:
-                slow.stdin.close()
-            await asyncio.wait_for(slow.wait(), 10)
             probe.close()
 
     run(main, timeout=120)
@@ -370,20 +380,10 @@ def test_an_idle_websocket_costs_less_than_13_kib_of_python_heap() -> None:
         tracemalloc.start()
         try:
             before = tracemalloc.get_traced_memory()[0]
-            held = await asyncio.create_subprocess_exec(
-                sys.executable, "-c", SLOW_PEERS, str(server.port), str(peers),
-                stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-            )
-            try:
-                assert held.stdout is not None and held.stdin is not None
-                assert (await asyncio.wait_for(held.stdout.readline(), 30)).strip() == b"ready"
+            async with slow_peers(server.port, peers):
                 await wait_for_condition(lambda: len(sockets) == peers, 10)
                 gc.collect()
                 per_peer = (tracemalloc.get_traced_memory()[0] - before) / peers
-            finally:
-                assert held.stdin is not None
-                held.stdin.close()
-                await asyncio.wait_for(held.wait(), 10)
         finally:
             tracemalloc.stop()
         assert per_peer < 13 * 1024, f"{per_peer / 1024:.1f} KiB per idle WebSocket"

@@ -169,11 +169,10 @@ class WsConnection(Outbox):
         most ``close_timeout`` seconds. Runs on the I/O thread, under the lock."""
         if self._held is not None or self._lost or self._in_handled >= self._in_queued:
             return
-        self._held_mark = self._in_queued  # before _held: message_handled reads them in that order
+        # message_handled reads these under the same lock, so it cannot run in between
+        self._held_mark = self._in_queued
         self._held = []
         self._hold_timer = self.loop.call_later(self.settings.close_timeout, self._release_failure)
-        if self._in_handled >= self._held_mark:  # handled meanwhile, before _held was visible
-            self.loop.call_soon(self._release_failure)
 
     @on_io_thread
     def _release_failure(self) -> None:
