@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from websockets.frames import Frame, Opcode
 
 from nbws.io.assembler import Assembler, InvalidText, MessageTooBig
@@ -67,3 +69,30 @@ def test_a_new_message_inside_a_fragmented_one_is_refused() -> None:
     a.feed(Frame(Opcode.TEXT, b"a", fin=False))
     with pytest.raises(ValueError):
         a.feed(Frame(Opcode.BINARY, b"b"))
+
+
+
+def fragmented(opcode: Opcode, chunks: list[bytes]) -> list[Frame]:
+    """One message as frames: ``opcode`` first, then continuations, the last final."""
+    return [Frame(opcode if i == 0 else Opcode.CONT, chunk, fin=i == len(chunks) - 1) for i, chunk in enumerate(chunks)]
+
+
+stray = st.builds(lambda opcode, data, fin: [Frame(opcode, data, fin=fin)],
+                  st.sampled_from([Opcode.TEXT, Opcode.BINARY, Opcode.CONT]), st.binary(max_size=40), st.booleans())
+texts = st.builds(lambda parts: fragmented(Opcode.TEXT, [p.encode() for p in parts]),
+                  st.lists(st.text(max_size=30), min_size=1, max_size=5))
+blobs = st.builds(lambda parts: fragmented(Opcode.BINARY, parts), st.lists(st.binary(max_size=30), min_size=1, max_size=5))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.one_of(texts, blobs, stray), max_size=8))
+def test_any_frame_sequence_gives_messages_or_a_documented_error(messages: list[list[Frame]]) -> None:
+    a = Assembler(64)
+    for frame in [frame for message in messages for frame in message]:
+        try:
+            message = a.feed(frame)
+        except (InvalidText, MessageTooBig, ValueError):
+            return  # the connection is failed (1007 / 1009) or the protocol layer refused it first
+        assert message is None or isinstance(message, (str, bytes))
+        if message is not None:
+            assert len(message.encode() if isinstance(message, str) else message) <= 64

@@ -23,6 +23,7 @@ from hypothesis import strategies as st
 
 import nbws
 from bench.hostile_bench import hammer, mutated_requests, nbws_app, static_dir
+from nbws.io.head import transfer_codings
 from nbws.messages import parse_form
 from nbws.security import (
     host_allowed,
@@ -505,6 +506,15 @@ def test_handshake_check_takes_any_header_value(name: str, value: str, version: 
 @given(st.lists(latin1, min_size=1, max_size=3))
 def test_transfer_coding_decision_takes_any_text(values: list[str]) -> None:
     assert transfer_coding_status(values) in (400, 501)
+
+
+@FAST
+@given(st.binary(max_size=300), st.lists(st.text(st.characters(min_codepoint=0x21, max_codepoint=0x7E), max_size=20),
+                                        max_size=3))
+def test_transfer_codings_reads_any_head_and_finds_the_fields(noise: bytes, values: list[str]) -> None:
+    assert all(isinstance(v, str) for v in transfer_codings(noise))  # any bytes: a list, never an error
+    head = b"POST / HTTP/1.1\r\nHost: x\r\n" + b"".join(b"Transfer-Encoding: %s\r\n" % v.encode() for v in values)
+    assert transfer_codings(head + b"\r\n" + noise) == [v.strip() for v in values]
 
 
 # ----------------------------------------------------------------- a live server, fed anything
