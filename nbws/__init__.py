@@ -37,6 +37,7 @@ from .fetch import fetch, fetch_async
 from .live import Channel, FigureStream, LivePlot, PageInfo
 from .messages import Form, Headers, Request, Response, UploadedFile
 from .ports import ip_family, random_port
+from .reach import Where, where
 from .server import (
     Server,
     list_servers,
@@ -81,6 +82,7 @@ __all__ = [
     "ServerStoppedError",
     "UploadedFile",
     "WebSocket",
+    "Where",
     "connect",
     "decode_uri",
     "decode_uri_component",
@@ -106,6 +108,7 @@ __all__ = [
     "start_server",
     "stop_all_servers",
     "stop_server",
+    "where",
     "load_ipython_extension",
 ]
 

@@ -29,7 +29,7 @@ from .errors import HandlerLoopError, PortInUseError, ServerStoppedError
 from .io.capacity import ConnectionStats
 from .io.endpoint import Endpoint
 from .ports import bind_socket, bind_unix_socket, port_holder_pid, random_port
-from .reach import external_origin, external_url, proxy_mode
+from .reach import external_url, relaxations
 from .security import is_loopback, is_wildcard
 from .websocket import Message, WebSocket
 
@@ -109,15 +109,15 @@ class Server(ServerConfig):
         self._running = False
         if self.token is None and path is None and not is_loopback(host):
             self.token = secrets.token_urlsafe(24)
-        if proxy_mode() and path is None:
-            # The browser comes through jupyter-server-proxy, which keeps the
-            # Jupyter page's Host and Origin; the browser cannot reach this
-            # loopback port itself, so DNS rebinding is not a risk here.
-            if not self.allowed_hosts:
+        if path is None:
+            # Where the browser comes from (nbws.reach): behind a proxy or in
+            # Colab any Host, and the proxy's / Colab's / VS Code's origins.
+            any_host, origins = relaxations(self.external_url)
+            if any_host and not self.allowed_hosts:
                 self.allowed_hosts = ["*"]
-            origin = external_origin(self.external_url or external_url(0))
-            if origin and origin not in self.allowed_origins:
-                self.allowed_origins = [*self.allowed_origins, origin]
+            extra = [o for o in origins if o not in self.allowed_origins]
+            if extra:
+                self.allowed_origins = [*self.allowed_origins, *extra]
 
     # -- lifecycle --
 
@@ -213,7 +213,8 @@ class Server(ServerConfig):
 
     @property
     def url(self) -> str:
-        """The URL to open from the user's browser: through jupyter-server-proxy
+        """The URL to open from the user's browser, decided by :mod:`nbws.reach` (see
+        :func:`nbws.where`): through jupyter-server-proxy
         on JupyterHub/Binder (``{prefix}proxy/{port}/``), ``NBWS_EXTERNAL_URL``
         or ``external_url`` when set, else :attr:`local_url`; with ``?token=``
         when the server needs a token."""

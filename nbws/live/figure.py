@@ -7,7 +7,7 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from ..boundary import submit
-from ..reach import page_url
+from ..reach import frame_html, page_url
 from .channel import Channel
 from .shared import shared_server
 
@@ -79,6 +79,5 @@ class FigureStream:
         return page_url(self.server, f"/live/{self.name}/")
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
-        url = html.escape(self.url, quote=True)
         return {"text/plain": f"FigureStream {self.name!r} at {self.url}",
-                "text/html": f'<iframe src="{url}" style="width:100%;height:480px;border:0"></iframe>'}
+                "text/html": frame_html(self.server, f"/live/{self.name}/", 480)}

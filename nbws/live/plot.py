@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 from ..boundary import Mailbox, on_io_thread, submit
 from ..envelope import encode_topic
 from ..errors import ServerNotRunningError
-from ..reach import page_url
+from ..reach import frame_html, link_html, page_url
 from .frames import downsample, encode_points
 from .shared import PageInfo, shared_server
 
@@ -250,12 +250,10 @@ class LivePlot:
         self._closed = True
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
-        url = html.escape(self.url, quote=True)
         return {
             "text/plain": f"LivePlot {self.name!r} at {self.url}",
-            "text/html": (f'<iframe src="{url}" style="width:100%;height:320px;border:0"></iframe>'
-                          f'<div style="font:12px system-ui"><a href="{url}" target="_blank">{html.escape(self.url)}'
-                          "</a></div>"),
+            "text/html": (frame_html(self.server, self._path) + '<div style="font:12px system-ui">'
+                          + link_html(self.server, self._path) + "</div>"),
         }
 
 

@@ -10,6 +10,8 @@ import html
 import time
 from typing import TYPE_CHECKING, Any
 
+from ..reach import in_colab, link_html
+
 if TYPE_CHECKING:
     from ..server import Server
 
@@ -81,10 +83,10 @@ def server_html(server: Server) -> str:
             f'<span style="color:#555">{s["messages_in"]} in / {s["messages_out"]} out · '
             f'ran {s["uptime"]}{tail}</span></div>'
         )
-    url = html.escape(s["url"], quote=True)
+    link = link_html(server, "/", None if in_colab() else s["url"])
     return (
         f'{box}{name}<span style="color:#2a7">●</span> running · '
-        f'<a href="{url}" target="_blank" rel="noopener">{html.escape(s["url"])}</a><br>'
+        f"{link}<br>"
         f'<span style="color:#555">{s["connections"]} connection(s) · {s["messages_in"]} in / '
         f'{s["messages_out"]} out · up {s["uptime"]}{tail}</span></div>'
     )

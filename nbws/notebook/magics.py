@@ -6,6 +6,7 @@ Load them with ``%load_ext nbws``; ``%wsserve?`` shows the full help.
 from __future__ import annotations
 
 import html
+import json
 import os
 import weakref
 from typing import Any
@@ -17,7 +18,7 @@ from IPython.core.magic_arguments import argument, magic_arguments, parse_argstr
 from ..app import App
 from ..errors import PortInUseError
 from ..messages import Request, Response
-from ..reach import page_url
+from ..reach import frame_html, in_colab, link_html, page_url
 from ..server import Server, list_servers, start_server
 
 __all__ = ["NbwsMagics", "ServerTable"]
@@ -43,9 +44,9 @@ class ServerTable:
         text = ["\t".join(head)] + ["\t".join(str(r[k]) for k in keys) for r in rows]
         cells = "".join(
             "<tr>" + "".join(
-                f'<td><a href="{html.escape(str(r[k]), quote=True)}" target="_blank">{html.escape(str(r[k]))}</a></td>'
+                f"<td>{link_html(server, '/', None if in_colab() else str(r[k]))}</td>"
                 if k == "url" else f"<td>{html.escape(str(r[k]))}</td>" for k in keys) + "</tr>"
-            for r in rows)
+            for server, r in zip(self.servers, rows, strict=True))
         table = ("<table class='nbws-servers'><tr>" + "".join(f"<th>{h}</th>" for h in head) + "</tr>"
                  + cells + "</table>")
         return {"text/plain": "\n".join(text), "text/html": table}
@@ -151,9 +152,7 @@ class NbwsMagics(Magics):
             if other.running and other is not server:
                 print(f"note: the server on port {other.port} for this app is still running (%wsstop {other.port})")
         if args.open:
-            from IPython.display import Javascript, display
-
-            display(Javascript(f"window.open({server.url!r}, '_blank')"))
+            _open(server)
         return server
 
     @magic_arguments()
@@ -211,11 +210,24 @@ class NbwsMagics(Magics):
         server, pages = entry
         pages.pages[route] = cell
         url = page_url(server, route)
-        from IPython.display import IFrame, display
+        from IPython.display import display
 
         display({"text/plain": f"%%wspage {route} is served at {url}",
-                 "text/html": f'<a href="{html.escape(url, quote=True)}" target="_blank">{html.escape(url)}</a>'},
-                raw=True)
+                 "text/html": link_html(server, route)}, raw=True)
         if args.show:
-            display(IFrame(url, width="100%", height=320))
+            display({"text/plain": url, "text/html": frame_html(server, route)}, raw=True)
         return None
+
+
+def _open(server: Server) -> None:
+    """Open the server's page in a new browser tab (``%wsserve --open``): in
+    Colab through its proxy (``serve_kernel_port_as_window``), elsewhere with
+    ``window.open``."""
+    if in_colab():
+        from google.colab import output  # type: ignore[import-not-found]
+
+        output.serve_kernel_port_as_window(server.port, path="/" + (f"?token={server.token}" if server.token else ""))
+        return
+    from IPython.display import Javascript, display
+
+    display(Javascript(f"window.open({json.dumps(server.url)}, '_blank')"))

@@ -1,0 +1,118 @@
+"""Where nbws is reached from: the URL ladder, VS Code's webview origins, and
+what a notebook shows in Colab (whose proxy cannot exist here: its one
+browser call, ``google.colab.kernel.proxyPort``, is given by the test page).
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from websockets.asyncio.client import connect
+from websockets.exceptions import InvalidStatus
+
+import nbws
+from nbws.reach import frame_html, link_html
+from tests.browser import chromium
+from tests.conftest import echo_app, run, wait_for_condition
+
+_ENV = ("NBWS_EXTERNAL_URL", "JUPYTERHUB_SERVICE_PREFIX", "VSCODE_PID", "VSCODE_CWD", "VSCODE_IPC_HOOK_CLI",
+        "TERM_PROGRAM")
+
+
+@pytest.fixture(autouse=True)
+def _plain_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in _ENV:
+        monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture
+def colab(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """An importable ``google.colab`` package, which is all nbws detects Colab by."""
+    package = tmp_path / "google" / "colab"
+    package.mkdir(parents=True)
+    (package / "__init__.py").write_text("")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    for name in [m for m in sys.modules if m == "google" or m.startswith("google.")]:
+        monkeypatch.delitem(sys.modules, name)
+    importlib.invalidate_caches()
+    yield
+    for name in [m for m in sys.modules if m == "google" or m.startswith("google.")]:
+        del sys.modules[name]
+
+
+def test_the_ladder_in_order(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert nbws.where().chosen == "loopback"
+    server = nbws.start_server(app=echo_app())
+    shown = nbws.where()
+    assert shown.url == server.url == f"http://127.0.0.1:{server.port}/"
+    monkeypatch.setenv("JUPYTERHUB_SERVICE_PREFIX", "/user/ada/")  # jupyter-server-proxy is installed here
+    shown = nbws.where(server)
+    assert shown.chosen == "jupyter-server-proxy" and shown.url == f"/user/ada/proxy/{server.port}/"
+    monkeypatch.setenv("NBWS_EXTERNAL_URL", "https://lab.example/p/{port}")
+    shown = nbws.where(server)
+    assert shown.chosen == "external_url" and shown.url == f"https://lab.example/p/{server.port}/"
+    assert "NBWS_EXTERNAL_URL='https://lab.example/p/{port}'" in str(shown)
+    assert "→ external_url" in str(shown) and "<table>" in shown._repr_html_()
+
+
+def test_colab_is_detected_and_its_links_ask_the_proxy(colab: None) -> None:
+    server = nbws.start_server(app=echo_app())
+    shown = nbws.where(server)
+    assert shown.chosen == "colab" and shown.url is None and shown.any_host
+    assert "google.colab is importable" in str(shown)
+    page = link_html(server, "/live/x/")
+    assert f"google.colab.kernel.proxyPort({server.port}, {{cache: true}})" in page
+    assert f"http://127.0.0.1:{server.port}" not in page  # the loopback URL is useless to a Colab browser
+
+
+def test_colab_frame_loads_the_page_through_what_proxyport_returns(colab: None) -> None:
+    """The script nbws writes into a Colab output runs in real Chromium: it
+    asks ``proxyPort`` for the server's URL and the IFrame loads the live
+    plot from there, whose WebSocket then opens (the page's own origin)."""
+
+    async def main() -> None:
+        plot = nbws.LivePlot("colab-test")
+        output = frame_html(plot.server, f"/live/{plot.name}/")
+        asked: list[str] = []
+        async with chromium() as browser:
+            page = await browser.new_page()
+            await page.expose_function("asked", lambda port: asked.append(port))
+            # Colab's output frame provides google.colab.kernel.proxyPort; its
+            # proxy is the loopback here.
+            await page.set_content(
+                "<script>window.google = {colab: {kernel: {proxyPort: async (port, opts) => {"
+                "window.asked(String(port)); return 'http://127.0.0.1:' + port; }}}};</script>"
+                + output)
+            await wait_for_condition(lambda: len(plot.pages) == 1, 20, what="the IFrame's plot page connected")
+            assert asked == [str(plot.server.port)]
+            src = await page.eval_on_selector("iframe", "f => f.src")
+            assert src == f"http://127.0.0.1:{plot.server.port}/live/colab-test/"
+
+    run(main, 60)
+
+
+def test_vscode_webview_origins_only_under_vscode(monkeypatch: pytest.MonkeyPatch) -> None:
+    webview = "vscode-webview://1f0c2e7d9a8b4c5d"
+
+    async def refused(url: str, origin: str) -> None:
+        with pytest.raises(InvalidStatus) as info:
+            await connect(url, origin=origin)  # type: ignore[arg-type]
+        assert info.value.response.status_code == 403, origin
+
+    async def main() -> None:
+        plain = nbws.start_server(app=echo_app())
+        await refused(plain.ws_url, webview)
+        monkeypatch.setenv("VSCODE_PID", "4242")
+        server = nbws.start_server(app=echo_app())
+        async with connect(server.ws_url, origin=webview) as ws:  # type: ignore[arg-type]
+            await ws.send("from the notebook webview")
+            assert await ws.recv() == "from the notebook webview"
+        for origin in ("http://evil.example", "null", "vscode-webview-x://1f0c", "https://vscode-webview.example"):
+            await refused(server.ws_url, origin)
+        assert "vscode" in str(nbws.where(server))
+
+    run(main)
