@@ -18,6 +18,7 @@ import nbws
 from nbws.reach import frame_html, link_html
 from tests.browser import chromium
 from tests.conftest import echo_app, run, wait_for_condition
+from tests.kernel import kernel
 
 _ENV = ("NBWS_EXTERNAL_URL", "JUPYTERHUB_SERVICE_PREFIX", "VSCODE_PID", "VSCODE_CWD", "VSCODE_IPC_HOOK_CLI",
         "TERM_PROGRAM")
@@ -116,3 +117,26 @@ def test_vscode_webview_origins_only_under_vscode(monkeypatch: pytest.MonkeyPatc
         assert "vscode" in str(nbws.where(server))
 
     run(main)
+
+
+def test_colab_kernel_shows_proxy_links_and_opens_through_colab(tmp_path: Path) -> None:
+    """In a real kernel where ``google.colab`` is importable (a stand-in
+    package recording what Colab's Python API was asked), the server handle
+    and %%wspage write proxyPort scripts, and ``%wsserve --open`` asks
+    ``serve_kernel_port_as_window``."""
+    package = tmp_path / "google" / "colab"
+    package.mkdir(parents=True)
+    (package / "__init__.py").write_text("")
+    (package / "output.py").write_text(
+        "def serve_kernel_port_as_window(port, path='/', anchor_text=None):\n"
+        "    print('serve_kernel_port_as_window', port, path)\n")
+    with kernel(env={"PYTHONPATH": str(tmp_path)}) as k:
+        k.run("import nbws\n%load_ext nbws\napp = {'call': lambda req: 'hi'}")
+        out = k.run("s = %wsserve app --open\nprint(s.port)")
+        port = out.strip().splitlines()[-1]
+        assert f"serve_kernel_port_as_window {port} /" in out
+        handle = k.result("s")
+        assert f"google.colab.kernel.proxyPort({port}" in handle["text/html"]
+        page = k.result("%%wspage /p\n<p>x</p>")
+        assert "google.colab.kernel.proxyPort(" in page["text/html"]
+        assert "colab" in k.run("print(nbws.where().chosen)")
