@@ -213,10 +213,14 @@ class Where:
     def _repr_html_(self) -> str:
         rows = "".join(
             f"<tr><td>{'→' if r.name == self.chosen else ('✓' if r.applies else '✗')}</td>"
-            f"<td>{html.escape(r.name)}</td><td>{html.escape(r.why)}</td></tr>" for r in self.rungs)
+            f'<td style="padding:1px 12px 1px 4px">{html.escape(r.name)}</td><td>{html.escape(r.why)}</td></tr>'
+            for r in self.rungs)
         url = f"<div>URL: <code>{html.escape(self.url)}</code></div>" if self.url else ""
+        host = "any (behind a proxy)" if self.any_host else "loopback names and the bound address"
         return (f'<div style="font:13px system-ui,sans-serif"><b>nbws reaches the browser by: '
-                f"{html.escape(self.chosen)}</b>{url}<table>{rows}</table>"
+                f"{html.escape(self.chosen)}</b>{url}"
+                f'<table style="font:inherit;border-collapse:collapse">{rows}</table>'
+                f"<div>Host header: {host}</div>"
                 f"<div>extra WebSocket origins: {html.escape(', '.join(self.origins) or 'none')}</div></div>")
 
 
@@ -255,7 +259,9 @@ def where(server: Server | None = None) -> Where:
         url = server.url
     else:
         url = (external_url(port, explicit) or f"http://127.0.0.1:{port}/") + "  (for a server on port 8000)"
-    shown = tuple(o.pattern if isinstance(o, re.Pattern) else o for o in origins)
+    labels = {VSCODE_WEBVIEW.pattern: "vscode-webview://… (VS Code's webviews)",
+              COLAB_ORIGIN.pattern: "https://….googleusercontent.com and https://….colab.dev (Colab's proxy)"}
+    shown = tuple(labels.get(o.pattern, o.pattern) if isinstance(o, re.Pattern) else o for o in origins)
     if vscode:
         rungs = (*rungs, Rung("vscode", True, "VS Code started this kernel: its notebook webviews may open WebSockets"))
     return Where(rungs, chosen, url, any_host, shown)
