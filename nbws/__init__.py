@@ -14,6 +14,7 @@ from __future__ import annotations
 from .__about__ import __version__
 from .app import App
 from .boundary import interrupt, service
+from .classroom import Classroom, Poll, Question
 from .client import ClientWebSocket, connect
 from .config import defaults
 from .errors import (
@@ -56,6 +57,7 @@ __all__ = [
     "__version__",
     "App",
     "Channel",
+    "Classroom",
     "ClientWebSocket",
     "AsyncHandlerBlockedError",
     "BadRequestError",
@@ -70,6 +72,8 @@ __all__ = [
     "FetchTimeoutError",
     "LivePlot",
     "PageInfo",
+    "Poll",
+    "Question",
     "Headers",
     "NbwsError",
     "NoFreePortError",

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Union
+from typing import TYPE_CHECKING, Protocol, Union
 
 from ..assets import ASSET_PREFIX, asset
 from ..boundary import on_io_thread
@@ -28,7 +28,7 @@ from .static import static_route
 if TYPE_CHECKING:
     from .wsconn import WsConnection
 
-__all__ = ["FileResponse", "Answer", "Route", "Routes", "asset_route"]
+__all__ = ["FileResponse", "Answer", "Route", "Routes", "asset_route", "Listener"]
 
 
 @dataclass(frozen=True)
@@ -46,6 +46,19 @@ class FileResponse:
 Answer = Union[Response, FileResponse]
 Route = Callable[[Request], Union[Answer, None]]
 SocketOpened = Callable[["WsConnection"], None]
+
+
+class Listener(Protocol):
+    """What a WebSocket served on the I/O thread may report to (set as
+    ``conn.listener`` when it opens): each message, then the loss of the
+    connection. Runs on the I/O thread, outside the connection's lock; must
+    not block."""
+
+    def message(self, conn: WsConnection, message: str | bytes) -> None:
+        """One message from the peer."""
+
+    def lost(self, conn: WsConnection) -> None:
+        """The connection is gone."""
 
 
 def asset_route(request: Request) -> Answer | None:

@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from ..boundary import HandlerPlane, IOThread
     from ..config import Settings
     from ..websocket import Message, WebSocket
+    from .routes import Listener
 
 __all__ = ["WsConnection"]
 
@@ -42,7 +43,8 @@ class WsConnection(Outbox):
     # no per-instance dict: it is most of the memory of an idle connection
     __slots__ = (
         "_batch", "_close_timer", "_flush_scheduled", "_hold_timer", "_idle_timer", "_last_rx", "_ping_payload",
-        "_ping_timer", "_pong_timer", "assembler", "loop", "on_lost", "peer_address", "plane", "proto", "user",
+        "_ping_timer", "_pong_timer", "assembler", "listener", "loop", "on_lost", "peer_address", "plane", "proto",
+        "user",
     )
 
     def __init__(
@@ -61,6 +63,9 @@ class WsConnection(Outbox):
         self.plane = plane
         self.on_lost = on_lost
         self.user: WebSocket | None = None
+        self.listener: Listener | None = None
+        """For WebSockets served on the I/O thread (``Routes.add_socket``): gets
+        each message and the loss of the connection, on the I/O thread."""
         peer = transport.get_extra_info("peername")
         self.peer_address: tuple[str, int] = (str(peer[0]), int(peer[1])) if isinstance(peer, tuple) else ("", 0)
         max_message = settings.max_message_size
@@ -128,6 +133,13 @@ class WsConnection(Outbox):
         if not batch:
             return
         self._batch = []
+        listener = self.listener
+        if listener is not None:  # a socket served on the I/O thread
+            for message in batch:
+                if self._lost or self.proto.state is not OPEN:
+                    break
+                listener.message(self, message)
+            return
         user = self.user
         if user is None:
             return
@@ -216,6 +228,9 @@ class WsConnection(Outbox):
         return True
 
     def _deliver(self, message: Message) -> None:
+        if self.listener is not None:
+            self._batch.append(message)
+            return
         user = self.user
         if user is None:
             return
@@ -401,6 +416,8 @@ class WsConnection(Outbox):
                 self._charged = 0
         for wake in waiters:
             wake(ConnectionClosedError(code, reason))
+        if self.listener is not None:
+            self.listener.lost(self)
         self.on_lost(self, code, reason)
 
     def _direct_frames_locked(self, data: Message) -> list[bytes] | None:

@@ -1,0 +1,278 @@
+"""The state of a classroom: students, activities and answers.
+
+Pure and single-threaded: it runs on the I/O thread, where students' messages
+arrive, so joining and answering are recorded at once while the instructor's
+cell is busy. The notebook reads copies (:meth:`Room.snapshot`). Nothing here
+does I/O; the clock is passed in.
+"""
+
+from __future__ import annotations
+
+import math
+import secrets
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = ["Student", "Answer", "Activity", "Room", "Refusal", "KINDS"]
+
+KINDS = ("choice", "text", "number", "code")
+"""What a question may ask for; a poll is a ``choice`` question with a live chart."""
+
+
+class Refusal(Exception):
+    """A student's message that the room refuses: ``code`` is the WebSocket
+    close code when the student must be disconnected (1008 policy, 1009 too
+    big), or None when an error reply is enough."""
+
+    def __init__(self, reason: str, code: int | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.code = code
+
+
+@dataclass
+class Student:
+    """One student of the room, stable across reconnects (same ``id`` and ``key``)."""
+
+    id: str
+    key: str
+    name: str
+    joined: float
+    last_seen: float
+    connections: int = 0
+    hand: bool = False
+    answers: int = 0
+    allowance: float = 0.0  # the rate limit's token bucket
+    refilled: float = 0.0
+    seen_ids: set[str] = field(default_factory=set)  # answer ids already recorded (exactly once)
+
+
+@dataclass(frozen=True)
+class Answer:
+    """One recorded answer: who, to what, which round (polls) or attempt (questions), when."""
+
+    student: str
+    name: str
+    activity: str
+    round: int
+    attempt: int
+    answer: Any
+    time: float
+
+
+@dataclass
+class Activity:
+    """A poll or a question. A poll keeps one answer per student per round
+    (a later answer in the same round replaces the earlier one); a question
+    keeps every attempt."""
+
+    id: str
+    kind: str
+    prompt: str
+    options: tuple[str, ...]
+    poll: bool
+    opened: float
+    open: bool = True
+    shared: bool = False
+    rounds: list[dict[str, Answer]] = field(default_factory=lambda: [{}])
+    attempts: list[Answer] = field(default_factory=list)
+
+    def current(self) -> dict[str, Answer]:
+        return self.rounds[-1]
+
+    def counts(self, round_index: int = -1) -> list[int]:
+        """Votes per option in a round of a poll or choice question."""
+        votes = [0] * len(self.options)
+        answers = self.rounds[round_index].values() if self.poll else self._latest().values()
+        for answer in answers:
+            votes[answer.answer] += 1
+        return votes
+
+    def _latest(self) -> dict[str, Answer]:
+        latest: dict[str, Answer] = {}
+        for answer in self.attempts:
+            latest[answer.student] = answer
+        return latest
+
+    def public(self) -> dict[str, Any]:
+        """What a student sees of it: never others' answers, unless shared."""
+        view: dict[str, Any] = {"id": self.id, "kind": self.kind, "prompt": self.prompt,
+                                "options": list(self.options), "open": self.open, "round": len(self.rounds)}
+        if self.shared and self.kind == "choice":
+            view["results"] = self.counts()
+        return view
+
+
+class Room:
+    """The room's state. Runs on the I/O thread only (no locks).
+
+    Args:
+        anonymous: names are never shown to the class (the projector and
+            shared results); the instructor still sees them.
+        max_name: longest display name, in characters.
+        max_answer: longest text or code answer, in characters.
+        rate: answers and other messages a student may send per second, on
+            average; ``burst`` at once. Past it the student is disconnected.
+    """
+
+    def __init__(self, anonymous: bool = False, max_name: int = 40, max_answer: int = 20_000,
+                 rate: float = 2.0, burst: int = 20) -> None:
+        self.anonymous = anonymous
+        self.max_name = max_name
+        self.max_answer = max_answer
+        self.rate = rate
+        self.burst = burst
+        self.students: dict[str, Student] = {}
+        self.activities: dict[str, Activity] = {}
+        self.current: str | None = None
+        self.shown: dict[str, Any] | None = None
+        self.version = 0  # bumped on every change the views should show
+
+    # -- students --
+
+    def join(self, name: Any, student_id: Any = None, key: Any = None, now: float = 0.0) -> Student:
+        """A student joins, or comes back with the ``id`` and ``key`` the room gave them."""
+        if student_id is not None or key is not None:
+            known = self.students.get(student_id) if isinstance(student_id, str) else None
+            if known is None or not isinstance(key, str) or not secrets.compare_digest(known.key, key):
+                raise Refusal("unknown student or wrong key: join again with a name")
+            known.last_seen = now
+            self.version += 1
+            return known
+        if not isinstance(name, str) or not name.strip():
+            raise Refusal("a display name is required")
+        clean = " ".join(name.split())
+        if len(clean) > self.max_name:
+            raise Refusal(f"a display name has at most {self.max_name} characters")
+        student = Student(secrets.token_urlsafe(6), secrets.token_urlsafe(18), clean, now, now,
+                          allowance=float(self.burst), refilled=now)
+        self.students[student.id] = student
+        self.version += 1
+        return student
+
+    def invite(self, name: str, now: float) -> Student:
+        """A student the instructor named in advance (a per-student link)."""
+        return self.join(name, now=now)
+
+    def spend(self, student: Student, now: float) -> None:
+        """Charge one message to the student's rate limit (1008 past it)."""
+        student.allowance = min(float(self.burst), student.allowance + (now - student.refilled) * self.rate)
+        student.refilled = now
+        if student.allowance < 1.0:
+            raise Refusal("too many messages: slow down", 1008)
+        student.allowance -= 1.0
+        student.last_seen = now
+
+    def raise_hand(self, student: Student, raised: Any) -> None:
+        if not isinstance(raised, bool):
+            raise Refusal("'raised' must be true or false")
+        if student.hand != raised:
+            student.hand = raised
+            self.version += 1
+
+    # -- activities --
+
+    def open_activity(self, prompt: str, kind: str, options: tuple[str, ...], poll: bool, now: float) -> Activity:
+        if kind not in KINDS:
+            raise ValueError(f"kind must be one of {', '.join(KINDS)}, not {kind!r}")
+        if kind == "choice" and len(options) < 2:
+            raise ValueError("a choice question or poll needs at least two options")
+        activity = Activity(f"a{len(self.activities) + 1}", kind, prompt, options, poll, now)
+        self.activities[activity.id] = activity
+        self.current = activity.id
+        self.version += 1
+        return activity
+
+    def answer(self, student: Student, activity_id: Any, value: Any, answer_id: Any, now: float) -> bool:
+        """Record an answer; False when ``answer_id`` was already recorded (a
+        resend after a reconnect: acknowledged again, counted once)."""
+        if not isinstance(answer_id, str) or not 0 < len(answer_id) <= 64:
+            raise Refusal("an answer needs an 'id' string (at most 64 characters)")
+        if answer_id in student.seen_ids:
+            return False
+        activity = self.activities.get(activity_id) if isinstance(activity_id, str) else None
+        if activity is None:
+            raise Refusal("no such question")
+        if not activity.open:
+            raise Refusal("this question is closed")
+        value = self._check(activity, value)
+        if activity.poll:
+            round_answers = activity.current()
+            attempt = round_answers[student.id].attempt + 1 if student.id in round_answers else 1
+            round_answers[student.id] = Answer(student.id, student.name, activity.id, len(activity.rounds),
+                                               attempt, value, now)
+        else:
+            attempt = 1 + sum(1 for a in activity.attempts if a.student == student.id)
+            activity.attempts.append(Answer(student.id, student.name, activity.id, 1, attempt, value, now))
+        if len(student.seen_ids) >= 10_000:
+            raise Refusal("too many answers", 1008)
+        student.seen_ids.add(answer_id)
+        student.answers += 1
+        self.version += 1
+        return True
+
+    def _check(self, activity: Activity, value: Any) -> Any:
+        kind = activity.kind
+        if kind == "choice":
+            if isinstance(value, str) and value in activity.options:
+                return activity.options.index(value)
+            if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < len(activity.options):
+                return value
+            raise Refusal("pick one of the options")
+        if kind == "number":
+            if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
+                return value
+            raise Refusal("the answer must be a number")
+        if not isinstance(value, str):
+            raise Refusal("the answer must be text")
+        if len(value) > self.max_answer:
+            raise Refusal(f"an answer has at most {self.max_answer} characters", 1009)
+        return value
+
+    def close(self, activity: Activity) -> None:
+        activity.open = False
+        self.version += 1
+
+    def reopen(self, activity: Activity, now: float) -> None:
+        """Open again; a poll starts a new round and keeps the earlier ones."""
+        if activity.poll:
+            activity.rounds.append({})
+        activity.open = True
+        activity.opened = now
+        activity.shared = False
+        self.current = activity.id
+        self.version += 1
+
+    def share(self, activity: Activity, shared: bool = True) -> None:
+        activity.shared = shared
+        self.version += 1
+
+    def show(self, content: dict[str, Any] | None) -> None:
+        self.shown = content
+        self.version += 1
+
+    # -- views --
+
+    def student_view(self, student: Student) -> dict[str, Any]:
+        """What one student's page shows now."""
+        view: dict[str, Any] = {"you": {"id": student.id, "name": student.name, "hand": student.hand},
+                                "shown": self.shown, "activity": None}
+        activity = self.activities.get(self.current) if self.current else None
+        if activity is not None:
+            mine = activity.current().get(student.id) if activity.poll else next(
+                (a for a in reversed(activity.attempts) if a.student == student.id), None)
+            view["activity"] = {**activity.public(), "mine": None if mine is None else mine.answer}
+        return view
+
+    def roster(self) -> list[dict[str, Any]]:
+        """Name, connected, last seen and answers given, per student (instructor only)."""
+        return [{"name": s.name, "connected": s.connections > 0, "last_seen": s.last_seen,
+                 "answers": s.answers, "hand": s.hand} for s in self.students.values()]
+
+    def public_results(self, activity: Activity) -> dict[str, Any]:
+        """The projector's view of an activity: counts, no names when anonymous."""
+        result: dict[str, Any] = {**activity.public(), "answered": len(activity.current()) if activity.poll
+                                  else len({a.student for a in activity.attempts})}
+        if activity.kind == "choice":
+            result["results"] = activity.counts()
+        return result

@@ -1,0 +1,187 @@
+"""The classroom's pages: the student page, the instructor's panel, a poll's
+live chart and the projector. Plain HTML + ES modules using ``nbws.js``, no
+build step; served from memory by the I/O thread.
+
+The instructor's pages carry the instructor key in the URL's fragment
+(``#key=...``): browsers never send a fragment to the server, so it stays out
+of logs and ``Referer`` headers; the page sends it in its ``hello``.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+
+__all__ = ["student_page", "view_page"]
+
+_STYLE = """
+:root{color-scheme:light dark;--fg:#1b1f24;--bg:#fff;--muted:#667;--accent:#2563eb;--bar:#60a5fa;--line:#dde}
+@media (prefers-color-scheme:dark){:root{--fg:#e6e6e6;--bg:#16181c;--muted:#99a;--accent:#7aa2ff;--bar:#3b82f6;--line:#334}}
+*{box-sizing:border-box}body{margin:0;font:16px/1.4 system-ui,sans-serif;color:var(--fg);background:var(--bg)}
+main{max-width:40rem;margin:0 auto;padding:1rem}h1{font-size:1.2rem;margin:.2rem 0 1rem}
+button,input,textarea{font:inherit;border-radius:.5rem;border:1px solid var(--line);padding:.7rem;width:100%;
+background:var(--bg);color:var(--fg)}button{cursor:pointer;margin:.3rem 0;text-align:left}
+button.chosen{border-color:var(--accent);outline:2px solid var(--accent)}button.primary{background:var(--accent);
+color:#fff;text-align:center}textarea{min-height:8rem;font-family:ui-monospace,monospace}.muted{color:var(--muted)}
+.status{font-size:.85rem;color:var(--muted);display:flex;justify-content:space-between;margin-bottom:.5rem}
+.bar{display:flex;align-items:center;gap:.5rem;margin:.35rem 0}.bar .fill{background:var(--bar);height:1.6rem;
+border-radius:.3rem;min-width:2px}.bar .label{width:35%;overflow:hidden;text-overflow:ellipsis;white-space:nowrap}
+iframe.shown{width:100%;min-height:60vh;border:1px solid var(--line);border-radius:.5rem;background:#fff}
+img.shown{max-width:100%}table{border-collapse:collapse;width:100%}td,th{text-align:left;padding:.2rem .4rem;
+border-bottom:1px solid var(--line);font-size:.9rem}
+"""
+
+_BARS = """
+function bars(options, counts) {
+  const total = Math.max(1, counts.reduce((a, b) => a + b, 0));
+  return options.map((o, i) => `<div class="bar"><span class="label">${esc(o)}</span>` +
+    `<span class="fill" style="width:${(55 * counts[i] / total).toFixed(1)}%"></span><b>${counts[i]}</b></div>`).join("");
+}
+function esc(s) { return String(s).replace(/[&<>"']/g, c => ({"&":"&amp;","<":"&lt;",">":"&gt;",'"':"&quot;","'":"&#39;"}[c])); }
+"""
+
+STUDENT = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>{title}</title>
+<meta name="viewport" content="width=device-width, initial-scale=1"><style>{style}</style></head>
+<body><main>
+<div class="status"><span id="who"></span><span id="state">connecting…</span></div>
+<h1>{title}</h1>
+<form id="join" hidden><p>Your name for this class:</p><input id="name" maxlength="{max_name}" autocomplete="nickname"
+ required><button class="primary">Join</button></form>
+<section id="activity"></section><section id="shown"></section>
+<p id="note" class="muted"></p><button id="hand" hidden>✋ Raise hand</button>
+</main>
+<script type="module">
+import {{ connect }} from "./_nbws/nbws.js";
+const ROOM = {room};
+const store = "nbws-room:" + ROOM, pendingStore = store + ":pending";
+let me = JSON.parse(localStorage.getItem(store) || "null");
+const invite = new URLSearchParams(location.hash.slice(1)).get("invite");
+if (invite) {{ const [student, key] = invite.split("."); me = {{student, key, name: ""}};
+  localStorage.setItem(store, JSON.stringify(me)); history.replaceState(null, "", location.pathname + location.search); }}
+let pending = JSON.parse(localStorage.getItem(pendingStore) || "{{}}");  // answer id -> message, until acked
+let joined = false, view = null, typing = "";
+const $ = (id) => document.getElementById(id);
+const conn = connect({{ path: "_room/ws" }});
+window.room = {{ conn, get me() {{ return me; }}, get view() {{ return view; }}, get pending() {{ return pending; }} }};
+function join() {{
+  if (me) conn.send("join", {{ student: me.student, key: me.key }});
+  else $("join").hidden = false;
+}}
+$("join").onsubmit = (ev) => {{ ev.preventDefault(); const name = $("name").value.trim();
+  if (name) {{ conn.send("join", {{ name }}); $("join").hidden = true; }} }};
+conn.on("status", (s) => {{ $("state").textContent = s; if (s !== "open") joined = false; }});
+conn.on("open", join);
+conn.topic("welcome", (d) => {{
+  me = d; joined = true; localStorage.setItem(store, JSON.stringify(d));
+  $("who").textContent = d.name; $("hand").hidden = false;
+  for (const msg of Object.values(pending)) conn.send("answer", msg);   // resent: counted once
+}});
+conn.topic("ack", (d) => {{ delete pending[d.id]; localStorage.setItem(pendingStore, JSON.stringify(pending));
+  $("note").textContent = "Answer received ✓"; }});
+conn.topic("refused", (d) => {{
+  if (d.id) {{ delete pending[d.id]; localStorage.setItem(pendingStore, JSON.stringify(pending)); }}
+  if (/unknown student/.test(d.reason)) {{ me = null; localStorage.removeItem(store); join(); }}
+  $("note").textContent = d.reason;
+}});
+conn.topic("view", (v) => {{ view = v; render(v); }});
+$("hand").onclick = () => {{ const up = !(view && view.you.hand); conn.send("hand", {{ raised: up }}); }};
+function answer(activity, value) {{
+  const id = crypto.randomUUID ? crypto.randomUUID() : String(Math.random()).slice(2) + Date.now();
+  const msg = {{ activity, value, id }};
+  pending[id] = msg; localStorage.setItem(pendingStore, JSON.stringify(pending));
+  if (joined) conn.send("answer", msg);
+  $("note").textContent = "Sending…";
+}}
+window.room.answer = answer;
+{bars}
+function render(v) {{
+  $("who").textContent = v.you.name; $("hand").textContent = v.you.hand ? "✋ Lower hand" : "✋ Raise hand";
+  const a = v.activity, box = $("activity");
+  if (!a) box.innerHTML = '<p class="muted">Waiting for the instructor…</p>';
+  else if (a.kind === "choice") {{
+    box.innerHTML = `<h2>${{esc(a.prompt)}}</h2>` + (a.results ? bars(a.options, a.results) :
+      a.options.map((o, i) => `<button data-i="${{i}}" class="${{a.mine === i ? "chosen" : ""}}" ${{a.open ? "" : "disabled"}}>${{esc(o)}}</button>`).join(""))
+      + (a.open ? "" : '<p class="muted">Closed.</p>');
+    box.querySelectorAll("button[data-i]").forEach((b) => b.onclick = () => answer(a.id, Number(b.dataset.i)));
+  }} else {{
+    const field = a.kind === "number" ? '<input id="ans" type="number" step="any">' : '<textarea id="ans" spellcheck="false"></textarea>';
+    if (!box.querySelector("#ans") || box.dataset.id !== a.id) {{
+      box.dataset.id = a.id;
+      box.innerHTML = `<h2>${{esc(a.prompt)}}</h2>${{field}}<button class="primary" id="send">Send</button><p id="mine" class="muted"></p>`;
+      $("send").onclick = () => {{ const raw = $("ans").value; answer(a.id, a.kind === "number" ? Number(raw) : raw); }};
+    }}
+    $("send").disabled = !a.open;
+    $("mine").textContent = a.mine == null ? "" : "Your last answer: " + String(a.mine).slice(0, 200);
+  }}
+  const s = v.shown, out = $("shown");
+  if (!s) out.innerHTML = "";
+  else if (out.dataset.v !== s.id) {{
+    out.dataset.v = s.id;
+    if (s.kind === "image") out.innerHTML = `<img class="shown" alt="" src="${{s.src}}">`;
+    else if (s.kind === "text") out.innerHTML = `<pre>${{esc(s.text)}}</pre>`;
+    else {{ out.innerHTML = '<iframe class="shown" sandbox="allow-scripts"></iframe>'; out.firstChild.srcdoc = s.html; }}
+  }}
+}}
+</script></body></html>
+"""
+
+VIEW = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>{title}</title>
+<meta name="viewport" content="width=device-width, initial-scale=1"><style>{style}
+body.projector{{font-size:1.6rem}}body.projector main{{max-width:none;display:flex;gap:3rem;align-items:flex-start}}
+.qr svg{{width:100%;height:auto;background:#fff;padding:.5rem;border-radius:.5rem}}.qr{{width:18rem}}
+body.projector .qr{{width:40vw}}.join{{word-break:break-all;font-size:.85rem}}</style></head>
+<body class="{mode}"><main>
+<div class="qr" {qr_hidden}>{qr}<div class="join">{join}</div></div>
+<div style="flex:1"><div class="status"><span id="count"></span><span id="state">connecting…</span></div>
+<div id="body"></div></div>
+</main>
+<script type="module">
+import {{ connect }} from "../_nbws/nbws.js";
+const MODE = {mode_js}, ACTIVITY = {activity};
+const key = new URLSearchParams(location.hash.slice(1)).get("key") || "";
+const conn = connect({{ path: "_room/view" }});
+window.room = {{ conn, last: null }};
+conn.on("open", () => conn.send("hello", {{ key }}));
+conn.on("status", (s) => document.getElementById("state").textContent = s);
+{bars}
+function results(a) {{
+  if (!a) return '<p class="muted">No question yet.</p>';
+  let body = `<h2>${{esc(a.prompt)}}</h2><p class="muted">${{a.answered}} answered · ${{a.open ? "open" : "closed"}}` +
+    (a.round > 1 ? ` · round ${{a.round}}` : "") + "</p>";
+  if (a.results) body += bars(a.options, a.results);
+  if (a.rounds && a.rounds.length > 1 && MODE !== "projector")
+    body += a.rounds.slice(0, -1).map((r, i) => `<details><summary>round ${{i + 1}}</summary>${{bars(a.options, r)}}</details>`).join("");
+  return body;
+}}
+conn.topic("room", (r) => {{
+  window.room.last = r;
+  document.getElementById("count").textContent = `${{r.connected}} connected` + (r.hands.length ? ` · ✋ ${{r.hands.length}}` : "");
+  const current = r.activities.find((a) => a.id === (ACTIVITY || r.current));
+  let body = results(current);
+  if (MODE === "panel") {{
+    if (r.hands.length) body += `<p>✋ ${{r.hands.map(esc).join(", ")}}</p>`;
+    body += "<table><tr><th>student</th><th>connected</th><th>answers</th></tr>" + r.roster.map((s) =>
+      `<tr><td>${{esc(s.name)}}</td><td>${{s.connected ? "●" : "○"}}</td><td>${{s.answers}}</td></tr>`).join("") + "</table>";
+  }}
+  document.getElementById("body").innerHTML = body;
+}});
+</script></body></html>
+"""
+
+
+def student_page(room: str, title: str, max_name: int) -> bytes:
+    """The page students open (the join URL)."""
+    return STUDENT.format(title=html.escape(title), style=_STYLE, room=json.dumps(room), max_name=max_name,
+                          bars=_BARS).encode()
+
+
+def view_page(title: str, mode: str, qr_svg: str, join_url: str, activity: str | None = None) -> bytes:
+    """An instructor view: ``mode`` is ``panel`` (roster and current results),
+    ``poll`` (one activity's live chart) or ``projector`` (large QR code and
+    results, no names)."""
+    show_qr = mode in ("panel", "projector") and bool(qr_svg)
+    return VIEW.format(title=html.escape(title), style=_STYLE, mode=mode, mode_js=json.dumps(mode),
+                       activity=json.dumps(activity), bars=_BARS, qr=qr_svg if show_qr else "",
+                       qr_hidden="" if show_qr else "hidden", join=html.escape(join_url) if show_qr else "").encode()

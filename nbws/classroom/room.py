@@ -1,0 +1,294 @@
+"""``nbws.Classroom``: one notebook, a room of student browsers.
+
+The instructor's side. The room's state lives on the I/O thread
+(:mod:`.service`); these methods run on the instructor's thread (the kernel's
+loop) and read or change it with :meth:`IOThread.call`, which waits a few
+microseconds for the I/O thread. ``@poll.on_answer`` callbacks run on the
+handler plane like every handler.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import time
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
+
+from ..app import App
+from ..boundary import deliver, invoke
+from ..reach import frame_html, link_html
+from ..server import Server, start_server
+from .content import render
+from .join import join_host, join_url, qr_svg
+from .model import Activity, Answer, Room
+from .pages import student_page, view_page
+from .service import RoomService
+from .tables import Table, table
+
+__all__ = ["Classroom", "Poll", "Question"]
+
+T = TypeVar("T")
+
+
+class Classroom:
+    """A class session served from this kernel (see the README's "Classroom").
+
+    Args:
+        name: the class's name (the page title, and the key under which a
+            browser keeps its student identity).
+        host: the address to bind; default: the LAN (``0.0.0.0``) when the
+            browser would use loopback, else loopback (behind Jupyter's
+            extension, a hub proxy or Colab the students come through it).
+        port: the port (default: a free one).
+        students: names to invite: each gets a personal link
+            (:attr:`student_links`) that joins as them without typing a name.
+        anonymous: never show names to the class (projector, shared results).
+        rate, burst: messages a student may send per second on average, and
+            at once; past it the student is disconnected (close 1008).
+        max_answer: longest text or code answer in characters (close 1009 past it).
+        max_name: longest display name.
+    """
+
+    def __init__(self, name: str, *, host: str | None = None, port: int | None = None,
+                 students: Sequence[str] | None = None, anonymous: bool = False, rate: float = 2.0,
+                 burst: int = 20, max_answer: int = 20_000, max_name: int = 40) -> None:
+        self.name = name
+        self._instructor_key = secrets.token_urlsafe(24)
+        self.room = Room(anonymous=anonymous, max_name=max_name, max_answer=max_answer, rate=rate, burst=burst)
+        self.server: Server = start_server(
+            join_host(host), port, App(), token=secrets.token_urlsafe(12), name=f"classroom:{name}",
+            max_message_size=max(64 * 1024, 8 * max_answer))
+        endpoint = self.server._endpoint
+        assert endpoint is not None
+        self._io = endpoint.io
+        self._plane = endpoint.plane
+        self._callbacks: dict[str, list[Callable[[dict[str, Any]], Any]]] = {}
+        self.service = RoomService(self.room, self._instructor_key, self._io.loop, self._answered)
+        self.join_url = join_url(self.server)
+        """The URL students open (token included)."""
+        self.qr = qr_svg(self.join_url)
+        """The join URL's QR code, as SVG markup."""
+        routes = endpoint.routes
+        student = student_page(name, name, max_name)
+        panel = view_page(name, "panel", self.qr, self.join_url)
+        projector = view_page(name, "projector", self.qr, self.join_url)
+
+        def install() -> None:  # I/O thread
+            routes.add_page("/", student, "text/html; charset=utf-8")
+            routes.add_page("/_room/panel", panel, "text/html; charset=utf-8")
+            routes.add_page("/_room/projector", projector, "text/html; charset=utf-8")
+            routes.add_socket("/_room/ws", self.service.student_opened)
+            routes.add_socket("/_room/view", self.service.view_opened)
+
+        self._io.call(install)
+        now = time.time()
+        self.student_links: dict[str, str] = {}
+        """Per-student join links (``students=``): name -> URL."""
+        for invited in students or ():
+            record = self._io.call(_bind(self.room.invite, invited, now))
+            self.student_links[invited] = f"{self.join_url}#invite={record.id}.{record.key}"
+
+    # -- URLs --
+
+    def _view(self, path: str) -> str:
+        return f"{path}#key={self._instructor_key}"
+
+    @property
+    def projector_url(self) -> str:
+        """The projector page (large QR code and live results, no names):
+        open it on the classroom screen. It carries the instructor key: do not
+        hand it to students."""
+        base = self.join_url.split("?")[0].rstrip("/")
+        return f"{base}/_room/projector?token={self.server.token}#key={self._instructor_key}"
+
+    # -- activities --
+
+    def poll(self, question: str, options: Sequence[str]) -> Poll:
+        """Ask the class a multiple-choice question with a live bar chart;
+        opens it now (the students' pages switch to it)."""
+        return Poll(self, self._open(question, "choice", tuple(str(o) for o in options), True))
+
+    def ask(self, prompt: str, kind: str = "text", options: Sequence[str] | None = None) -> Question:
+        """Ask a question: ``kind`` is ``"text"``, ``"code"``, ``"number"`` or
+        ``"choice"`` (with ``options``). Every attempt is kept."""
+        return Question(self, self._open(prompt, kind, tuple(str(o) for o in options or ()), False))
+
+    def _open(self, prompt: str, kind: str, options: tuple[str, ...], poll: bool) -> Activity:
+        now = time.time()
+        activity = self._io.call(lambda: self.room.open_activity(prompt, kind, options, poll, now))
+        self._changed()
+        return activity
+
+    def show(self, obj: Any) -> None:
+        """Show ``obj`` on every student's page ("follow the instructor"): a
+        matplotlib figure, anything with ``_repr_html_`` (a DataFrame, a
+        LivePlot as a link), an IPython display object (HTML, Markdown, Image),
+        PNG bytes or a string (Markdown-ish plain text). ``None`` clears it."""
+        content = None if obj is None else render(obj)
+        self._io.call(lambda: self.room.show(content))
+        self._changed()
+
+    def _changed(self) -> None:
+        self._io.call(self.service.changed)
+
+    # -- reading --
+
+    @property
+    def students(self) -> Table:
+        """The roster: name, connected, last seen, answers given (a pandas
+        DataFrame when pandas is installed, else a list of dicts)."""
+        return table(self._io.call(self.room.roster), ["name", "connected", "last_seen", "answers", "hand"])
+
+    def _snapshot(self) -> dict[str, Any]:
+        return self._io.call(self.service.instructor_view)
+
+    def save(self, path: str) -> None:
+        """Write the session (roster, activities, every answer) as JSON."""
+        record = self._io.call(lambda: _record(self.name, self.room))
+        with open(path, "w", encoding="utf-8") as f:
+            json.dump(record, f, indent=1)
+
+    @staticmethod
+    def load(path: str) -> dict[str, Any]:
+        """Read a session written by :meth:`save` (a dict: ``name``,
+        ``students``, ``activities`` with their ``responses``)."""
+        with open(path, encoding="utf-8") as f:
+            record: dict[str, Any] = json.load(f)
+        return record
+
+    def close(self) -> None:
+        """End the class: stop the server (student pages say so)."""
+        self.server.stop()
+
+    # -- callbacks (I/O thread → handler plane) --
+
+    def _answered(self, answer: Answer) -> None:  # I/O thread
+        callbacks = self._callbacks.get(answer.activity)
+        if not callbacks:
+            return
+        row = _row(answer, self.room.activities[answer.activity])
+        for fn in list(callbacks):
+            deliver(self._plane, _bind(invoke, self._plane, fn, row, on_error=_log_callback_error))
+
+    # -- display --
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
+        warn = ""
+        if "127.0.0.1" in self.join_url or "localhost" in self.join_url:
+            warn = ("<p style='color:#b45309'>⚠ This join URL is a loopback address: no other machine can open "
+                    "it. Pass host='0.0.0.0' (or a LAN address) for students on other devices.</p>")
+        html_ = (f"<div style='font:13px system-ui,sans-serif'><b>Classroom {self.name}</b> · students join at "
+                 f"{link_html(self.server, '/', self.join_url)}{warn}"
+                 + frame_html(self.server, "/_room/panel", 420).replace('"></iframe>', f'#key={self._instructor_key}"></iframe>', 1)
+                 + "</div>")
+        snap = self._snapshot()
+        return {"text/plain": f"Classroom {self.name!r}: {snap['connected']} connected; join at {self.join_url}",
+                "text/html": html_}
+
+
+class _Activity:
+    """What a poll and a question share."""
+
+    def __init__(self, room: Classroom, activity: Activity) -> None:
+        self.room = room
+        self.activity = activity
+        self.id = activity.id
+
+    def close(self) -> None:
+        """Stop accepting answers."""
+        self.room._io.call(lambda: self.room.room.close(self.activity))
+        self.room._changed()
+
+    def reopen(self) -> None:
+        """Accept answers again; a poll starts a new round and keeps the earlier ones."""
+        now = time.time()
+        self.room._io.call(lambda: self.room.room.reopen(self.activity, now))
+        self.room._changed()
+
+    def share(self, shared: bool = True) -> None:
+        """Show the results to the students (and hide them with ``False``)."""
+        self.room._io.call(lambda: self.room.room.share(self.activity, shared))
+        self.room._changed()
+
+    @property
+    def responses(self) -> Table:
+        """One row per answer: name, answer, time, round, attempt (a pandas
+        DataFrame when pandas is installed, else a list of dicts)."""
+        activity = self.activity
+        rows = self.room._io.call(lambda: [_row(a, activity) for a in _answers(activity)])
+        return table(rows, ["name", "answer", "time", "round", "attempt"])
+
+    def on_answer(self, fn: Callable[[dict[str, Any]], Any]) -> Callable[[dict[str, Any]], Any]:
+        """Decorator: call ``fn(row)`` on the kernel's loop for each new answer."""
+        self.room._callbacks.setdefault(self.id, []).append(fn)
+        return fn
+
+
+class Poll(_Activity):
+    """A live poll (``room.poll(...)``); displays as a live bar chart."""
+
+    @property
+    def results(self) -> dict[str, int]:
+        """Votes per option in the current round."""
+        activity = self.activity
+        counts = self.room._io.call(lambda: activity.counts())
+        return dict(zip(activity.options, counts, strict=True))
+
+    @property
+    def rounds(self) -> list[dict[str, int]]:
+        """Votes per option in every round, oldest first (``reopen()`` starts one)."""
+        activity = self.activity
+        rounds = self.room._io.call(lambda: [activity.counts(i) for i in range(len(activity.rounds))])
+        return [dict(zip(activity.options, r, strict=True)) for r in rounds]
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
+        page = view_page(self.activity.prompt, "poll", "", "", self.id)
+        path = f"/_room/poll/{self.id}"
+        routes = self.room.server._endpoint.routes  # type: ignore[union-attr]
+        self.room._io.call(lambda: routes.add_page(path, page, "text/html; charset=utf-8"))
+        frame = frame_html(self.room.server, path, 260).replace(
+            '"></iframe>', f'#key={self.room._instructor_key}"></iframe>', 1)
+        return {"text/plain": f"Poll {self.activity.prompt!r}: {self.results}", "text/html": frame}
+
+
+class Question(_Activity):
+    """An open question (``room.ask(...)``)."""
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
+        rows = self.room._io.call(lambda: len({a.student for a in self.activity.attempts}))
+        return {"text/plain": f"Question {self.activity.prompt!r}: {rows} student(s) answered"}
+
+
+def _bind(fn: Callable[..., T], *args: Any, **kwargs: Any) -> Callable[[], T]:
+    """``fn`` with its arguments bound now (a loop's variable, not its last value)."""
+    return lambda: fn(*args, **kwargs)
+
+
+def _answers(activity: Activity) -> list[Answer]:
+    if activity.poll:
+        return [a for r in activity.rounds for a in r.values()]
+    return list(activity.attempts)
+
+
+def _row(answer: Answer, activity: Activity) -> dict[str, Any]:
+    value = activity.options[answer.answer] if activity.kind == "choice" else answer.answer
+    return {"name": answer.name, "answer": value, "time": answer.time, "round": answer.round,
+            "attempt": answer.attempt}
+
+
+def _record(name: str, room: Room) -> dict[str, Any]:
+    """The session as plain JSON data (I/O thread)."""
+    return {
+        "name": name,
+        "saved": time.time(),
+        "students": room.roster(),
+        "activities": [{"id": a.id, "kind": a.kind, "prompt": a.prompt, "options": list(a.options), "poll": a.poll,
+                        "responses": [_row(x, a) for x in _answers(a)]} for a in room.activities.values()],
+    }
+
+
+def _log_callback_error(exc: BaseException) -> None:
+    import logging
+
+    logging.getLogger("nbws").error("nbws: a classroom on_answer callback raised", exc_info=exc)

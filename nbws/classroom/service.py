@@ -1,0 +1,257 @@
+"""The classroom's sockets on the I/O thread: students and instructor views.
+
+Students speak the JSON envelope (``{"topic", "data"}``) at ``/_room/ws``;
+the instructor's views (the notebook panel, poll charts, the projector) at
+``/_room/view`` after a ``hello`` with the instructor key. Every message is
+handled here, on the I/O thread, so joining and answering are recorded at
+once while the instructor's cell is busy; views are refreshed at most
+``1 / REFRESH`` times a second, and each student only gets a view when what
+they see changed.
+
+Wire protocol (students):
+
+    → {"topic": "join", "data": {"name": "Ada"}}                      a new student
+    → {"topic": "join", "data": {"student": ID, "key": KEY}}          the same student again
+    ← {"topic": "welcome", "data": {"student": ID, "key": KEY, "name": "Ada"}}
+    ← {"topic": "view", "data": {"you": {...}, "activity": {...} | null, "shown": {...} | null}}
+    → {"topic": "answer", "data": {"activity": "a1", "value": ..., "id": ANSWER_ID}}
+    ← {"topic": "ack", "data": {"id": ANSWER_ID}}                    recorded (once, even if resent)
+    → {"topic": "hand", "data": {"raised": true}}
+    ← {"topic": "refused", "data": {"reason": "...", "id": ANSWER_ID | null}}
+
+Close codes: 1008 for a message that is not JSON of this protocol, a second
+join on one socket, or more messages than the rate limit allows; 1009 for a
+message or answer over its size limit; 1003 for binary frames.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import secrets
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from ..boundary import on_io_thread
+from ..envelope import encode_topic
+from .model import Activity, Answer, Refusal, Room, Student
+
+if TYPE_CHECKING:
+    from ..io.wsconn import WsConnection
+
+__all__ = ["RoomService", "REFRESH"]
+
+log = logging.getLogger("nbws")
+MAX_JOIN_TRIES = 10
+"""Messages a socket may send before it has joined; past it, close 1008."""
+REFRESH = 0.05
+"""Seconds between view refreshes (at most), so a burst of answers costs one."""
+
+
+class RoomService:
+    """Owns a :class:`Room` on the I/O thread and its sockets.
+
+    ``on_answer(answer)`` is called on the I/O thread for each new answer (the
+    Classroom hands it to the handler plane)."""
+
+    def __init__(self, room: Room, instructor_key: str, loop: Any,
+                 on_answer: Callable[[Answer], None] | None = None) -> None:
+        self.room = room
+        self.instructor_key = instructor_key
+        self.loop = loop
+        self.on_answer = on_answer
+        self.students: dict[WsConnection, Student | None] = {}
+        self._tries: dict[WsConnection, int] = {}  # join attempts of sockets that have not joined
+        self.views: set[WsConnection] = set()
+        self._last: dict[WsConnection, str] = {}
+        self._sent_version = -1
+        self._timer = False
+        self.closed = False
+
+    # -- sockets (I/O thread) --
+
+    @on_io_thread
+    def student_opened(self, conn: WsConnection) -> None:
+        conn.listener = _Student(self)
+        self.students[conn] = None
+
+    @on_io_thread
+    def view_opened(self, conn: WsConnection) -> None:
+        conn.listener = _View(self)
+
+    def _send(self, conn: WsConnection, topic: str, data: Any) -> None:
+        if not conn.lost:
+            conn.send_message(encode_topic(topic, data))
+
+    def handle_student(self, conn: WsConnection, message: str | bytes) -> None:
+        if isinstance(message, bytes):
+            conn.start_close(1003, "the classroom speaks JSON text messages")
+            return
+        now = time.time()
+        student = self.students.get(conn)
+        data: dict[str, Any] = {}
+        try:
+            if student is not None:
+                self.room.spend(student, now)
+            else:
+                tries = self._tries[conn] = self._tries.get(conn, 0) + 1
+                if tries > MAX_JOIN_TRIES:
+                    raise Refusal("too many join attempts", 1008)
+            topic, data = _parse(message)
+            if topic == "join":
+                self._join(conn, student, data, now)
+            elif student is None:
+                raise Refusal("join first", 1008)
+            elif topic == "answer":
+                self._answer(conn, student, data, now)
+            elif topic == "hand":
+                self.room.raise_hand(student, data.get("raised"))
+            else:
+                raise Refusal(f"unknown topic {topic!r}", 1008)
+        except Refusal as refusal:
+            if refusal.code is not None:
+                conn.start_close(refusal.code, refusal.reason[:120])
+            else:
+                answer_id = data.get("id")
+                self._send(conn, "refused", {"reason": refusal.reason,
+                                             "id": answer_id if isinstance(answer_id, str) else None})
+        self.changed()
+
+    def _join(self, conn: WsConnection, current: Student | None, data: dict[str, Any], now: float) -> None:
+        if current is not None:
+            raise Refusal("this socket has already joined", 1008)
+        student = self.room.join(data.get("name"), data.get("student"), data.get("key"), now)
+        self.students[conn] = student
+        self._tries.pop(conn, None)
+        student.connections += 1
+        self._send(conn, "welcome", {"student": student.id, "key": student.key, "name": student.name})
+        self._last.pop(conn, None)  # its first view goes out at the next refresh
+
+    def _answer(self, conn: WsConnection, student: Student, data: dict[str, Any], now: float) -> None:
+        answer_id = data.get("id")
+        new = self.room.answer(student, data.get("activity"), data.get("value"), answer_id, now)
+        self._send(conn, "ack", {"id": answer_id})
+        if new and self.on_answer is not None:
+            activity = self.room.activities[data["activity"]]
+            latest = activity.current()[student.id] if activity.poll else activity.attempts[-1]
+            self.on_answer(latest)
+
+    def student_lost(self, conn: WsConnection) -> None:
+        student = self.students.pop(conn, None)
+        self._last.pop(conn, None)
+        self._tries.pop(conn, None)
+        if student is not None:
+            student.connections -= 1
+            student.last_seen = time.time()
+            self.changed()
+
+    def handle_view(self, conn: WsConnection, message: str | bytes) -> None:
+        try:
+            topic, data = _parse(message if isinstance(message, str) else "")
+        except Refusal:
+            conn.start_close(1008, "not a classroom message")
+            return
+        if conn in self.views:
+            return  # views only listen
+        key = data.get("key")
+        if topic != "hello" or not isinstance(key, str) or not secrets.compare_digest(key, self.instructor_key):
+            conn.start_close(1008, "the instructor key is wrong")
+            return
+        self.views.add(conn)
+        self._send(conn, "room", self.instructor_view())
+
+    def view_lost(self, conn: WsConnection) -> None:
+        self.views.discard(conn)
+
+    # -- refresh --
+
+    @on_io_thread
+    def changed(self) -> None:
+        """Something may have changed: refresh the views soon (coalesced)."""
+        if self._timer or self.room.version == self._sent_version:
+            return
+        self._timer = True
+        self.loop.call_later(REFRESH, self._refresh)
+
+    def _refresh(self) -> None:
+        self._timer = False
+        self._sent_version = self.room.version
+        for conn, student in list(self.students.items()):
+            if student is None or conn.lost:
+                continue
+            view = json.dumps(self.room.student_view(student), separators=(",", ":"))
+            if self._last.get(conn) != view:
+                self._last[conn] = view
+                conn.send_message('{"topic":"view","data":' + view + "}")
+        if self.views:
+            room = encode_topic("room", self.instructor_view())
+            for conn in list(self.views):
+                if not conn.lost:
+                    conn.send_message(room)
+
+    def instructor_view(self) -> dict[str, Any]:
+        """What the instructor's panel, poll charts and projector show."""
+        room = self.room
+        return {
+            "roster": room.roster(),
+            "connected": sum(1 for s in room.students.values() if s.connections > 0),
+            "hands": [s.name for s in room.students.values() if s.hand],
+            "current": room.current,
+            "activities": [_summary(a, room) for a in room.activities.values()],
+            "shown": None if room.shown is None else room.shown.get("kind"),
+            "anonymous": room.anonymous,
+        }
+
+
+def _summary(activity: Activity, room: Room) -> dict[str, Any]:
+    summary = room.public_results(activity)
+    if activity.kind == "choice":
+        summary["rounds"] = [activity.counts(i) for i in range(len(activity.rounds))] if activity.poll else None
+    return summary
+
+
+def _parse(message: str) -> tuple[str, dict[str, Any]]:
+    """A student's envelope: (topic, data as a dict); Refusal(1008) otherwise."""
+    try:
+        envelope = json.loads(message)
+    except ValueError:
+        raise Refusal("not JSON: the classroom speaks {\"topic\", \"data\"} envelopes", 1008) from None
+    if not isinstance(envelope, dict) or not isinstance(envelope.get("topic"), str):
+        raise Refusal("not a classroom message: {\"topic\": ..., \"data\": {...}} expected", 1008)
+    data = envelope.get("data", {})
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise Refusal("'data' must be an object", 1008)
+    return envelope["topic"], data
+
+
+class _Student:
+    """The listener of one student's socket (I/O thread)."""
+
+    __slots__ = ("service",)
+
+    def __init__(self, service: RoomService) -> None:
+        self.service = service
+
+    def message(self, conn: WsConnection, message: str | bytes) -> None:
+        self.service.handle_student(conn, message)
+
+    def lost(self, conn: WsConnection) -> None:
+        self.service.student_lost(conn)
+
+
+class _View:
+    """The listener of one instructor view's socket (I/O thread)."""
+
+    __slots__ = ("service",)
+
+    def __init__(self, service: RoomService) -> None:
+        self.service = service
+
+    def message(self, conn: WsConnection, message: str | bytes) -> None:
+        self.service.handle_view(conn, message)
+
+    def lost(self, conn: WsConnection) -> None:
+        self.service.view_lost(conn)

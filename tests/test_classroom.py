@@ -1,0 +1,254 @@
+"""nbws.Classroom over real sockets: the documented student protocol spoken by
+the independent ``websockets`` client, the room's state read back through
+the instructor's API, and the room's rules as pure properties."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from websockets.exceptions import ConnectionClosed, InvalidStatus
+from websockets.sync.client import ClientConnection, connect
+
+import nbws
+from nbws.classroom.model import Refusal, Room
+from nbws.classroom.service import _parse
+
+
+def ws_url(room: nbws.Classroom, path: str = "_room/ws", token: bool = True) -> str:
+    base, _, query = room.join_url.partition("?")
+    url = "ws" + base[4:].split("#")[0] + path
+    return url + ("?" + query if token else "")
+
+
+def send(ws: ClientConnection, topic: str, data: Any) -> None:
+    ws.send(json.dumps({"topic": topic, "data": data}))
+
+
+def expect(ws: ClientConnection, topic: str, timeout: float = 5.0) -> Any:
+    """The data of the next message with ``topic`` (views in between skipped)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        message = json.loads(ws.recv(timeout=max(0.01, deadline - time.monotonic())))
+        if message["topic"] == topic:
+            return message["data"]
+
+
+def expect_view(ws: ClientConnection, check: Any, timeout: float = 5.0) -> dict[str, Any]:
+    """The first view for which ``check(view)`` holds (views are snapshots: a
+    later one replaces an earlier one)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        view: dict[str, Any] = expect(ws, "view", max(0.01, deadline - time.monotonic()))
+        if check(view):
+            return view
+
+
+def open_ws(url: str) -> ClientConnection:
+    """A connected client (entered, as websockets wants)."""
+    return connect(url).__enter__()
+
+
+def join(room: nbws.Classroom, name: str) -> tuple[ClientConnection, dict[str, Any]]:
+    ws = open_ws(ws_url(room))
+    send(ws, "join", {"name": name})
+    return ws, expect(ws, "welcome")
+
+
+def closed_with(ws: ClientConnection, timeout: float = 5.0) -> int | None:
+    try:
+        while True:
+            ws.recv(timeout=timeout)
+    except ConnectionClosed:
+        pass
+    return ws.close_code
+
+
+@pytest.fixture
+def room() -> Any:
+    r = nbws.Classroom("cs101", host="127.0.0.1", rate=20.0, burst=40)
+    yield r
+    r.close()
+
+
+def test_join_answer_and_read_the_results(room: nbws.Classroom) -> None:
+    poll = room.poll("Which sort is stable?", ["quicksort", "mergesort", "heapsort"])
+    ada, me = join(room, "Ada")
+    view = expect(ada, "view")
+    assert view["activity"]["prompt"] == "Which sort is stable?" and view["you"]["name"] == "Ada"
+    assert "results" not in view["activity"]  # nobody sees counts before they are shared
+    send(ada, "answer", {"activity": poll.id, "value": "mergesort", "id": "ans-1"})
+    assert expect(ada, "ack") == {"id": "ans-1"}
+    assert poll.results == {"quicksort": 0, "mergesort": 1, "heapsort": 0}
+    rows = poll.responses
+    assert list(rows["name"]) == ["Ada"] and list(rows["answer"]) == ["mergesort"]
+    poll.share()
+    assert expect_view(ada, lambda v: "results" in v["activity"])["activity"]["results"] == [0, 1, 0]
+    assert me["name"] == "Ada" and list(room.students["name"]) == ["Ada"]
+
+
+def test_a_reconnecting_student_is_the_same_student_and_a_resend_counts_once(room: nbws.Classroom) -> None:
+    question = room.ask("Why?", kind="text")
+    poll = room.poll("Stable?", ["yes", "no"])
+    first, me = join(room, "Grace")
+    send(first, "answer", {"activity": poll.id, "value": 0, "id": "once"})
+    send(first, "answer", {"activity": question.id, "value": "because", "id": "text-once"})
+    expect(first, "ack")
+    expect(first, "ack")
+    first.close()  # the Wi-Fi drops
+    again = open_ws(ws_url(room))
+    send(again, "join", {"student": me["student"], "key": me["key"]})
+    assert expect(again, "welcome")["student"] == me["student"]
+    send(again, "answer", {"activity": poll.id, "value": 0, "id": "once"})  # the page resends what was unacked
+    assert expect(again, "ack") == {"id": "once"}
+    send(again, "answer", {"activity": question.id, "value": "because", "id": "text-once"})
+    assert expect(again, "ack") == {"id": "text-once"}
+    assert poll.results == {"yes": 1, "no": 0} and len(room.students) == 1
+    assert len(question.responses) == 1
+    again.close()
+
+
+def test_nobody_can_be_someone_else_or_the_instructor(room: nbws.Classroom) -> None:
+    room.poll("Stable?", ["yes", "no"])
+    ada, me = join(room, "Ada")
+    mallory = open_ws(ws_url(room))
+    send(mallory, "join", {"student": me["student"], "key": "guessed"})
+    assert "unknown student or wrong key" in expect(mallory, "refused")["reason"]
+    view = open_ws(ws_url(room, "_room/view"))  # a student who found the instructor's socket
+    send(view, "hello", {"key": me["key"]})
+    assert closed_with(view) == 1008
+    with pytest.raises(InvalidStatus) as info:  # no student token: not even the page
+        open_ws(ws_url(room, token=False))
+    assert info.value.response.status_code == 403
+    ada.close()
+    mallory.close()
+
+
+def test_bad_messages_get_close_codes(room: nbws.Classroom) -> None:
+    poll = room.ask("Write a function", kind="code")
+    for payload, code in ((b"\x00binary", 1003), ("not json", 1008), ('{"topic": 3}', 1008),
+                          (json.dumps({"topic": "answer", "data": {}}), 1008)):  # answering before joining
+        ws = open_ws(ws_url(room))
+        ws.send(payload)
+        assert closed_with(ws) == code, payload
+    big, _ = join(room, "Big")
+    send(big, "answer", {"activity": poll.id, "value": "x" * 30_000, "id": "big"})
+    assert closed_with(big) == 1009
+    huge, _ = join(room, "Huge")
+    huge.send(json.dumps({"topic": "answer", "data": {"value": "x" * 400_000}}))  # past the socket's message limit
+    assert closed_with(huge) == 1009
+
+
+def test_too_many_messages_disconnect_that_student_only() -> None:
+    room = nbws.Classroom("rate", host="127.0.0.1", rate=1.0, burst=5)
+    try:
+        poll = room.poll("Stable?", ["yes", "no"])
+        calm, _ = join(room, "Calm")
+        noisy, _ = join(room, "Noisy")
+        for i in range(10):
+            send(noisy, "hand", {"raised": i % 2 == 0})
+        assert closed_with(noisy) == 1008
+        send(calm, "answer", {"activity": poll.id, "value": 1, "id": "calm-1"})
+        assert expect(calm, "ack") == {"id": "calm-1"}
+        calm.close()
+    finally:
+        room.close()
+
+
+def test_answers_are_recorded_while_the_instructor_cell_is_busy(room: nbws.Classroom) -> None:
+    poll = room.poll("Stable?", ["yes", "no"])
+    acked = threading.Event()
+
+    def student() -> None:
+        ws, _ = join(room, "Linus")
+        send(ws, "answer", {"activity": poll.id, "value": "yes", "id": "busy"})
+        expect(ws, "ack")
+        acked.set()
+        ws.close()
+
+    threading.Thread(target=student, daemon=True).start()
+    assert acked.wait(10)  # this thread (the handler plane) is blocked the whole time
+    assert poll.results == {"yes": 1, "no": 0}
+
+
+def test_reopen_keeps_both_rounds_and_callbacks_run_on_the_handler_plane(room: nbws.Classroom) -> None:
+    poll = room.poll("Stable?", ["yes", "no"])
+    seen: list[dict[str, Any]] = []
+    poll.on_answer(seen.append)
+    ws, _ = join(room, "Ada")
+    send(ws, "answer", {"activity": poll.id, "value": "no", "id": "r1"})
+    expect(ws, "ack")
+    poll.close()
+    send(ws, "answer", {"activity": poll.id, "value": "yes", "id": "late"})
+    assert "closed" in expect(ws, "refused")["reason"]
+    poll.reopen()
+    send(ws, "answer", {"activity": poll.id, "value": "yes", "id": "r2"})
+    expect(ws, "ack")
+    assert poll.rounds == [{"yes": 0, "no": 1}, {"yes": 1, "no": 0}]
+    nbws.service(5)
+    deadline = time.monotonic() + 5
+    while len(seen) < 2 and time.monotonic() < deadline:
+        nbws.service(0.1)
+    assert [r["answer"] for r in seen] == ["no", "yes"] and [r["round"] for r in seen] == [1, 2]
+    ws.close()
+
+
+def test_show_reaches_students_and_save_load_roundtrip(room: nbws.Classroom, tmp_path: Any) -> None:
+    ws, _ = join(room, "Ada")
+    expect(ws, "view")
+    room.show("Look at slide 3")
+    assert expect_view(ws, lambda v: v["shown"])["shown"]["text"] == "Look at slide 3"
+    q = room.ask("How many?", kind="number")
+    send(ws, "answer", {"activity": q.id, "value": 42, "id": "n"})
+    expect(ws, "ack")
+    path = tmp_path / "session.json"
+    room.save(str(path))
+    record = nbws.Classroom.load(str(path))
+    assert record["students"][0]["name"] == "Ada"
+    assert record["activities"][0]["responses"][0]["answer"] == 42
+    ws.close()
+
+
+# -- the rules, as properties of the pure model --
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+    max_leaves=12)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(max_size=200) | json_values.map(json.dumps))
+def test_any_text_is_a_message_or_a_refusal(text: str) -> None:
+    try:
+        topic, data = _parse(text)
+    except Refusal as refusal:
+        assert refusal.code == 1008
+        return
+    assert isinstance(topic, str) and isinstance(data, dict)
+
+
+@settings(max_examples=300, deadline=None)
+@given(activity=json_values, value=json_values, answer_id=json_values, name=json_values)
+def test_any_answer_or_join_is_recorded_or_refused(activity: Any, value: Any, answer_id: Any, name: Any) -> None:
+    room = Room()
+    ada = room.join("Ada")
+    for kind, options in (("choice", ("a", "b")), ("text", ()), ("number", ())):
+        room.open_activity("q", kind, options, kind == "choice", 0.0)
+    for target in (activity, "a1", "a2", "a3"):
+        try:
+            room.answer(ada, target, value, answer_id, 1.0)
+        except Refusal:
+            pass
+    try:
+        room.join(name)
+    except Refusal:
+        pass
+    for act in room.activities.values():
+        if act.kind == "choice":
+            assert sum(act.counts()) <= 1
