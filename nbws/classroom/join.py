@@ -58,4 +58,4 @@ def qr_svg(url: str) -> str:
         import segno
     except ImportError:  # the nbws[classroom] extra
         return ""
-    return str(segno.make(url, error="m").svg_inline(scale=6, border=2))
+    return str(segno.make(url, error="m").svg_inline(scale=6, border=2, omitsize=True))

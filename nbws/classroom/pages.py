@@ -49,7 +49,7 @@ STUDENT = """<!doctype html>
 <form id="join" hidden><p>Your name for this class:</p><input id="name" maxlength="{max_name}" autocomplete="nickname"
  required><button class="primary">Join</button></form>
 <section id="activity"></section><section id="shown"></section>
-<p id="note" class="muted"></p><button id="hand" hidden>✋ Raise hand</button>
+<p id="note" class="muted"></p><button id="hand" hidden>Raise hand</button>
 </main>
 <script type="module">
 import {{ connect }} from "./_nbws/nbws.js";
@@ -96,7 +96,7 @@ function answer(activity, value) {{
 window.room.answer = answer;
 {bars}
 function render(v) {{
-  $("who").textContent = v.you.name; $("hand").textContent = v.you.hand ? "✋ Lower hand" : "✋ Raise hand";
+  $("who").textContent = v.you.name; $("hand").textContent = v.you.hand ? "Lower hand" : "Raise hand";
   const a = v.activity, box = $("activity");
   if (!a) box.innerHTML = '<p class="muted">Waiting for the instructor…</p>';
   else if (a.kind === "choice") {{
@@ -129,9 +129,10 @@ function render(v) {{
 VIEW = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>{title}</title>
 <meta name="viewport" content="width=device-width, initial-scale=1"><style>{style}
-body.projector{{font-size:1.6rem}}body.projector main{{max-width:none;display:flex;gap:3rem;align-items:flex-start}}
-.qr svg{{width:100%;height:auto;background:#fff;padding:.5rem;border-radius:.5rem}}.qr{{width:18rem}}
-body.projector .qr{{width:40vw}}.join{{word-break:break-all;font-size:.85rem}}</style></head>
+main{{max-width:none;display:flex;gap:2rem;align-items:flex-start}}body.projector{{font-size:1.6rem}}
+.qr svg{{display:block;width:100%;height:auto;background:#fff;padding:.4rem;border-radius:.5rem}}
+.qr{{width:11rem;flex:none}}body.projector .qr{{width:min(42vw,80vh)}}.join{{word-break:break-all;font-size:.8rem}}
+body.projector .join{{font-size:1.1rem}}</style></head>
 <body class="{mode}"><main>
 <div class="qr" {qr_hidden}>{qr}<div class="join">{join}</div></div>
 <div style="flex:1"><div class="status"><span id="count"></span><span id="state">connecting…</span></div>
@@ -157,11 +158,11 @@ function results(a) {{
 }}
 conn.topic("room", (r) => {{
   window.room.last = r;
-  document.getElementById("count").textContent = `${{r.connected}} connected` + (r.hands.length ? ` · ✋ ${{r.hands.length}}` : "");
+  document.getElementById("count").textContent = `${{r.connected}} connected` + (r.hands.length ? ` · ${{r.hands.length}} hand(s) up` : "");
   const current = r.activities.find((a) => a.id === (ACTIVITY || r.current));
   let body = results(current);
   if (MODE === "panel") {{
-    if (r.hands.length) body += `<p>✋ ${{r.hands.map(esc).join(", ")}}</p>`;
+    if (r.hands.length) body += `<p><b>Hands up:</b> ${{r.hands.map(esc).join(", ")}}</p>`;
     body += "<table><tr><th>student</th><th>connected</th><th>answers</th></tr>" + r.roster.map((s) =>
       `<tr><td>${{esc(s.name)}}</td><td>${{s.connected ? "●" : "○"}}</td><td>${{s.answers}}</td></tr>`).join("") + "</table>";
   }}
