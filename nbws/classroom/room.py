@@ -48,17 +48,23 @@ class Classroom:
             at once; past it the student is disconnected (close 1008).
         max_answer: longest text or code answer in characters (close 1009 past it).
         max_name: longest display name.
+        traits: server traits (``ssl``, ``max_connections`` …); a classroom
+            sets ``token`` (the student token), ``max_message_size`` (from
+            ``max_answer``) and ``max_pending_per_address`` (1024: a class
+            behind one NAT joins at once) unless given.
     """
 
     def __init__(self, name: str, *, host: str | None = None, port: int | None = None,
                  students: Sequence[str] | None = None, anonymous: bool = False, rate: float = 2.0,
-                 burst: int = 20, max_answer: int = 20_000, max_name: int = 40) -> None:
+                 burst: int = 20, max_answer: int = 20_000, max_name: int = 40, **traits: Any) -> None:
         self.name = name
         self._instructor_key = secrets.token_urlsafe(24)
         self.room = Room(anonymous=anonymous, max_name=max_name, max_answer=max_answer, rate=rate, burst=burst)
-        self.server: Server = start_server(
-            join_host(host), port, App(), token=secrets.token_urlsafe(12), name=f"classroom:{name}",
-            max_message_size=max(64 * 1024, 8 * max_answer))
+        traits.setdefault("token", secrets.token_urlsafe(12))
+        traits.setdefault("max_message_size", max(64 * 1024, 8 * max_answer))
+        # a whole class behind one NAT joins at once: many pending handshakes from one address
+        traits.setdefault("max_pending_per_address", 1024)
+        self.server: Server = start_server(join_host(host), port, App(), name=f"classroom:{name}", **traits)
         endpoint = self.server._endpoint
         assert endpoint is not None
         self._io = endpoint.io
