@@ -151,7 +151,10 @@ def test_too_many_messages_disconnect_that_student_only() -> None:
         calm, _ = join(room, "Calm")
         noisy, _ = join(room, "Noisy")
         for i in range(10):
-            send(noisy, "hand", {"raised": i % 2 == 0})
+            try:
+                send(noisy, "hand", {"raised": i % 2 == 0})
+            except ConnectionClosed:  # cut off before the tenth
+                break
         assert closed_with(noisy) == 1008
         send(calm, "answer", {"activity": poll.id, "value": 1, "id": "calm-1"})
         assert expect(calm, "ack") == {"id": "calm-1"}
