@@ -255,3 +255,22 @@ def test_any_answer_or_join_is_recorded_or_refused(activity: Any, value: Any, an
     for act in room.activities.values():
         if act.kind == "choice":
             assert sum(act.counts()) <= 1
+
+
+def test_the_instructor_view_sees_names_and_draws_qr_codes(room: nbws.Classroom) -> None:
+    poll = room.poll("Stable?", ["yes", "no"])
+    ada, _ = join(room, "Ada")
+    send(ada, "answer", {"activity": poll.id, "value": 1, "id": "v"})
+    expect(ada, "ack")
+    key = room.projector_url.split("#key=")[1]
+    view = open_ws(ws_url(room, "_room/view"))
+    send(view, "hello", {"key": key})
+    state = expect(view, "room")
+    assert [s["name"] for s in state["roster"]] == ["Ada"]
+    assert state["activities"][0]["results"] == [0, 1]
+    send(view, "qr", {"url": "https://hub.example/user/ada/nbws/k/cs101/?token=t"})
+    drawn = expect(view, "qr")
+    assert drawn["svg"].startswith("<svg") and drawn["url"].startswith("https://hub.example/")
+    assert room.qr.startswith("<svg")  # the join URL's, drawn in Python
+    view.close()
+    ada.close()

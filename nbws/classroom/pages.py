@@ -134,17 +134,25 @@ main{{max-width:none;display:flex;gap:2rem;align-items:flex-start}}body.projecto
 .qr{{width:11rem;flex:none}}body.projector .qr{{width:min(42vw,80vh)}}.join{{word-break:break-all;font-size:.8rem}}
 body.projector .join{{font-size:1.1rem}}</style></head>
 <body class="{mode}"><main>
-<div class="qr" {qr_hidden}>{qr}<div class="join">{join}</div></div>
+<div class="qr" {qr_hidden}><div id="qr">{qr}</div><div class="join" id="join">{join}</div></div>
 <div style="flex:1"><div class="status"><span id="count"></span><span id="state">connecting…</span></div>
 <div id="body"></div></div>
 </main>
 <script type="module">
 import {{ connect }} from "../_nbws/nbws.js";
-const MODE = {mode_js}, ACTIVITY = {activity};
+const MODE = {mode_js}, ACTIVITY = {activity}, JOIN = {join_js};
 const key = new URLSearchParams(location.hash.slice(1)).get("key") || "";
 const conn = connect({{ path: "_room/view" }});
 window.room = {{ conn, last: null }};
-conn.on("open", () => conn.send("hello", {{ key }}));
+conn.on("open", () => {{
+  conn.send("hello", {{ key }});
+  if (JOIN && !/^https?:/.test(JOIN)) {{  // a proxy path: the absolute URL (and its QR code) is known here only
+    const url = new URL(JOIN, location.href).href;
+    document.getElementById("join").textContent = url;
+    conn.send("qr", {{ url }});
+  }}
+}});
+conn.topic("qr", (d) => {{ document.getElementById("qr").innerHTML = d.svg; }});
 conn.on("status", (s) => document.getElementById("state").textContent = s);
 {bars}
 function results(a) {{
@@ -182,7 +190,7 @@ def view_page(title: str, mode: str, qr_svg: str, join_url: str, activity: str |
     """An instructor view: ``mode`` is ``panel`` (roster and current results),
     ``poll`` (one activity's live chart) or ``projector`` (large QR code and
     results, no names)."""
-    show_qr = mode in ("panel", "projector") and bool(qr_svg)
+    show_qr = mode in ("panel", "projector")
     return VIEW.format(title=html.escape(title), style=_STYLE, mode=mode, mode_js=json.dumps(mode),
-                       activity=json.dumps(activity), bars=_BARS, qr=qr_svg if show_qr else "",
+                       activity=json.dumps(activity), join_js=json.dumps(join_url if show_qr else ""), bars=_BARS, qr=qr_svg if show_qr else "",
                        qr_hidden="" if show_qr else "hidden", join=html.escape(join_url) if show_qr else "").encode()

@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..boundary import on_io_thread
 from ..envelope import encode_topic
+from .join import qr_svg
 from .model import Activity, Answer, Refusal, Room, Student
 
 if TYPE_CHECKING:
@@ -153,7 +154,11 @@ class RoomService:
             conn.start_close(1008, "not a classroom message")
             return
         if conn in self.views:
-            return  # views only listen
+            url = data.get("url")
+            if topic == "qr" and isinstance(url, str) and len(url) <= 2048:
+                # the panel behind a proxy: only the browser knows the absolute join URL
+                self._send(conn, "qr", {"url": url, "svg": qr_svg(url)})
+            return
         key = data.get("key")
         if topic != "hello" or not isinstance(key, str) or not secrets.compare_digest(key, self.instructor_key):
             conn.start_close(1008, "the instructor key is wrong")
