@@ -16,6 +16,8 @@ import os
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
+from .jupyter.registry import relay_url
+
 if TYPE_CHECKING:
     from .server import Server
 
@@ -37,6 +39,11 @@ def external_url(port: int, template: str | None = None) -> str | None:
     if template:
         url = template.format(port=port)
         return url if url.endswith("/") else url + "/"
+    # -- rung: nbws's own Jupyter Server extension (nbws.jupyter) --
+    relayed = relay_url(port)
+    if relayed is not None:
+        return relayed
+    # --
     prefix = os.environ.get("JUPYTERHUB_SERVICE_PREFIX")
     if prefix and importlib.util.find_spec("jupyter_server_proxy") is not None:
         return f"{prefix.rstrip('/')}/proxy/{port}/"
