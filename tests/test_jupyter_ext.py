@@ -110,7 +110,7 @@ def start_jupyter(tmp: pathlib.Path) -> tuple[subprocess.Popen[bytes], str]:
            "JUPYTER_CONFIG_DIR": str(tmp / "config"), "JUPYTER_RUNTIME_DIR": str(tmp / "rt")}
     env.pop("NBWS_JUPYTER_BASE_URL", None)
     env.pop("NBWS_JUPYTER_DIR", None)
-    log = open(tmp / "jupyter.log", "wb")  # noqa: SIM115 - closed with the process
+    log = open(tmp / "jupyter.log", "wb")  # closed below; the process keeps its copy
     proc = subprocess.Popen(
         [sys.executable, "-m", "jupyter", "server", "--no-browser", f"--port={port}", "--ip=127.0.0.1",
          f"--IdentityProvider.token={TOKEN}", f"--ServerApp.base_url={BASE}", "--allow-root",
@@ -264,6 +264,11 @@ def last_activity(j: Jupyter) -> str:
 
 
 def test_relayed_traffic_counts_as_server_activity(jupyter: Jupyter) -> None:
+    def kernel_idle() -> bool:  # its last cell's messages are all counted (idle is the last one)
+        url = f"{jupyter.url}{BASE}api/kernels/{jupyter.kernel_id}"
+        return bool(json.loads(request(url, headers=AUTH)[2])["execution_state"] == "idle")
+
+    wait_until(kernel_idle, 10, what="the Jupyter server sees the kernel idle")
     before = last_activity(jupyter)
     time.sleep(0.01)  # timestamps have microseconds; make "later" observable, not a synchronisation
     assert request(jupyter.at("demo", "page"), headers=AUTH)[0] == 200  # answered on the I/O plane
@@ -332,3 +337,15 @@ def test_wrong_urls_are_not_a_server_error(jupyter: Jupyter) -> None:
     with pytest.raises(urllib.error.HTTPError) as err:
         urllib.request.urlopen(urllib.request.Request(jupyter.at("demo", "missing"), headers=AUTH), timeout=10)
     assert err.value.code == 404  # the kernel's server's own 404, passed through
+
+
+def test_one_server_behind_both_listeners(jupyter: Jupyter) -> None:
+    k = jupyter.kernel
+    port = int(k.run("print(server.port)"))
+    with ws_connect(jupyter) as relayed, connect(f"ws://127.0.0.1:{port}/ws", open_timeout=10) as direct:
+        for ws in (relayed, direct):
+            ws.send("hi")
+            assert ws.recv(timeout=10) == "hi"
+        assert k.run("print(len(server.connections))").strip() == "2"
+        k.run("server.broadcast('to everyone')")
+        assert relayed.recv(timeout=10) == direct.recv(timeout=10) == "to everyone"
