@@ -349,3 +349,8 @@ def test_one_server_behind_both_listeners(jupyter: Jupyter) -> None:
         assert k.run("print(len(server.connections))").strip() == "2"
         k.run("server.broadcast('to everyone')")
         assert relayed.recv(timeout=10) == direct.recv(timeout=10) == "to everyone"
+
+
+def test_head_gets_the_headers_without_a_body(jupyter: Jupyter) -> None:
+    status, headers, body = request(jupyter.at("demo", "big"), "HEAD", headers=AUTH)
+    assert (status, headers["content-length"], body) == (200, str(6 << 20), b"")
