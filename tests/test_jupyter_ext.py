@@ -354,3 +354,19 @@ def test_one_server_behind_both_listeners(jupyter: Jupyter) -> None:
 def test_head_gets_the_headers_without_a_body(jupyter: Jupyter) -> None:
     status, headers, body = request(jupyter.at("demo", "big"), "HEAD", headers=AUTH)
     assert (status, headers["content-length"], body) == (200, str(6 << 20), b"")
+
+
+def test_a_registry_left_by_a_dead_kernel_is_ignored_and_removed(tmp_path: pathlib.Path) -> None:
+    from nbws.jupyter.registry import clean_stale, lookup
+
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True,
+                          text=True, timeout=60)
+    entry = {"port": 8000, "name": "demo", "socket": str(tmp_path / "8000.sock")}
+    for kid, pid in (("dead", int(dead.stdout)), ("alive", os.getpid())):
+        (tmp_path / f"kernel-{kid}.json").write_text(json.dumps({"pid": pid, "servers": [entry]}))
+    assert lookup(str(tmp_path), "dead", "demo") == (None, [])
+    assert not (tmp_path / "kernel-dead.json").exists()
+    found, _ = lookup(str(tmp_path), "alive", "8000")
+    assert found is not None and found.name == "demo"
+    (tmp_path / "kernel-dead.json").write_text(json.dumps({"pid": int(dead.stdout), "servers": [entry]}))
+    assert clean_stale(str(tmp_path)) == 1 and (tmp_path / "kernel-alive.json").exists()

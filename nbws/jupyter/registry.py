@@ -58,7 +58,9 @@ _relayed: dict[int, Entry] = {}
 def private_dir(path: str) -> bool:
     """Make ``path`` a directory only this user can enter (mode 0700), or
     check that it is one; False (with a warning) when it is not ours.
-    Any thread."""
+    Any thread. False on Windows (no private Unix sockets there)."""
+    if not hasattr(os, "getuid"):
+        return False
     try:
         os.makedirs(path, mode=0o700, exist_ok=True)
         info = os.stat(path)
