@@ -9,9 +9,11 @@ broadcasts, and stops.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
+import socket
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from websockets.frames import Frame, Opcode
 
@@ -70,6 +72,13 @@ class Endpoint:
         self.connections: set[HttpConnection] = set()
         self.websockets: set[WsConnection] = set()
         self.aio_server: asyncio.AbstractServer | None = None
+        # The Unix listener the Jupyter extension relays to: the same server
+        # (connections, broadcasts, limits), guarded by file permissions and
+        # Jupyter's authentication and origin checks instead of nbws's
+        # token, Host and Origin checks.
+        self.relay_server: asyncio.AbstractServer | None = None
+        self.relay_settings: Settings = dataclasses.replace(
+            cast(Any, settings), token=None, allowed_hosts=("*",), allowed_origins=("*",))
         self.stopping = False
         # the I/O plane's route table: nbws's own pages and assets, live
         # pages and sockets, static paths; the app is the fallback
@@ -147,6 +156,20 @@ class Endpoint:
         from .http import HttpConnection
 
         return HttpConnection(self)
+
+    def relay_protocol(self) -> asyncio.Protocol:
+        """Factory for the Unix listener the Jupyter extension relays to."""
+        from .http import HttpConnection
+
+        return HttpConnection(self, self.relay_settings)
+
+    async def listen(self, sock: socket.socket, ssl: Any, backlog: int, relay: socket.socket | None) -> None:
+        """Accept on the TCP socket ``sock`` and, when given, on the Unix socket ``relay``."""
+        # asyncio calls listen() again on the socket: pass the backlog, or it
+        # falls back to 100 and a burst of connections waits for SYN retransmits.
+        self.aio_server = await self.io.loop.create_server(self.protocol, sock=sock, ssl=ssl, backlog=backlog)
+        if relay is not None:
+            self.relay_server = await self.io.loop.create_server(self.relay_protocol, sock=relay, backlog=backlog)
 
     def call_handler(self, fn: Callable[..., Any], *args: Any) -> asyncio.Future[Any]:
         """Run the HTTP handler ``fn(*args)`` on the handler plane; a future on
@@ -227,8 +250,9 @@ class Endpoint:
             self._pressure_timer.cancel()
             self._pressure_timer = None
             self._pressure_summary()
-        if self.aio_server is not None:
-            self.aio_server.close()
+        for listener in (self.aio_server, self.relay_server):
+            if listener is not None:
+                listener.close()
         for ws in list(self.websockets):
             ws.start_close(1001, "server stopping")
         for conn in list(self.connections):
