@@ -156,5 +156,9 @@ def _call(ws: WebSocket, call: Call, rpcs: Mapping[str, Callable[..., Any]]) -> 
 
 
 def _send(ws: WebSocket, text: str) -> None:
-    if not ws.closed:
+    """Send a reply: on the page's session when it has one (the reply then
+    reaches it after a reconnect too), else on the socket if still open."""
+    if ws.session is not None:
+        ws.session.send(text)
+    elif not ws.closed:
         ws.send(text)
