@@ -206,13 +206,16 @@ def test_server_restarted_on_the_same_port_gets_the_page_messages_once() -> None
         port = server.port
         async with chromium() as browser:
             page = await open_page(browser, server.url)
-            await page.evaluate("sendRange(0, 100)")
             for i in range(20):
                 server.emit("n", i)
             await until(page, "window.got.length === 20")
-            server.stop()
+            await page.evaluate("sendRange(0, 100)")
+            await wait_for_condition(lambda: len(got_old) == 100)
+            await page.evaluate("sendRange(100, 101)")
+            await wait_for_condition(lambda: len(got_old) == 101)
+            server.stop()  # before the periodic ack of the last one: the server acknowledges it as it closes
             await until(page, "conn.status === 'reconnecting'")
-            await page.evaluate("sendRange(100, 150)")
+            await page.evaluate("sendRange(101, 150)")
             new = nbws.start_server(port=port, app=resume_app(got_new))
             await until(page, "conn.status === 'open'")
             await page.evaluate("sendRange(150, 200)")
