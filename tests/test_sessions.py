@@ -211,6 +211,7 @@ def test_a_reloaded_page_keeps_its_session_and_numbers_from_one_again() -> None:
             w = await welcome(c, epoch="first")
             await c.send('{"seq":1,"topic":"n","data":"a"}')
             await wait_for_condition(lambda: got == ["a"])
+        await wait_for_condition(lambda: not server.sessions[0].connected)  # the old page's socket is gone
         async with connect(url) as c:
             w2 = await welcome(c, w["welcome"], epoch="reloaded")
             assert w2["resumed"] is True and w2["ack"] == 0
@@ -260,3 +261,20 @@ def test_replay_logs_are_bounded_per_session_and_in_total() -> None:
     one.clear()
     two.clear()
     assert budget.total == 0
+
+
+def test_a_duplicated_tab_naming_an_open_session_gets_its_own() -> None:
+    async def main() -> None:
+        server = nbws.start_server(app=session_app([]))
+        url = server.ws_url + "_nbws/ws"
+        async with connect(url) as first:
+            w = await welcome(first, epoch="tab1")
+            async with connect(url) as copy:  # sessionStorage copied, another page instance
+                w2 = await welcome(copy, w["welcome"], epoch="tab2")
+                assert w2["resumed"] is False and w2["welcome"] != w["welcome"]
+                server.emit("t", 1)
+                assert (await recv_json(first, 1))[0]["seq"] == 1  # the original keeps its session
+                assert (await recv_json(copy, 1))[0]["seq"] == 1
+        assert len(server.sessions) == 2
+
+    run(main)

@@ -196,6 +196,10 @@ class SessionTable:
         epoch = str(hello.get("epoch"))[:64]
         acked = _count(hello.get("ack")) or 0
         state = self.sessions.get(wanted) if isinstance(wanted, str) and _ID.fullmatch(wanted) else None
+        if state is not None and state.epoch != epoch and state.conn is not None and not state.conn.lost:
+            # another page instance holds it (a tab the browser duplicated
+            # copies sessionStorage): that one keeps it, this one gets its own
+            state = None
         resumed = state is not None
         if state is None:
             state, acked = self._start(epoch), 0
