@@ -5,7 +5,7 @@ session with its first message; after a drop it reconnects with the same
 session, the server replays what the page missed and the page replays what
 the server missed, each message delivered once, in order. Python sees a
 :class:`Session` that outlives the page's sockets. The wire protocol is in
-:mod:`nbws.envelope`; the I/O-thread half is :mod:`nbws.io.sessions`.
+:mod:`nbws.envelope`; the I/O-thread half is :mod:`nbws.io.resumption`.
 """
 
 from __future__ import annotations

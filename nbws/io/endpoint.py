@@ -20,8 +20,8 @@ from ..boundary import SendBudget, deliver, invoke, on_io_thread, submit
 from ..errors import BadRequestError
 from ..messages import Response, to_response
 from .capacity import ConnectionStats, ConnectionTable
+from .resumption import SessionTable
 from .routes import Routes
-from .sessions import SessionTable
 
 if TYPE_CHECKING:
     from ..app import AppSpec
@@ -79,7 +79,7 @@ class Endpoint:
         total = settings.max_total_send_buffer
         self.send_budget = SendBudget(total) if total is not None else None
         self.sessions = SessionTable(settings, io, plane, spec)
-        """The resumable sessions of pages using ``nbws.js`` (``nbws.io.sessions``)."""
+        """The resumable sessions of pages using ``nbws.js`` (``nbws.io.resumption``)."""
         # Which connections may be closed to make room (issue 17), and the
         # state of the one-line log about it.
         self.table: ConnectionTable[HttpConnection] = ConnectionTable(

@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from ..boundary import HandlerPlane, IOThread
     from ..config import Settings
     from ..websocket import Message, WebSocket
-    from .sessions import Gate
+    from .resumption import Gate
 
 __all__ = ["WsConnection"]
 
