@@ -18,7 +18,7 @@ PAGE = """<!doctype html><meta charset="utf-8"><title>resume</title>
 import { connect } from "./_nbws/nbws.js";
 const q = new URLSearchParams(location.search);
 window.got = []; window.resyncs = []; window.closes = []; window.statuses = [];
-const conn = connect({ backoffBase: 50, backoffMax: 200,
+const conn = connect({ backoffBase: Number(q.get("base") || 50), backoffMax: Number(q.get("max") || 200),
   heartbeatInterval: Number(q.get("hb") || 15000), heartbeatTimeout: Number(q.get("hbt") || 10000) });
 window.conn = conn;
 conn.topic("n", (d) => window.got.push(d));
@@ -289,5 +289,30 @@ def test_resync_fires_when_the_page_missed_more_than_the_buffer() -> None:
                 assert await page.evaluate("window.got") == [0, 16, 17, 18, 19, 20]
         finally:
             await proxy.stop()
+
+    run(main, timeout=60)
+
+
+def test_coming_back_online_reconnects_at_once_despite_a_long_backoff() -> None:
+    """With a 20 s backoff the next retry is 10-20 s away; the `online` event
+    resets the backoff and reconnects now."""
+    got: list[Any] = []
+
+    async def main() -> None:
+        server = nbws.start_server(app=resume_app(got))
+        async with chromium() as browser:
+            page = await open_page(browser, server.url + "?hb=200&hbt=300&base=20000&max=30000")
+            cdp = await page.context.new_cdp_session(page)
+            await cdp.send("Network.enable")
+            await cdp.send("Network.emulateNetworkConditions", OFFLINE)
+            await until(page, "conn.status === 'reconnecting'")
+            await page.evaluate("sendRange(0, 10)")
+            loop = asyncio.get_running_loop()
+            back = loop.time()
+            await cdp.send("Network.emulateNetworkConditions", ONLINE)
+            await until(page, "conn.status === 'open'", seconds=8)
+            assert loop.time() - back < 3.0
+            await wait_for_condition(lambda: len(got) == 10)
+        assert got == list(range(10))
 
     run(main, timeout=60)
