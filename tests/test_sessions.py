@@ -278,3 +278,29 @@ def test_a_duplicated_tab_naming_an_open_session_gets_its_own() -> None:
         assert len(server.sessions) == 2
 
     run(main)
+
+
+def test_past_max_sessions_the_session_away_the_longest_ends() -> None:
+    events: list[Any] = []
+
+    async def main() -> None:
+        server = nbws.start_server(app=session_app([], events), max_sessions=2)
+        url = server.ws_url + "_nbws/ws"
+        ids = []
+        for _ in range(2):
+            async with connect(url) as c:
+                ids.append((await welcome(c))["welcome"])
+        async with connect(url) as c:
+            ids.append((await welcome(c))["welcome"])
+            await wait_for_condition(lambda: ("ended", ids[0], True) in events)
+            assert sorted(s.id for s in server.sessions) == sorted(ids[1:])
+
+    run(main)
+
+
+def test_a_replay_log_keeps_at_most_its_bytes() -> None:
+    log = ReplayLog(1000, 100, 60.0, ReplayBudget(None))
+    for i in range(20):
+        log.send(f'{{"topic":"t","data":{i}}}')
+    messages, size = log.size
+    assert size <= 100 and messages == size // len(sequenced(20, '{"topic":"t","data":19}'))
