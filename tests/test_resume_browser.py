@@ -88,7 +88,6 @@ class Proxy:
     def freeze(self) -> None:
         """Stop forwarding on the connections open now (new ones work)."""
         self.frozen = True
-        self.pairs_at_freeze = len(self.pairs)
 
     def thaw_new(self) -> None:
         self.frozen = False
