@@ -36,6 +36,7 @@ from .websocket import Message, WebSocket
 
 if TYPE_CHECKING:
     from .live import Channel
+    from .session import Session
 
 __all__ = [
     "Server",
@@ -295,9 +296,17 @@ class Server(ServerConfig):
         return channels[name]
 
     def emit(self, topic: str, data: Any = None) -> None:
-        """Send a JSON topic message to every open WebSocket (pages using
-        ``nbws.js`` receive it with ``conn.topic(topic, fn)``). Thread-safe."""
-        self.broadcast(encode_topic(topic, data))
+        """Send a JSON topic message to every open WebSocket (a page's ``conn.topic(topic, fn)``) and
+        every resumable session (numbered, kept for a page that is away now). Thread-safe."""
+        if (endpoint := self._endpoint) is None or not self._running:
+            raise ServerStoppedError("the server is stopped; start a new one with nbws.start_server()")
+        text = encode_topic(topic, data)
+        submit(lambda: endpoint.emit(text))
+
+    @property
+    def sessions(self) -> list[Session]:
+        """The live resumable sessions (pages using ``nbws.js``), oldest first."""
+        return list(self._endpoint.sessions.public.values()) if self._endpoint is not None else []
 
     def __repr__(self) -> str:
         state = "running" if self._running else "stopped"

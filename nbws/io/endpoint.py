@@ -22,6 +22,7 @@ from ..boundary import SendBudget, deliver, invoke, on_io_thread, submit
 from ..errors import BadRequestError
 from ..messages import Response, to_response
 from .capacity import ConnectionStats, ConnectionTable
+from .resumption import SessionTable
 from .routes import Routes
 
 if TYPE_CHECKING:
@@ -86,6 +87,8 @@ class Endpoint:
         self.messages_out = 0
         total = settings.max_total_send_buffer
         self.send_budget = SendBudget(total) if total is not None else None
+        self.sessions = SessionTable(settings, io, plane, spec)
+        """The resumable sessions of pages using ``nbws.js`` (``nbws.io.resumption``)."""
         # Which connections may be closed to make room (issue 17), and the
         # state of the one-line log about it.
         self.table: ConnectionTable[HttpConnection] = ConnectionTable(
@@ -208,6 +211,8 @@ class Endpoint:
     def ws_lost(self, conn: WsConnection, code: int, reason: str) -> None:
         """A WebSocket's TCP connection is gone."""
         self.websockets.discard(conn)
+        if conn.gate is not None:
+            conn.gate.lost()
         user = conn.user
         if user is not None:
             def job() -> None:  # handler plane
@@ -217,10 +222,10 @@ class Endpoint:
             deliver(self.plane, job)
 
     @on_io_thread
-    def broadcast(self, data: str | bytes) -> int:
-        """Send one message to every open WebSocket; returns how many got it.
-
-        The frame is serialised once for all peers without extensions."""
+    def broadcast(self, data: str | bytes, peers: list[WsConnection] | None = None) -> int:
+        """Send one message to every open WebSocket (or to ``peers``); returns
+        how many got it. The frame is serialised once for all peers without
+        extensions."""
         payload = data.encode("utf-8") if isinstance(data, str) else data
         opcode = Opcode.TEXT if isinstance(data, str) else Opcode.BINARY
         shared: list[bytes] = []
@@ -232,7 +237,7 @@ class Endpoint:
 
         size = len(data)
         sent = 0
-        for conn in list(self.websockets):
+        for conn in list(self.websockets) if peers is None else peers:
             try:
                 if not conn.reserve(size):
                     continue
@@ -241,6 +246,18 @@ class Endpoint:
             conn.send_shared(frame, data, size)
             sent += 1
         self.messages_out += sent
+        return sent
+
+    @on_io_thread
+    def emit(self, envelope: str) -> int:
+        """Send a topic envelope to every open WebSocket: numbered and kept
+        for replay on each resumable session (a page that is away gets it
+        when it comes back), one shared frame for the other sockets. Returns
+        how many sockets and sessions got it."""
+        plain = [conn for conn in self.websockets if conn.gate is None or conn.gate.state is None]
+        sent = self.sessions.emit(envelope)
+        if plain:
+            sent += self.broadcast(envelope, plain)
         return sent
 
     async def stop(self) -> None:
@@ -254,7 +271,14 @@ class Endpoint:
             if listener is not None:
                 listener.close()
         for ws in list(self.websockets):
-            ws.start_close(1001, "server stopping")
+            if ws.gate is not None and ws.gate.state is not None:
+                # the page's messages that arrived are acknowledged before the
+                # Close, so it does not send them again to the next server
+                ws.gate.send_ack()
+                ws.close_connection(1001, "server stopping")
+            else:
+                ws.start_close(1001, "server stopping")
+        self.sessions.stop()
         for conn in list(self.connections):
             if conn.ws is None:
                 conn.close()

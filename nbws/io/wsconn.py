@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from ..boundary import HandlerPlane, IOThread
     from ..config import Settings
     from ..websocket import Message, WebSocket
+    from .resumption import Gate
 
 __all__ = ["WsConnection"]
 
@@ -42,7 +43,8 @@ class WsConnection(Outbox):
     # no per-instance dict: it is most of the memory of an idle connection
     __slots__ = (
         "_batch", "_close_timer", "_flush_scheduled", "_hold_timer", "_idle_timer", "_last_rx", "_ping_payload",
-        "_ping_timer", "_pong_timer", "assembler", "loop", "on_lost", "peer_address", "plane", "proto", "user",
+        "_ping_timer", "_pong_timer", "assembler", "gate", "loop", "on_lost", "peer_address", "plane", "proto",
+        "user",
     )
 
     def __init__(
@@ -61,6 +63,7 @@ class WsConnection(Outbox):
         self.plane = plane
         self.on_lost = on_lost
         self.user: WebSocket | None = None
+        self.gate: Gate | None = None  # the session protocol, on the envelope endpoint
         peer = transport.get_extra_info("peername")
         self.peer_address: tuple[str, int] = (str(peer[0]), int(peer[1])) if isinstance(peer, tuple) else ("", 0)
         max_message = settings.max_message_size
@@ -219,6 +222,9 @@ class WsConnection(Outbox):
         user = self.user
         if user is None:
             return
+        gate = self.gate
+        if gate is not None and isinstance(message, str) and gate(message):
+            return  # the session protocol's own message, answered on this thread
         self._in_queued += len(message)
         self._batch.append(message)
         if self._in_queued - self._in_handled > self.settings.receive_buffer_size and not self._reading_paused:
