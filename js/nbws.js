@@ -35,11 +35,39 @@
  *     {"reply": 7, "data": ...}                    its result
  *     {"reply": 7, "error": "ValueError: ..."}     or its error
  *
+ * On a session, each of those carries `"seq": n` as its first member, and
+ * the session's own messages are:
+ *
+ *     {"hello": "nbws/1", "session": id | null, "epoch": e, "ack": n}   page → server, first
+ *     {"welcome": id, "resumed": bool, "ack": n, "from": n}           server → page, answer
+ *     {"ack": n}                 either direction: every message up to n arrived
+ *     {"hb": k, "ack": n}        heartbeat (page → server) and its answer
+ *
  * Reconnection: after a drop the connection retries with exponential backoff
  * and jitter (`backoff()`); messages and calls made while disconnected wait
  * in a bounded queue (`queueLimit`, default 1000) and are sent in order once
  * open. When the queue is full the oldest entry is dropped and counted in
- * `conn.dropped`. `close()` stops for good.
+ * `conn.dropped`. `close()` stops for good. The page reconnects at once, with
+ * the backoff reset, when it becomes visible again (`visibilitychange`), is
+ * restored from the back/forward cache (`pageshow`), or the device comes back
+ * `online`; a socket that stays CONNECTING longer than `connectTimeout` ms is
+ * given up and retried.
+ *
+ * Resumable sessions (on the envelope endpoint `/_nbws/ws`, the default;
+ * `session: false` turns them off): the first message on each socket is a
+ * hello naming the page's session (its id is kept in `sessionStorage`, so a
+ * reload keeps it and a new tab starts its own). Envelopes in both directions
+ * then carry sequence numbers and are acknowledged; after a reconnect the
+ * server replays what the page missed and the page what the server missed,
+ * so each is delivered once and in order, and calls in flight survive the
+ * drop. When more was missed than the server kept (its `session_buffer_*`
+ * traits), or the server no longer knows the session (it restarted, or the
+ * page was away past `session_timeout`), `conn.on("resync", ({reason,
+ * missed}) => ...)` fires before the next message: reload the page's state.
+ * Every `heartbeatInterval` ms the page sends a heartbeat that the server's
+ * I/O thread answers (also while a cell is busy); no answer within
+ * `heartbeatTimeout` ms means the socket is dead: it is dropped and the page
+ * reconnects. Plain text and binary frames are not numbered or replayed.
  *
  * A `call()` always settles. Its Promise rejects with an {@link NbwsError}:
  * {@link NbwsQueueFull} when it was dropped from the full queue,
@@ -63,11 +91,23 @@ const MODULE_URL = import.meta.url;
  * @property {number} [callTimeout] milliseconds before a call() is rejected (default 30000)
  * @property {number} [backoffBase] first retry delay in ms (default 250)
  * @property {number} [backoffMax] longest retry delay in ms (default 10000)
+ * @property {boolean} [session] resumable session (default: true on the envelope endpoint `_nbws/ws`)
+ * @property {boolean} [heartbeat] send heartbeats without a session, to an endpoint that answers `{"hb": k}`
+ *   with `{"hb": k}` (nbws's classroom socket does); on by default on a session
+ * @property {number} [heartbeatInterval] ms between heartbeats (default 15000; 0: none)
+ * @property {number} [heartbeatTimeout] ms to wait for a heartbeat's answer before reconnecting (default 10000)
+ * @property {number} [connectTimeout] ms a socket may take to open (and, on a session, be welcomed) (default 10000)
  * @property {string[]} [protocols] WebSocket subprotocols
  * @property {typeof WebSocket} [WebSocketImpl] a WebSocket class (tests)
  *
- * @typedef {{kind: "text", data: string, call?: number} | {kind: "binary", data: ArrayBuffer | ArrayBufferView | Blob}} Outgoing
- *   a frame waiting to be sent; `call` is the id of the call it carries
+ * @typedef {{kind: "text", data: string, call?: number, envelope?: boolean} | {kind: "binary", data: ArrayBuffer | ArrayBufferView | Blob}} Outgoing
+ *   a frame waiting to be sent; `call` is the id of the call it carries; an
+ *   `envelope` gets a sequence number on a session
+ *
+ * @typedef {{reason: "gap" | "unknown", missed: number | null}} Resync
+ *   what the `"resync"` event says: `"gap"`, `missed` messages were lost (more
+ *   than the server kept); `"unknown"`, the server no longer knows the session
+ *   (restarted, or the page was away past its `session_timeout`), `missed` null
  */
 
 /**
@@ -278,8 +318,151 @@ export class OutQueue {
   }
 }
 
+// ---------------------------------------------------------------- sessions
+
+/** The session protocol's name in the hello. */
+export const PROTOCOL = "nbws/1";
+
+/**
+ * `envelope` (a JSON object's text) with `"seq": seq` as its first member,
+ * where the server's I/O thread reads it without parsing the rest.
+ * @param {number} seq
+ * @param {string} envelope
+ * @returns {string}
+ */
+export function sequenced(seq, envelope) {
+  const rest = envelope.slice(1);
+  return `{"seq":${seq}` + (rest === "}" ? "}" : "," + rest);
+}
+
+/**
+ * The sequence number of a received frame, or null when it has none.
+ * @param {string} text
+ * @returns {number | null}
+ */
+export function readSeq(text) {
+  const m = /^\{"seq":(\d{1,15})[,}]/.exec(text);
+  return m ? Number(m[1]) : null;
+}
+
+/**
+ * @typedef {{seq: number, text: string, call?: number}} Numbered
+ *   a sent envelope kept until the server acknowledges it
+ *
+ * @typedef {{welcome: string, resumed: boolean, ack: number, from: number}} Welcome
+ *   the server's answer to the hello
+ */
+
+/**
+ * The page's half of a resumable session, without sockets: numbers what the
+ * page sends and keeps it until acknowledged (at most `limit`, oldest dropped
+ * first), and tells new, duplicate and missed messages apart on receipt.
+ */
+export class Sequencer {
+  /** @param {number} limit most unacknowledged messages kept for a replay */
+  constructor(limit) {
+    this.limit = Math.max(0, limit);
+    /** The last number given to a sent message. */
+    this.tx = 0;
+    /** The server's messages received up to here. */
+    this.rx = 0;
+    /** @type {Numbered[]} sent, not yet acknowledged, oldest first */
+    this.unacked = [];
+    /** Unacknowledged messages dropped past `limit` (not replayable). */
+    this.dropped = 0;
+  }
+
+  /**
+   * Number an envelope and keep it for a replay.
+   * @param {string} envelope @param {number} [call] the id of the call it carries
+   * @returns {string} the text to send
+   */
+  number(envelope, call) {
+    const seq = ++this.tx;
+    const text = sequenced(seq, envelope);
+    this.unacked.push({ seq, text, call });
+    while (this.unacked.length > this.limit) {
+      this.unacked.shift();
+      this.dropped += 1;
+    }
+    return text;
+  }
+
+  /** The server has every message up to `ack`. @param {number} ack */
+  acknowledge(ack) {
+    let n = 0;
+    while (n < this.unacked.length && this.unacked[n].seq <= ack) n++;
+    if (n) this.unacked.splice(0, n);
+  }
+
+  /**
+   * A message numbered `seq` arrived: `"new"` (handle it), `"duplicate"`
+   * (already handled: drop it) or a number: how many were missed before it
+   * (handle it after a resync).
+   * @param {number} seq
+   * @returns {"new" | "duplicate" | number}
+   */
+  receive(seq) {
+    if (seq <= this.rx) return "duplicate";
+    const missed = seq - this.rx - 1;
+    this.rx = seq;
+    return missed > 0 ? missed : "new";
+  }
+
+  /**
+   * The server's welcome: what to replay to it, and the resync to report
+   * (null when nothing was lost). `known` says whether this page had a
+   * session before (a welcome, or messages received).
+   * @param {Welcome} welcome
+   * @param {boolean} known
+   * @returns {{replay: Numbered[], resync: Resync | null}}
+   */
+  welcome(welcome, known) {
+    /** @type {Resync | null} */
+    let resync = null;
+    if (!welcome.resumed) {
+      if (known || this.rx > 0) resync = { reason: "unknown", missed: null };
+      this.rx = 0;
+    } else if (welcome.from - 1 > this.rx) {
+      resync = { reason: "gap", missed: welcome.from - 1 - this.rx };
+      this.rx = welcome.from - 1;
+    }
+    this.acknowledge(welcome.ack);
+    return { replay: [...this.unacked], resync };
+  }
+}
+
+/** @type {Map<string, number>} connections made by this page, per URL */
+const OPENED = new Map();
+
+/**
+ * The `sessionStorage` key of the `index`-th connection of this page to `url`.
+ * @param {string} url @param {number} index
+ */
+function storageKey(url, index) {
+  return `nbws.session ${url} ${index}`;
+}
+
+/** @param {string} key @returns {string | null} */
+function loadId(key) {
+  try {
+    return globalThis.sessionStorage?.getItem(key) ?? null;
+  } catch {
+    return null; // storage blocked (sandboxed iframe, privacy settings): the session lasts as long as the page
+  }
+}
+
+/** @param {string} key @param {string} id */
+function saveId(key, id) {
+  try {
+    globalThis.sessionStorage?.setItem(key, id);
+  } catch {
+    // as in loadId
+  }
+}
+
 /** The events of `conn.on(event, fn)`; every other name is a user topic (`conn.topic`). */
-export const LIFECYCLE_EVENTS = Object.freeze(/** @type {const} */ (["open", "close", "status", "error", "message", "binary"]));
+export const LIFECYCLE_EVENTS = Object.freeze(/** @type {const} */ (["open", "close", "status", "error", "message", "binary", "resync"]));
 
 /** @typedef {typeof LIFECYCLE_EVENTS[number]} LifecycleEvent */
 
@@ -343,6 +526,50 @@ export class Connection {
     this.ws = null;
     /** @private @type {any} */
     this.retryTimer = null;
+    /** @private whether the current socket may carry messages (open; on a session, welcomed) */
+    this.ready = false;
+    /** @private @type {any} */
+    this.connectTimer = null;
+    /** @private @type {any} */
+    this.heartbeatTimer = null;
+    /** @private @type {any} the deadline of the heartbeat in flight */
+    this.heartbeatDeadline = null;
+    /** @private */
+    this.heartbeats = 0;
+    /** @private @type {any} */
+    this.ackTimer = null;
+    /** @private messages received since the last acknowledgement */
+    this.unackedIn = 0;
+    /** Whether this connection resumes a session across reconnects (`session` option). */
+    this.resumable = options.session ?? /\/_nbws\/ws$/.test(new URL(url).pathname);
+    /** Whether this connection sends heartbeats (on a session, or with the `heartbeat` option). */
+    this.heartbeating = this.resumable || options.heartbeat === true;
+    /** @type {Sequencer} the session's numbering and replay buffer (bounded by `queueLimit`) */
+    this.sequencer = new Sequencer(options.queueLimit ?? 1000);
+    /** @private this page instance's numbering, told to the server in the hello */
+    this.epoch = Math.random().toString(36).slice(2, 12);
+    /** @private */
+    this.welcomed = false;
+    const index = OPENED.get(url) ?? 0;
+    OPENED.set(url, index + 1);
+    /** @private */
+    this.storageKey = storageKey(url, index);
+    /** The session's id (null before the first welcome, or without a session). */
+    this.sessionId = this.resumable ? loadId(this.storageKey) : null;
+    /** @private */
+    this.wake = () => this.comeBack();
+    /** @private @param {Event} ev */
+    this.onVisibility = (ev) => {
+      if (ev.type !== "visibilitychange" || globalThis.document?.visibilityState === "visible") this.comeBack();
+    };
+    /** @private @param {PageTransitionEvent} ev */
+    this.onPageShow = (ev) => {
+      if (ev.persisted) this.comeBack();
+    };
+    globalThis.document?.addEventListener?.("visibilitychange", this.onVisibility);
+    globalThis.document?.addEventListener?.("resume", this.onVisibility); // Page Lifecycle: unfrozen
+    globalThis.addEventListener?.("pageshow", this.onPageShow);
+    globalThis.addEventListener?.("online", this.wake);
     this.open();
   }
 
@@ -389,6 +616,12 @@ export class Connection {
    */
   /**
    * @overload
+   * @param {"resync"} event the session lost messages (or the server lost the session): reload the page's state
+   * @param {(info: Resync) => void} fn
+   * @returns {() => void}
+   */
+  /**
+   * @overload
    * @param {string} event a topic name
    * @param {(data: any) => void} fn
    * @returns {() => void}
@@ -396,7 +629,7 @@ export class Connection {
    */
   /**
    * Listen to a lifecycle event: "open", "close", "status", "error",
-   * "message" or "binary" (see {@link LIFECYCLE_EVENTS}). Topics sent from
+   * "message", "binary" or "resync" (see {@link LIFECYCLE_EVENTS}). Topics sent from
    * Python never reach these listeners, whatever their name.
    *
    * Deprecated: any other name subscribes to that topic, as `topic()` does.
@@ -461,34 +694,193 @@ export class Connection {
     const ws = new Impl(this.url, this.options.protocols);
     ws.binaryType = "arraybuffer";
     this.ws = ws;
+    this.connectTimer = setTimeout(() => this.abandon(ws, "connect timeout"), this.options.connectTimeout ?? 10000);
     ws.onopen = () => {
-      this.attempt = 0;
-      this.setStatus("open");
-      for (const item of this.queue.drain()) this.write(item);
-      this.emit("open", undefined);
+      if (!this.resumable) {
+        this.opened();
+        return;
+      }
+      ws.send(JSON.stringify({ hello: PROTOCOL, session: this.sessionId, epoch: this.epoch, ack: this.sequencer.rx }));
     };
     ws.onmessage = (ev) => this.receive(ev.data);
     ws.onerror = () => this.emit("error", new NbwsError(`WebSocket error on ${this.url}`));
-    ws.onclose = (ev) => {
-      this.ws = null;
-      const byUser = this.closedByUser;
-      for (const [id, call] of [...this.pending]) { // in flight; queued calls wait for the next connection
-        if (call.sent) this.settle(id, (name) => (byUser ? new NbwsClosed(name) : new NbwsDisconnected(name)));
+    ws.onclose = (ev) => this.dropped_(ev);
+  }
+
+  /**
+   * The socket may carry messages now: send what waited, then say "open".
+   * @private @param {Numbered[]} [replay] a session's unacknowledged messages, sent first
+   */
+  opened(replay = []) {
+    clearTimeout(this.connectTimer);
+    this.ready = true;
+    this.attempt = 0;
+    this.setStatus("open");
+    for (const item of replay) {
+      this.ws?.send(item.text);
+      const call = item.call !== undefined ? this.pending.get(item.call) : undefined;
+      if (call) call.sent = true;
+    }
+    for (const item of this.queue.drain()) this.write(item);
+    this.scheduleHeartbeat();
+    this.emit("open", undefined);
+  }
+
+  /**
+   * The session's welcome: report a resync, settle the calls whose replies
+   * are lost, replay, open.
+   * @private @param {Welcome} welcome
+   */
+  welcome(welcome) {
+    const { replay, resync } = this.sequencer.welcome(welcome, this.welcomed);
+    this.welcomed = true;
+    this.sessionId = welcome.welcome;
+    saveId(this.storageKey, welcome.welcome);
+    if (resync) {
+      const replayed = new Set(replay.map((item) => item.call));
+      for (const [id, call] of [...this.pending]) {
+        if (call.sent && !replayed.has(id)) this.settle(id, (name) => new NbwsDisconnected(name));
       }
-      this.emit("close", ev);
-      if (this.closedByUser || this.options.reconnect === false) {
-        this.finish();
-        return;
+      this.emit("resync", resync);
+    }
+    this.opened(replay);
+  }
+
+  /**
+   * Give up on a socket that does not open, or no longer answers heartbeats:
+   * forget it at once (its close may take minutes on a dead network) and
+   * reconnect.
+   * @private @param {WebSocket} ws @param {string} reason
+   */
+  abandon(ws, reason) {
+    if (this.ws !== ws) return;
+    ws.onopen = ws.onmessage = ws.onerror = ws.onclose = null;
+    try {
+      ws.close(4000, reason);
+    } catch {
+      // already closing
+    }
+    const init = { code: 1006, reason, wasClean: false };
+    const ev = typeof CloseEvent === "function" ? new CloseEvent("close", init) : /** @type {CloseEvent} */ (/** @type {unknown} */ (init));
+    this.dropped_(ev);
+  }
+
+  /**
+   * The current socket is gone: settle what must be, then reconnect (or finish).
+   * @private @param {CloseEvent} ev
+   */
+  dropped_(ev) {
+    this.ws = null;
+    this.ready = false;
+    clearTimeout(this.connectTimer);
+    clearTimeout(this.heartbeatTimer);
+    clearTimeout(this.heartbeatDeadline);
+    clearTimeout(this.ackTimer);
+    this.heartbeatDeadline = this.ackTimer = null;
+    const byUser = this.closedByUser;
+    const again = !byUser && this.options.reconnect !== false;
+    for (const [id, call] of [...this.pending]) { // in flight; queued calls wait for the next connection
+      // on a session, calls in flight are replayed (or their replies are) after the reconnect
+      if (call.sent && !(this.resumable && again)) {
+        this.settle(id, (name) => (byUser ? new NbwsClosed(name) : new NbwsDisconnected(name)));
       }
-      this.setStatus("reconnecting");
-      const delay = backoff(this.attempt++, this.options.backoffBase, this.options.backoffMax);
-      this.retryTimer = setTimeout(() => this.open(), delay);
-    };
+    }
+    this.emit("close", ev);
+    if (!again) {
+      this.finish();
+      return;
+    }
+    this.setStatus("reconnecting");
+    const delay = backoff(this.attempt++, this.options.backoffBase, this.options.backoffMax);
+    this.retryTimer = setTimeout(() => this.open(), delay);
+  }
+
+  /**
+   * The page came back (visible, restored from the back/forward cache, online
+   * again): reconnect now with the backoff reset, or check an open socket.
+   * @private
+   */
+  comeBack() {
+    if (this.finished()) return;
+    this.attempt = 0;
+    if (this.ws === null) {
+      clearTimeout(this.retryTimer);
+      this.open();
+    } else if (this.ready) this.heartbeat();
+  }
+
+  /** @private */
+  scheduleHeartbeat() {
+    clearTimeout(this.heartbeatTimer);
+    const every = this.options.heartbeatInterval ?? 15000;
+    if (this.heartbeating && every > 0) this.heartbeatTimer = setTimeout(() => this.heartbeat(), every);
+  }
+
+  /** Send a heartbeat (with an acknowledgement) and expect its answer. @private */
+  heartbeat() {
+    const ws = this.ws;
+    if (!ws || !this.ready || !this.heartbeating) return;
+    clearTimeout(this.heartbeatTimer);
+    this.heartbeats += 1;
+    clearTimeout(this.ackTimer);
+    this.ackTimer = null;
+    this.unackedIn = 0;
+    ws.send(JSON.stringify(this.resumable ? { hb: this.heartbeats, ack: this.sequencer.rx } : { hb: this.heartbeats }));
+    if (this.heartbeatDeadline === null) {
+      this.heartbeatDeadline = setTimeout(() => this.abandon(ws, "heartbeat timeout"), this.options.heartbeatTimeout ?? 10000);
+    }
+  }
+
+  /** Tell the server what arrived. @private */
+  sendAck() {
+    clearTimeout(this.ackTimer);
+    this.ackTimer = null;
+    if (this.ws && this.ready && this.unackedIn > 0) {
+      this.unackedIn = 0;
+      this.ws.send(`{"ack":${this.sequencer.rx}}`);
+    }
+  }
+
+  /**
+   * A session's own message (or a numbered one): true when it was handled here.
+   * @private @param {string} text
+   */
+  control(text) {
+    const seq = readSeq(text);
+    if (seq !== null) {
+      const outcome = this.sequencer.receive(seq);
+      if (outcome === "duplicate") return true;
+      if (typeof outcome === "number") this.emit("resync", { reason: "gap", missed: outcome });
+      this.unackedIn += 1;
+      if (this.unackedIn >= 32) this.sendAck();
+      else if (this.ackTimer === null) this.ackTimer = setTimeout(() => this.sendAck(), 200);
+      return false;
+    }
+    if (!/^\{"(welcome|ack|hb)":/.test(text)) return false;
+    /** @type {Record<string, any>} */
+    let msg;
+    try {
+      msg = JSON.parse(text);
+    } catch {
+      return false;
+    }
+    if (typeof msg.ack === "number") this.sequencer.acknowledge(msg.ack);
+    if (typeof msg.welcome === "string" && !this.ready) this.welcome(/** @type {Welcome} */ (msg));
+    else if ("hb" in msg) {
+      clearTimeout(this.heartbeatDeadline);
+      this.heartbeatDeadline = null;
+      this.scheduleHeartbeat();
+    }
+    return true;
   }
 
   /** Closed for good: reject every queued call, forget queued frames. @private */
   finish() {
     this.dropQueue();
+    globalThis.document?.removeEventListener?.("visibilitychange", this.onVisibility);
+    globalThis.document?.removeEventListener?.("resume", this.onVisibility);
+    globalThis.removeEventListener?.("pageshow", this.onPageShow);
+    globalThis.removeEventListener?.("online", this.wake);
     this.setStatus("closed");
   }
 
@@ -517,6 +909,13 @@ export class Connection {
       this.emit("binary", data);
       return;
     }
+    if (this.resumable && this.control(data)) return;
+    if (!this.resumable && this.heartbeating && data.startsWith('{"hb":')) {
+      clearTimeout(this.heartbeatDeadline);  // the answer to a heartbeat without a session
+      this.heartbeatDeadline = null;
+      this.scheduleHeartbeat();
+      return;
+    }
     const msg = decode(data);
     if (msg.type === "topic") dispatch(this.topics.get(msg.topic), `topic "${msg.topic}"`, msg.data);
     else if (msg.type === "reply") {
@@ -531,8 +930,9 @@ export class Connection {
 
   /** @private @param {Outgoing} item */
   write(item) {
-    if (this.ws && this.ws.readyState === 1) {
-      this.ws.send(item.data);
+    if (this.ws && this.ready && this.ws.readyState === 1) {
+      const numbered = this.resumable && item.kind === "text" && item.envelope;
+      this.ws.send(numbered ? this.sequencer.number(item.data, item.call) : item.data);
       const call = item.kind === "text" && item.call !== undefined ? this.pending.get(item.call) : undefined;
       if (call) call.sent = true;
     } else if (!this.finished()) this.queue.push(item);
@@ -545,7 +945,7 @@ export class Connection {
    * @param {unknown} [data]
    */
   send(topic, data) {
-    this.write({ kind: "text", data: encodeTopic(topic, data) });
+    this.write({ kind: "text", data: encodeTopic(topic, data), envelope: true });
   }
 
   /**
@@ -582,7 +982,7 @@ export class Connection {
     const timeout = options.timeout ?? this.options.callTimeout ?? 30000;
     return new Promise((resolve, reject) => {
       /** @type {Outgoing} */
-      const item = { kind: "text", data: encodeCall(name, id, data), call: id };
+      const item = { kind: "text", data: encodeCall(name, id, data), call: id, envelope: true };
       const timer = setTimeout(() => {
         this.queue.remove(item);
         this.settle(id, (n) => new NbwsTimeout(n, timeout));
@@ -600,6 +1000,7 @@ export class Connection {
   close(code = 1000, reason = "") {
     this.closedByUser = true;
     clearTimeout(this.retryTimer);
+    clearTimeout(this.connectTimer);
     this.dropQueue();
     if (this.ws) this.ws.close(code, reason);
     else this.finish();

@@ -49,6 +49,7 @@ from .server import (
     stop_all_servers,
     stop_server,
 )
+from .session import Session
 from .static import exclude_static_path, static_file, static_path, static_path_options, static_text
 from .uri import decode_uri, decode_uri_component, encode_uri, encode_uri_component
 from .websocket import WebSocket, list_connections
@@ -84,6 +85,7 @@ __all__ = [
     "SendBufferFullError",
     "Server",
     "ServerStoppedError",
+    "Session",
     "UploadedFile",
     "WebSocket",
     "Where",

@@ -6,7 +6,7 @@ uniform :class:`AppSpec`.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -82,6 +82,8 @@ class App:
         self._topics: dict[str, Handler] = {}
         self._rpcs: dict[str, Handler] = {}
         self._connect: list[Handler] = []
+        self._session_start: list[Handler] = []
+        self._session_end: list[Handler] = []
 
     def on(self, topic: str) -> Callable[[Handler], Handler]:
         """Decorator: ``fn(ws, data)`` handles JSON messages on ``topic`` from
@@ -109,6 +111,22 @@ class App:
     def connected(self, fn: Handler) -> Handler:
         """Decorator: ``fn(ws)`` runs when a page connects to the helper endpoint."""
         self._connect.append(fn)
+        return fn
+
+    def session_started(self, fn: Handler) -> Handler:
+        """Decorator: ``fn(session)`` runs once when a page using ``nbws.js``
+        starts a resumable :class:`~nbws.Session` (not again when it
+        reconnects; ``@app.connected`` runs for every socket). Runs on the
+        handler loop, before the page's first message is handled."""
+        self._session_start.append(fn)
+        return fn
+
+    def session_ended(self, fn: Handler) -> Handler:
+        """Decorator: ``fn(session)`` runs once when a session ends: its page
+        stayed away longer than ``session_timeout`` (closed tab, phone
+        offline), it was evicted (``max_sessions``), or the server stopped.
+        Runs on the handler loop."""
+        self._session_end.append(fn)
         return fn
 
     def static(self, prefix: str, path: Any) -> None:
@@ -183,6 +201,8 @@ class AppSpec:
     on_ws_open: Handler | None
     ws_path_check: Callable[[str], bool] | None  # pure; None: every path accepted
     static: StaticRoutes = field(default_factory=lambda: StaticRoutes({}))
+    session_started: Sequence[Handler] = ()  # fn(session) hooks, run on the handler plane
+    session_ended: Sequence[Handler] = ()
 
     def accepts_websocket(self, path: str) -> bool:
         """Whether a WebSocket handshake to ``path`` should be accepted."""
@@ -220,7 +240,8 @@ def resolve_app(app: object) -> AppSpec:
     with the (optional) members ``call``, ``on_headers``, ``on_ws_open``,
     ``static_paths`` and ``static_path_options``."""
     if isinstance(app, App):
-        return AppSpec(app.call, app.on_headers, app.on_ws_open, app.accepts_websocket, _static_routes(app))
+        return AppSpec(app.call, app.on_headers, app.on_ws_open, app.accepts_websocket, _static_routes(app),
+                       app._session_start, app._session_end)
     found: dict[str, Handler | None] = {}
     for key, names in _ALIASES.items():
         value: Any = None

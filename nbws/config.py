@@ -35,6 +35,12 @@ _RANGES: dict[str, tuple[Callable[[Any], bool], str]] = {
     "pending_grace": (lambda v: v >= 0, "0 or more seconds"),
     "compression_window_bits": (lambda v: 9 <= v <= 15, "9-15"),
     "body_timeout": (lambda v: v > 0, "a number of seconds above 0"),
+    "session_buffer_messages": (lambda v: v >= 1, "at least 1"),
+    "session_buffer_bytes": (lambda v: v >= 1, "at least 1"),
+    "session_buffer_age": (lambda v: v > 0, "a number of seconds above 0"),
+    "session_timeout": (lambda v: v > 0, "a number of seconds above 0"),
+    "max_sessions": (lambda v: v >= 1, "at least 1"),
+    "max_total_session_buffer": (lambda v: v >= 1, "at least 1 (or None for no total bound)"),
 }
 
 
@@ -155,6 +161,30 @@ class ServerConfig(LoggingConfigurable):
         1.0,
         help="Seconds a new connection may take to send its request head before max_pending_per_address may "
         "reclaim it, so that a burst of users through one proxy address (jupyter-server-proxy) is never cut.",
+    ).tag(config=True)
+    session_buffer_messages = Int(
+        1000,
+        help="Most messages a resumable session (a page using nbws.js) keeps for a replay until the page "
+        "acknowledges them; past it the oldest are dropped and a page that comes back later gets a 'resync' event.",
+    ).tag(config=True)
+    session_buffer_bytes = Int(
+        1 * MiB, help="Most bytes of messages a resumable session keeps for a replay (as session_buffer_messages)."
+    ).tag(config=True)
+    session_buffer_age = Float(
+        120.0, help="Seconds a resumable session keeps an unacknowledged message for a replay (as session_buffer_messages)."
+    ).tag(config=True)
+    session_timeout = Float(
+        120.0,
+        help="Seconds a resumable session is kept after its page went away (closed tab, lost network); a page "
+        "that comes back later starts a new session and gets a 'resync' event; @app.session_ended runs.",
+    ).tag(config=True)
+    max_sessions = Int(
+        4096, help="Most resumable sessions per server; past it the session away the longest is ended to make room."
+    ).tag(config=True)
+    max_total_session_buffer = Int(
+        64 * MiB, allow_none=True,
+        help="Most bytes all resumable sessions of one server keep for replays together; past it a session that "
+        "sends drops its oldest kept messages. None: only the per-session bounds apply.",
     ).tag(config=True)
 
     @validate(*_RANGES)

@@ -5,6 +5,19 @@
     {"reply": 7, "data": ...}                    its result
     {"reply": 7, "error": "ValueError: ..."}     or its error
 
+A page that opens a resumable session (:mod:`nbws.session`) speaks a few
+more messages on the same connection, and each envelope above then carries
+``"seq"`` as its first member (``{"seq": 5, "topic": ...}``)::
+
+    {"hello": "nbws/1", "session": id | null, "epoch": e, "ack": n}   page → server, first message
+    {"welcome": id, "resumed": bool, "ack": n, "from": n}           server → page
+    {"ack": n}                  either direction: every message up to n arrived
+    {"hb": k, "ack": n}         a heartbeat (page → server) and its answer
+
+The I/O thread handles those (:mod:`nbws.io.resumption`); :func:`decode` and the
+handlers never see them, and ignore ``"seq"``. A connection whose first
+message is not the hello is an ordinary one.
+
 Encoding and decoding are plain functions; :func:`dispatch` runs on the
 handler loop and calls the app's ``@app.on`` / ``@app.rpc`` handlers
 (through :func:`nbws.boundary.invoke`, like every handler).
@@ -156,5 +169,9 @@ def _call(ws: WebSocket, call: Call, rpcs: Mapping[str, Callable[..., Any]]) -> 
 
 
 def _send(ws: WebSocket, text: str) -> None:
-    if not ws.closed:
+    """Send a reply: on the page's session when it has one (the reply then
+    reaches it after a reconnect too), else on the socket if still open."""
+    if ws.session is not None:
+        ws.session.send(text)
+    elif not ws.closed:
         ws.send(text)

@@ -4,9 +4,12 @@ One ladder decides it, in this order (the first rung that applies wins):
 
 1. ``external_url`` (the server's trait) or ``NBWS_EXTERNAL_URL``: a URL or a
    template with ``{port}``, for deployments nbws cannot detect;
-2. jupyter-server-proxy on JupyterHub / Binder (``JUPYTERHUB_SERVICE_PREFIX``
+2. nbws's own Jupyter Server extension (``nbws.jupyter``), when the Jupyter
+   server that started this kernel has it: ``{base_url}nbws/{kernel_id}/{server}/``
+   over a private Unix socket (:mod:`nbws.jupyter.registry`);
+3. jupyter-server-proxy on JupyterHub / Binder (``JUPYTERHUB_SERVICE_PREFIX``
    set and the package installed): ``{prefix}proxy/{port}/``;
-3. Google Colab (``google.colab`` importable): the kernel's ports are reached
+4. Google Colab (``google.colab`` importable): the kernel's ports are reached
    only through Colab's own proxy, whose URL only the output's JavaScript
    can ask for (``google.colab.kernel.proxyPort``), so links and IFrames are
    written as a small script (:func:`link_html`, :func:`frame_html`);
@@ -31,6 +34,8 @@ import sys
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
+
+from .jupyter.registry import BASE_URL_ENV, relay_url
 
 if TYPE_CHECKING:
     from .server import Server
@@ -89,11 +94,14 @@ def proxy_mode() -> bool:
 def external_url(port: int, template: str | None = None) -> str | None:
     """The URL (absolute, or absolute-path for a proxy) a browser should use
     for ``port``, or None when the loopback URL is the answer (rung 4) or only
-    the browser can know it (Colab, rung 3)."""
+    the browser can know it (Colab, rung 4)."""
     template = template or os.environ.get("NBWS_EXTERNAL_URL")
     if template:
         url = template.format(port=port)
         return url if url.endswith("/") else url + "/"
+    relayed = relay_url(port)  # rung 2: nbws's own Jupyter Server extension (nbws.jupyter)
+    if relayed is not None:
+        return relayed
     prefix = _hub_prefix()
     if prefix is not None:
         return f"{prefix.rstrip('/')}/proxy/{port}/"
@@ -237,6 +245,8 @@ def where(server: Server | None = None) -> Where:
     explicit = server.external_url if server is not None else None
     port = server.port if server is not None else 8000
     env_url = os.environ.get("NBWS_EXTERNAL_URL")
+    relayed = relay_url(port) if server is not None else None
+    ext_base = os.environ.get(BASE_URL_ENV)
     hub = os.environ.get("JUPYTERHUB_SERVICE_PREFIX")
     has_proxy = _has_module("jupyter_server_proxy")
     colab, vscode = in_colab(), in_vscode()
@@ -244,6 +254,12 @@ def where(server: Server | None = None) -> Where:
         Rung("external_url", bool(explicit or env_url),
              f"the server's external_url is {explicit!r}" if explicit else
              f"NBWS_EXTERNAL_URL={env_url!r}" if env_url else "no external_url trait and no NBWS_EXTERNAL_URL"),
+        Rung("jupyter extension", relayed is not None,
+             f"this kernel's Jupyter server has nbws.jupyter (base_url {ext_base!r}); the server listens on a "
+             "private Unix socket for it" if relayed is not None else
+             f"NBWS_JUPYTER_BASE_URL={ext_base!r}, but this server is not relayed (not started in a kernel of that "
+             "Jupyter server?)" if ext_base else "the Jupyter server has no nbws.jupyter extension (pip install "
+             "'nbws[jupyter]' where Jupyter runs, then restart it)"),
         Rung("jupyter-server-proxy", hub is not None and has_proxy,
              f"JUPYTERHUB_SERVICE_PREFIX={hub!r}, jupyter_server_proxy {'installed' if has_proxy else 'NOT installed'}"
              if hub else "JUPYTERHUB_SERVICE_PREFIX is not set (not a JupyterHub/Binder server)"),

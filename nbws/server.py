@@ -28,6 +28,7 @@ from .envelope import encode_topic
 from .errors import HandlerLoopError, PortInUseError, ServerStoppedError
 from .io.capacity import ConnectionStats
 from .io.endpoint import Endpoint
+from .jupyter.registry import forget, publish, relay_socket
 from .ports import bind_socket, bind_unix_socket, port_holder_pid, random_port
 from .reach import external_url, relaxations
 from .security import is_loopback, is_wildcard
@@ -35,6 +36,7 @@ from .websocket import Message, WebSocket
 
 if TYPE_CHECKING:
     from .live import Channel
+    from .session import Session
 
 __all__ = [
     "Server",
@@ -99,6 +101,7 @@ class Server(ServerConfig):
         self.path = path
         """The Unix socket path of a pipe server, else None."""
         self._mask = mask
+        self._relay: str | None = None  # the Unix socket the Jupyter extension relays to
         self.app = app
         self.started_at = time.time()
         self.stopped_at: float | None = None
@@ -138,25 +141,21 @@ class Server(ServerConfig):
                     raise PortInUseError(self.host, self.port, port_holder_pid(self.port)) from None
                 raise
             self.port = sock.getsockname()[1]
+        relay, relay_sock = relay_socket(self.port, self.backlog) if self.path is None else (None, None)
         self._plane = plane
         endpoint = Endpoint(
             self.settings(), self._spec, io, plane, self.host,
             "https" if self.ssl is not None else "http",
             self._opened, self._closed,
         )
-
-        async def listen() -> None:
-            # asyncio calls listen() again on the socket: pass the backlog, or
-            # it falls back to 100 and a burst of connections waits for SYN
-            # retransmits.
-            endpoint.aio_server = await io.loop.create_server(
-                endpoint.protocol, sock=sock, ssl=self.ssl, backlog=self.backlog)
-
         try:
-            io.run(listen())
+            io.run(endpoint.listen(sock, self.ssl, self.backlog, relay_sock))
         except BaseException:
             sock.close()
+            if relay_sock is not None:
+                relay_sock.close()
             raise
+        self._relay = relay
         self._endpoint = endpoint
         self._running = True
 
@@ -180,6 +179,8 @@ class Server(ServerConfig):
         with _registry_lock:
             if _registry.get(self.key) is self:
                 del _registry[self.key]
+            if self._relay is not None:
+                forget(self.port)
         endpoint = self._endpoint
         if endpoint is not None:
             io = io_thread()
@@ -187,9 +188,10 @@ class Server(ServerConfig):
                 io.loop.create_task(endpoint.stop())
             else:
                 io.run(endpoint.stop())
-        if self.path is not None:
-            with contextlib.suppress(OSError):
-                os.unlink(self.path)
+        for path in (self.path, self._relay):
+            if path is not None:
+                with contextlib.suppress(OSError):
+                    os.unlink(path)
 
     @property
     def running(self) -> bool:
@@ -294,9 +296,17 @@ class Server(ServerConfig):
         return channels[name]
 
     def emit(self, topic: str, data: Any = None) -> None:
-        """Send a JSON topic message to every open WebSocket (pages using
-        ``nbws.js`` receive it with ``conn.topic(topic, fn)``). Thread-safe."""
-        self.broadcast(encode_topic(topic, data))
+        """Send a JSON topic message to every open WebSocket (a page's ``conn.topic(topic, fn)``) and
+        every resumable session (numbered, kept for a page that is away now). Thread-safe."""
+        if (endpoint := self._endpoint) is None or not self._running:
+            raise ServerStoppedError("the server is stopped; start a new one with nbws.start_server()")
+        text = encode_topic(topic, data)
+        submit(lambda: endpoint.emit(text))
+
+    @property
+    def sessions(self) -> list[Session]:
+        """The live resumable sessions (pages using ``nbws.js``), oldest first."""
+        return list(self._endpoint.sessions.public.values()) if self._endpoint is not None else []
 
     def __repr__(self) -> str:
         state = "running" if self._running else "stopped"
@@ -353,6 +363,8 @@ def _launch(plane: HandlerPlane, key: int | str, make: Any) -> Server:
     server._start(plane)
     with _registry_lock:
         _registry[server.key] = server
+        if server._relay is not None:
+            publish(server.port, server.name, server._relay)
     return server
 
 

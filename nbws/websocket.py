@@ -25,6 +25,7 @@ from .errors import ConnectionClosedError
 if TYPE_CHECKING:
     from .boundary import HandlerPlane
     from .messages import Request
+    from .session import Session
 
 __all__ = ["WebSocket", "Message", "list_connections"]
 
@@ -100,6 +101,10 @@ class WebSocket:
         """Messages received so far."""
         self.messages_out = 0
         """Messages sent so far."""
+        self.session: Session | None = None
+        """The resumable :class:`~nbws.Session` this socket carries (a page
+        using ``nbws.js`` on ``/_nbws/ws``), set before its first message is
+        handled; None for other clients."""
         _open[self.id] = self
 
     # -- callbacks (register from any thread; they run on the handler loop) --
@@ -199,7 +204,11 @@ class WebSocket:
 
     def emit(self, topic: str, data: Any = None) -> bool:
         """Send a JSON topic message (``{"topic": ..., "data": ...}``) that a
-        page's ``conn.topic(topic, fn)`` receives. Thread-safe."""
+        page's ``conn.topic(topic, fn)`` receives. Thread-safe. On a socket
+        that carries a resumable session this is ``ws.session.emit(...)``: it
+        reaches the page even if this socket drops and the page reconnects."""
+        if self.session is not None:
+            return self.session.emit(topic, data)
         return self.send(encode_topic(topic, data))
 
     def close(self, code: int = 1000, reason: str = "") -> None:

@@ -274,3 +274,11 @@ def test_the_instructor_view_sees_names_and_draws_qr_codes(room: nbws.Classroom)
     assert room.qr.startswith("<svg")  # the join URL's, drawn in Python
     view.close()
     ada.close()
+
+
+def test_heartbeats_are_answered_on_the_io_thread(room: nbws.Classroom) -> None:
+    ws = open_ws(ws_url(room))
+    ws.send('{"hb": 7}')  # before joining, and without touching the handler plane (this thread blocks)
+    assert json.loads(ws.recv(timeout=5)) == {"hb": 7}
+    ws.send('{"hb": "x"}')
+    assert closed_with(ws) == 1008

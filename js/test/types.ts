@@ -2,11 +2,14 @@
 // (their JSDoc): what pages write must type-check. types/*.d.ts are generated
 // from the same JSDoc and compared by `npm run check-types`.
 import {
-  connect, backoff, decode, wsUrl, NbwsError, NbwsQueueFull, NbwsClosed, LIFECYCLE_EVENTS, type Status,
+  connect, backoff, decode, wsUrl, NbwsError, NbwsQueueFull, NbwsClosed, LIFECYCLE_EVENTS, type Status, type Resync,
 } from "../nbws.js";
 import { liveplot, LiveChart } from "../chart.js";
 
-const conn = connect({ queueLimit: 10 });
+const conn = connect({ queueLimit: 10, session: true, heartbeatInterval: 15000, heartbeatTimeout: 5000, connectTimeout: 8000 });
+conn.on("resync", (info: Resync) => (info.reason === "gap" ? info.missed : null));
+const sessionId: string | null = conn.sessionId;
+void sessionId;
 conn.on("open", () => undefined);
 conn.on("status", (s: Status) => s.toUpperCase());
 conn.on("close", (ev: CloseEvent) => ev.code);

@@ -9,11 +9,23 @@
  * @property {number} [callTimeout] milliseconds before a call() is rejected (default 30000)
  * @property {number} [backoffBase] first retry delay in ms (default 250)
  * @property {number} [backoffMax] longest retry delay in ms (default 10000)
+ * @property {boolean} [session] resumable session (default: true on the envelope endpoint `_nbws/ws`)
+ * @property {boolean} [heartbeat] send heartbeats without a session, to an endpoint that answers `{"hb": k}`
+ *   with `{"hb": k}` (nbws's classroom socket does); on by default on a session
+ * @property {number} [heartbeatInterval] ms between heartbeats (default 15000; 0: none)
+ * @property {number} [heartbeatTimeout] ms to wait for a heartbeat's answer before reconnecting (default 10000)
+ * @property {number} [connectTimeout] ms a socket may take to open (and, on a session, be welcomed) (default 10000)
  * @property {string[]} [protocols] WebSocket subprotocols
  * @property {typeof WebSocket} [WebSocketImpl] a WebSocket class (tests)
  *
- * @typedef {{kind: "text", data: string, call?: number} | {kind: "binary", data: ArrayBuffer | ArrayBufferView | Blob}} Outgoing
- *   a frame waiting to be sent; `call` is the id of the call it carries
+ * @typedef {{kind: "text", data: string, call?: number, envelope?: boolean} | {kind: "binary", data: ArrayBuffer | ArrayBufferView | Blob}} Outgoing
+ *   a frame waiting to be sent; `call` is the id of the call it carries; an
+ *   `envelope` gets a sequence number on a session
+ *
+ * @typedef {{reason: "gap" | "unknown", missed: number | null}} Resync
+ *   what the `"resync"` event says: `"gap"`, `missed` messages were lost (more
+ *   than the server kept); `"unknown"`, the server no longer knows the session
+ *   (restarted, or the page was away past its `session_timeout`), `missed` null
  */
 /**
  * The ws:// URL of an nbws endpoint, from the URL this module was served
@@ -64,6 +76,20 @@ export function encodeCall(name: string, id: number, data: unknown): string;
  * @returns {Decoded}
  */
 export function decode(text: string): Decoded;
+/**
+ * `envelope` (a JSON object's text) with `"seq": seq` as its first member,
+ * where the server's I/O thread reads it without parsing the rest.
+ * @param {number} seq
+ * @param {string} envelope
+ * @returns {string}
+ */
+export function sequenced(seq: number, envelope: string): string;
+/**
+ * The sequence number of a received frame, or null when it has none.
+ * @param {string} text
+ * @returns {number | null}
+ */
+export function readSeq(text: string): number | null;
 /**
  * Connect to the nbws server that served this module.
  * @param {ConnectOptions} [options]
@@ -134,8 +160,63 @@ export class OutQueue<T> {
     drain(): T[];
     get length(): number;
 }
+/** The session protocol's name in the hello. */
+export const PROTOCOL: "nbws/1";
+/**
+ * @typedef {{seq: number, text: string, call?: number}} Numbered
+ *   a sent envelope kept until the server acknowledges it
+ *
+ * @typedef {{welcome: string, resumed: boolean, ack: number, from: number}} Welcome
+ *   the server's answer to the hello
+ */
+/**
+ * The page's half of a resumable session, without sockets: numbers what the
+ * page sends and keeps it until acknowledged (at most `limit`, oldest dropped
+ * first), and tells new, duplicate and missed messages apart on receipt.
+ */
+export class Sequencer {
+    /** @param {number} limit most unacknowledged messages kept for a replay */
+    constructor(limit: number);
+    limit: number;
+    /** The last number given to a sent message. */
+    tx: number;
+    /** The server's messages received up to here. */
+    rx: number;
+    /** @type {Numbered[]} sent, not yet acknowledged, oldest first */
+    unacked: Numbered[];
+    /** Unacknowledged messages dropped past `limit` (not replayable). */
+    dropped: number;
+    /**
+     * Number an envelope and keep it for a replay.
+     * @param {string} envelope @param {number} [call] the id of the call it carries
+     * @returns {string} the text to send
+     */
+    number(envelope: string, call?: number): string;
+    /** The server has every message up to `ack`. @param {number} ack */
+    acknowledge(ack: number): void;
+    /**
+     * A message numbered `seq` arrived: `"new"` (handle it), `"duplicate"`
+     * (already handled: drop it) or a number: how many were missed before it
+     * (handle it after a resync).
+     * @param {number} seq
+     * @returns {"new" | "duplicate" | number}
+     */
+    receive(seq: number): "new" | "duplicate" | number;
+    /**
+     * The server's welcome: what to replay to it, and the resync to report
+     * (null when nothing was lost). `known` says whether this page had a
+     * session before (a welcome, or messages received).
+     * @param {Welcome} welcome
+     * @param {boolean} known
+     * @returns {{replay: Numbered[], resync: Resync | null}}
+     */
+    welcome(welcome: Welcome, known: boolean): {
+        replay: Numbered[];
+        resync: Resync | null;
+    };
+}
 /** The events of `conn.on(event, fn)`; every other name is a user topic (`conn.topic`). */
-export const LIFECYCLE_EVENTS: readonly ["open", "close", "status", "error", "message", "binary"];
+export const LIFECYCLE_EVENTS: readonly ["open", "close", "status", "error", "message", "binary", "resync"];
 /** A connection to an nbws server, with reconnects, topics and calls. */
 export class Connection {
     /**
@@ -165,6 +246,40 @@ export class Connection {
     ws: WebSocket | null;
     /** @private @type {any} */
     private retryTimer;
+    /** @private whether the current socket may carry messages (open; on a session, welcomed) */
+    private ready;
+    /** @private @type {any} */
+    private connectTimer;
+    /** @private @type {any} */
+    private heartbeatTimer;
+    /** @private @type {any} the deadline of the heartbeat in flight */
+    private heartbeatDeadline;
+    /** @private */
+    private heartbeats;
+    /** @private @type {any} */
+    private ackTimer;
+    /** @private messages received since the last acknowledgement */
+    private unackedIn;
+    /** Whether this connection resumes a session across reconnects (`session` option). */
+    resumable: boolean;
+    /** Whether this connection sends heartbeats (on a session, or with the `heartbeat` option). */
+    heartbeating: boolean;
+    /** @type {Sequencer} the session's numbering and replay buffer (bounded by `queueLimit`) */
+    sequencer: Sequencer;
+    /** @private this page instance's numbering, told to the server in the hello */
+    private epoch;
+    /** @private */
+    private welcomed;
+    /** @private */
+    private storageKey;
+    /** The session's id (null before the first welcome, or without a session). */
+    sessionId: string | null;
+    /** @private */
+    private wake;
+    /** @private @param {Event} ev */
+    private onVisibility;
+    /** @private @param {PageTransitionEvent} ev */
+    private onPageShow;
     /** Messages and calls dropped from the full queue while disconnected. */
     get dropped(): number;
     /**
@@ -211,6 +326,13 @@ export class Connection {
     on(event: "binary", fn: (buf: ArrayBuffer) => void): () => void;
     /**
      * @overload
+     * @param {"resync"} event the session lost messages (or the server lost the session): reload the page's state
+     * @param {(info: Resync) => void} fn
+     * @returns {() => void}
+     */
+    on(event: "resync", fn: (info: Resync) => void): () => void;
+    /**
+     * @overload
      * @param {string} event a topic name
      * @param {(data: any) => void} fn
      * @returns {() => void}
@@ -240,6 +362,46 @@ export class Connection {
     private finished;
     /** @private */
     private open;
+    /**
+     * The socket may carry messages now: send what waited, then say "open".
+     * @private @param {Numbered[]} [replay] a session's unacknowledged messages, sent first
+     */
+    private opened;
+    /**
+     * The session's welcome: report a resync, settle the calls whose replies
+     * are lost, replay, open.
+     * @private @param {Welcome} welcome
+     */
+    private welcome;
+    /**
+     * Give up on a socket that does not open, or no longer answers heartbeats:
+     * forget it at once (its close may take minutes on a dead network) and
+     * reconnect.
+     * @private @param {WebSocket} ws @param {string} reason
+     */
+    private abandon;
+    /**
+     * The current socket is gone: settle what must be, then reconnect (or finish).
+     * @private @param {CloseEvent} ev
+     */
+    private dropped_;
+    /**
+     * The page came back (visible, restored from the back/forward cache, online
+     * again): reconnect now with the backoff reset, or check an open socket.
+     * @private
+     */
+    private comeBack;
+    /** @private */
+    private scheduleHeartbeat;
+    /** Send a heartbeat (with an acknowledgement) and expect its answer. @private */
+    private heartbeat;
+    /** Tell the server what arrived. @private */
+    private sendAck;
+    /**
+     * A session's own message (or a numbered one): true when it was handled here.
+     * @private @param {string} text
+     */
+    private control;
     /** Closed for good: reject every queued call, forget queued frames. @private */
     private finish;
     /** Forget every queued frame; each queued call rejects with {@link NbwsClosed}. @private */
@@ -323,6 +485,27 @@ export type ConnectOptions = {
      */
     backoffMax?: number | undefined;
     /**
+     * resumable session (default: true on the envelope endpoint `_nbws/ws`)
+     */
+    session?: boolean | undefined;
+    /**
+     * send heartbeats without a session, to an endpoint that answers `{"hb": k}`
+     * with `{"hb": k}` (nbws's classroom socket does); on by default on a session
+     */
+    heartbeat?: boolean | undefined;
+    /**
+     * ms between heartbeats (default 15000; 0: none)
+     */
+    heartbeatInterval?: number | undefined;
+    /**
+     * ms to wait for a heartbeat's answer before reconnecting (default 10000)
+     */
+    heartbeatTimeout?: number | undefined;
+    /**
+     * ms a socket may take to open (and, on a session, be welcomed) (default 10000)
+     */
+    connectTimeout?: number | undefined;
+    /**
      * WebSocket subprotocols
      */
     protocols?: string[] | undefined;
@@ -339,15 +522,26 @@ export type ConnectOptions = {
     } | undefined;
 };
 /**
- * a frame waiting to be sent; `call` is the id of the call it carries
+ * a frame waiting to be sent; `call` is the id of the call it carries; an
+ * `envelope` gets a sequence number on a session
  */
 export type Outgoing = {
     kind: "text";
     data: string;
     call?: number;
+    envelope?: boolean;
 } | {
     kind: "binary";
     data: ArrayBuffer | ArrayBufferView | Blob;
+};
+/**
+ * what the `"resync"` event says: `"gap"`, `missed` messages were lost (more
+ * than the server kept); `"unknown"`, the server no longer knows the session
+ * (restarted, or the page was away past its `session_timeout`), `missed` null
+ */
+export type Resync = {
+    reason: "gap" | "unknown";
+    missed: number | null;
 };
 export type Decoded = {
     type: "topic";
@@ -366,5 +560,22 @@ export type Decoded = {
 } | {
     type: "text";
     text: string;
+};
+/**
+ * a sent envelope kept until the server acknowledges it
+ */
+export type Numbered = {
+    seq: number;
+    text: string;
+    call?: number;
+};
+/**
+ * the server's answer to the hello
+ */
+export type Welcome = {
+    welcome: string;
+    resumed: boolean;
+    ack: number;
+    from: number;
 };
 export type LifecycleEvent = (typeof LIFECYCLE_EVENTS)[number];

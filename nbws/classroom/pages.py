@@ -62,7 +62,7 @@ if (invite) {{ const [student, key] = invite.split("."); me = {{student, key, na
 let pending = JSON.parse(localStorage.getItem(pendingStore) || "{{}}");  // answer id -> message, until acked
 let joined = false, view = null, typing = "";
 const $ = (id) => document.getElementById(id);
-const conn = connect({{ path: "_room/ws" }});
+const conn = connect({{ path: "_room/ws", heartbeat: true }});
 window.room = {{ conn, get me() {{ return me; }}, get view() {{ return view; }}, get pending() {{ return pending; }} }};
 function join() {{
   if (me) conn.send("join", {{ student: me.student, key: me.key }});
@@ -142,7 +142,7 @@ body.projector .join{{font-size:1.1rem}}</style></head>
 import {{ connect }} from "../_nbws/nbws.js";
 const MODE = {mode_js}, ACTIVITY = {activity}, JOIN = {join_js};
 const key = new URLSearchParams(location.hash.slice(1)).get("key") || "";
-const conn = connect({{ path: "_room/view" }});
+const conn = connect({{ path: "_room/view", heartbeat: true }});
 window.room = {{ conn, last: null }};
 conn.on("open", () => {{
   conn.send("hello", {{ key }});

@@ -18,6 +18,7 @@ Wire protocol (students):
     ← {"topic": "ack", "data": {"id": ANSWER_ID}}                    recorded (once, even if resent)
     → {"topic": "hand", "data": {"raised": true}}
     ← {"topic": "refused", "data": {"reason": "...", "id": ANSWER_ID | null}}
+    → {"hb": 7}   ← {"hb": 7}                                        a heartbeat, answered at once
 
 Close codes: 1008 for a message that is not JSON of this protocol, a second
 join on one socket, or more messages than the rate limit allows; 1009 for a
@@ -89,6 +90,9 @@ class RoomService:
         if isinstance(message, bytes):
             conn.start_close(1003, "the classroom speaks JSON text messages")
             return
+        if message.startswith('{"hb":') and len(message) <= 64:
+            self._heartbeat(conn, message)
+            return
         now = time.time()
         student = self.students.get(conn)
         data: dict[str, Any] = {}
@@ -119,6 +123,18 @@ class RoomService:
                                              "id": answer_id if isinstance(answer_id, str) else None})
         self.changed()
 
+    def _heartbeat(self, conn: WsConnection, message: str) -> None:
+        """nbws.js's heartbeat (``heartbeat: true``): answered here, so a page
+        can tell a live socket from a silently dead one (phones, Wi-Fi)."""
+        try:
+            beat = json.loads(message).get("hb")
+        except (ValueError, AttributeError):
+            beat = None
+        if not isinstance(beat, int) or isinstance(beat, bool):
+            conn.start_close(1008, "a heartbeat is {\"hb\": <integer>}")
+            return
+        conn.send_message(f'{{"hb":{beat}}}')
+
     def _join(self, conn: WsConnection, current: Student | None, data: dict[str, Any], now: float) -> None:
         if current is not None:
             raise Refusal("this socket has already joined", 1008)
@@ -148,6 +164,9 @@ class RoomService:
             self.changed()
 
     def handle_view(self, conn: WsConnection, message: str | bytes) -> None:
+        if isinstance(message, str) and message.startswith('{"hb":') and len(message) <= 64:
+            self._heartbeat(conn, message)
+            return
         try:
             topic, data = _parse(message if isinstance(message, str) else "")
         except Refusal:

@@ -9,9 +9,11 @@ broadcasts, and stops.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
+import socket
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from websockets.frames import Frame, Opcode
 
@@ -20,6 +22,7 @@ from ..boundary import SendBudget, deliver, invoke, on_io_thread, submit
 from ..errors import BadRequestError
 from ..messages import Response, to_response
 from .capacity import ConnectionStats, ConnectionTable
+from .resumption import SessionTable
 from .routes import Routes
 
 if TYPE_CHECKING:
@@ -70,6 +73,13 @@ class Endpoint:
         self.connections: set[HttpConnection] = set()
         self.websockets: set[WsConnection] = set()
         self.aio_server: asyncio.AbstractServer | None = None
+        # The Unix listener the Jupyter extension relays to: the same server
+        # (connections, broadcasts, limits), guarded by file permissions and
+        # Jupyter's authentication and origin checks instead of nbws's
+        # token, Host and Origin checks.
+        self.relay_server: asyncio.AbstractServer | None = None
+        self.relay_settings: Settings = dataclasses.replace(
+            cast(Any, settings), token=None, allowed_hosts=("*",), allowed_origins=("*",))
         self.stopping = False
         # the I/O plane's route table: nbws's own pages and assets, live
         # pages and sockets, static paths; the app is the fallback
@@ -77,6 +87,8 @@ class Endpoint:
         self.messages_out = 0
         total = settings.max_total_send_buffer
         self.send_budget = SendBudget(total) if total is not None else None
+        self.sessions = SessionTable(settings, io, plane, spec)
+        """The resumable sessions of pages using ``nbws.js`` (``nbws.io.resumption``)."""
         # Which connections may be closed to make room (issue 17), and the
         # state of the one-line log about it.
         self.table: ConnectionTable[HttpConnection] = ConnectionTable(
@@ -148,6 +160,20 @@ class Endpoint:
 
         return HttpConnection(self)
 
+    def relay_protocol(self) -> asyncio.Protocol:
+        """Factory for the Unix listener the Jupyter extension relays to."""
+        from .http import HttpConnection
+
+        return HttpConnection(self, self.relay_settings)
+
+    async def listen(self, sock: socket.socket, ssl: Any, backlog: int, relay: socket.socket | None) -> None:
+        """Accept on the TCP socket ``sock`` and, when given, on the Unix socket ``relay``."""
+        # asyncio calls listen() again on the socket: pass the backlog, or it
+        # falls back to 100 and a burst of connections waits for SYN retransmits.
+        self.aio_server = await self.io.loop.create_server(self.protocol, sock=sock, ssl=ssl, backlog=backlog)
+        if relay is not None:
+            self.relay_server = await self.io.loop.create_server(self.relay_protocol, sock=relay, backlog=backlog)
+
     def call_handler(self, fn: Callable[..., Any], *args: Any) -> asyncio.Future[Any]:
         """Run the HTTP handler ``fn(*args)`` on the handler plane; a future on
         the I/O loop settles with its (awaited) result converted to a
@@ -185,6 +211,8 @@ class Endpoint:
     def ws_lost(self, conn: WsConnection, code: int, reason: str) -> None:
         """A WebSocket's TCP connection is gone."""
         self.websockets.discard(conn)
+        if conn.gate is not None:
+            conn.gate.lost()
         user = conn.user
         if user is not None:
             def job() -> None:  # handler plane
@@ -194,10 +222,10 @@ class Endpoint:
             deliver(self.plane, job)
 
     @on_io_thread
-    def broadcast(self, data: str | bytes) -> int:
-        """Send one message to every open WebSocket; returns how many got it.
-
-        The frame is serialised once for all peers without extensions."""
+    def broadcast(self, data: str | bytes, peers: list[WsConnection] | None = None) -> int:
+        """Send one message to every open WebSocket (or to ``peers``); returns
+        how many got it. The frame is serialised once for all peers without
+        extensions."""
         payload = data.encode("utf-8") if isinstance(data, str) else data
         opcode = Opcode.TEXT if isinstance(data, str) else Opcode.BINARY
         shared: list[bytes] = []
@@ -209,7 +237,7 @@ class Endpoint:
 
         size = len(data)
         sent = 0
-        for conn in list(self.websockets):
+        for conn in list(self.websockets) if peers is None else peers:
             try:
                 if not conn.reserve(size):
                     continue
@@ -220,6 +248,18 @@ class Endpoint:
         self.messages_out += sent
         return sent
 
+    @on_io_thread
+    def emit(self, envelope: str) -> int:
+        """Send a topic envelope to every open WebSocket: numbered and kept
+        for replay on each resumable session (a page that is away gets it
+        when it comes back), one shared frame for the other sockets. Returns
+        how many sockets and sessions got it."""
+        plain = [conn for conn in self.websockets if conn.gate is None or conn.gate.state is None]
+        sent = self.sessions.emit(envelope)
+        if plain:
+            sent += self.broadcast(envelope, plain)
+        return sent
+
     async def stop(self) -> None:
         """Stop listening and close every connection (1001 for WebSockets)."""
         self.stopping = True
@@ -227,10 +267,18 @@ class Endpoint:
             self._pressure_timer.cancel()
             self._pressure_timer = None
             self._pressure_summary()
-        if self.aio_server is not None:
-            self.aio_server.close()
+        for listener in (self.aio_server, self.relay_server):
+            if listener is not None:
+                listener.close()
         for ws in list(self.websockets):
-            ws.start_close(1001, "server stopping")
+            if ws.gate is not None and ws.gate.state is not None:
+                # the page's messages that arrived are acknowledged before the
+                # Close, so it does not send them again to the next server
+                ws.gate.send_ack()
+                ws.close_connection(1001, "server stopping")
+            else:
+                ws.start_close(1001, "server stopping")
+        self.sessions.stop()
         for conn in list(self.connections):
             if conn.ws is None:
                 conn.close()

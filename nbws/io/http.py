@@ -32,6 +32,7 @@ from .send_file import send_file
 from .upgrade import upgrade
 
 if TYPE_CHECKING:
+    from ..config import Settings
     from .endpoint import Endpoint
     from .wsconn import WsConnection
 
@@ -53,9 +54,9 @@ class HttpConnection(asyncio.Protocol):
         "remote", "settings", "transport", "ws",
     )
 
-    def __init__(self, endpoint: Endpoint) -> None:
+    def __init__(self, endpoint: Endpoint, settings: Settings | None = None) -> None:
         self.ep = endpoint
-        self.settings = endpoint.settings
+        self.settings = settings or endpoint.settings  # the relay listener's are its own
         self.loop = endpoint.io.loop
         self.h11 = h11.Connection(h11.SERVER, max_incomplete_event_size=endpoint.settings.max_header_block)
         self.transport: asyncio.Transport | None = None

@@ -26,6 +26,7 @@ from websockets.typing import Origin, Subprotocol
 from websockets.uri import WebSocketURI
 
 from ..__about__ import __version__
+from ..app import ENVELOPE_PATH
 from ..boundary import deliver, on_io_thread
 from ..messages import Request
 from ..security import Rejection, origin_allowed, websocket_handshake_problem
@@ -184,8 +185,10 @@ async def upgrade(conn: HttpConnection, request: Request, target: str,
     ws.flush()
     user = WebSocket(ws, conn.ep.plane, request, proto.subprotocol, settings.close_on_handler_error,
                      ws.peer_address)
-    ws.start(user)
     ep = conn.ep
+    if io_socket is None and request.path == ENVELOPE_PATH:
+        ws.gate = ep.sessions.gate(ws, user)
+    ws.start(user)
     on_open = spec.on_ws_open if io_socket is None else None
 
     def open_job() -> None:  # handler plane

@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from ..boundary import HandlerPlane, IOThread
     from ..config import Settings
     from ..websocket import Message, WebSocket
+    from .resumption import Gate
     from .routes import Listener
 
 __all__ = ["WsConnection"]
@@ -43,7 +44,8 @@ class WsConnection(Outbox):
     # no per-instance dict: it is most of the memory of an idle connection
     __slots__ = (
         "_batch", "_close_timer", "_flush_scheduled", "_hold_timer", "_idle_timer", "_last_rx", "_ping_payload",
-        "_ping_timer", "_pong_timer", "assembler", "listener", "loop", "on_lost", "peer_address", "plane", "proto",
+        "_ping_timer", "_pong_timer", "assembler", "gate", "listener", "loop", "on_lost", "peer_address", "plane",
+        "proto",
         "user",
     )
 
@@ -63,9 +65,8 @@ class WsConnection(Outbox):
         self.plane = plane
         self.on_lost = on_lost
         self.user: WebSocket | None = None
-        self.listener: Listener | None = None
-        """For WebSockets served on the I/O thread (``Routes.add_socket``): gets
-        each message and the loss of the connection, on the I/O thread."""
+        self.gate: Gate | None = None  # the session protocol, on the envelope endpoint
+        self.listener: Listener | None = None  # a socket served on the I/O thread (Routes.add_socket)
         peer = transport.get_extra_info("peername")
         self.peer_address: tuple[str, int] = (str(peer[0]), int(peer[1])) if isinstance(peer, tuple) else ("", 0)
         max_message = settings.max_message_size
@@ -234,6 +235,9 @@ class WsConnection(Outbox):
         user = self.user
         if user is None:
             return
+        gate = self.gate
+        if gate is not None and isinstance(message, str) and gate(message):
+            return  # the session protocol's own message, answered on this thread
         self._in_queued += len(message)
         self._batch.append(message)
         if self._in_queued - self._in_handled > self.settings.receive_buffer_size and not self._reading_paused:

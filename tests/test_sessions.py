@@ -1,0 +1,306 @@
+"""Resumable sessions on the envelope endpoint, spoken by a real client (the
+`websockets` library) over real sockets: hello, heartbeats and acks answered
+by the I/O thread, replay after a reconnect, duplicates dropped, gaps told,
+sessions expired and bounded, plain clients untouched."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+import time
+from typing import Any
+
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.sync.client import connect as connect_sync
+
+import nbws
+from nbws.boundary.replay import ReplayBudget, ReplayLog, sequenced
+from tests.conftest import run, wait_for_condition
+
+
+def session_app(got: list[Any], events: list[Any] | None = None) -> nbws.App:
+    app = nbws.App()
+
+    @app.on("n")
+    def n(ws: nbws.WebSocket, data: Any) -> None:
+        got.append(data)
+
+    @app.session_started
+    def started(session: nbws.Session) -> None:
+        if events is not None:
+            events.append(("started", session.id))
+
+    @app.session_ended
+    def ended(session: nbws.Session) -> None:
+        if events is not None:
+            events.append(("ended", session.id, session.expired))
+
+    return app
+
+
+def hello(session: str | None = None, ack: int = 0, epoch: str = "e1") -> str:
+    return json.dumps({"hello": "nbws/1", "session": session, "epoch": epoch, "ack": ack})
+
+
+async def welcome(c: ClientConnection, session: str | None = None, ack: int = 0, epoch: str = "e1") -> dict[str, Any]:
+    await c.send(hello(session, ack, epoch))
+    answer = json.loads(await asyncio.wait_for(c.recv(), 5))
+    assert "welcome" in answer, answer
+    return answer  # type: ignore[no-any-return]
+
+
+async def recv_json(c: ClientConnection, n: int) -> list[dict[str, Any]]:
+    return [json.loads(await asyncio.wait_for(c.recv(), 5)) for _ in range(n)]
+
+
+def test_a_new_session_is_welcomed_and_its_envelopes_are_numbered() -> None:
+    got: list[Any] = []
+    events: list[Any] = []
+
+    async def main() -> None:
+        server = nbws.start_server(app=session_app(got, events))
+        async with connect(server.ws_url + "_nbws/ws") as c:
+            w = await welcome(c)
+            assert w["resumed"] is False and w["ack"] == 0 and w["from"] == 1 and len(w["welcome"]) >= 16
+            await c.send('{"seq":1,"topic":"n","data":"a"}')
+            await wait_for_condition(lambda: got == ["a"])
+            (session,) = server.sessions
+            assert session.id == w["welcome"] and session.connected and session.ws is not None
+            assert session.ws.session is session
+            session.emit("t", 1)
+            server.emit("t", 2)
+            assert await recv_json(c, 2) == [{"seq": 1, "topic": "t", "data": 1}, {"seq": 2, "topic": "t", "data": 2}]
+        assert events == [("started", w["welcome"])]
+
+    run(main)
+
+
+def test_replayed_page_messages_are_delivered_once_and_acknowledged() -> None:
+    got: list[Any] = []
+
+    async def main() -> None:
+        server = nbws.start_server(app=session_app(got))
+        url = server.ws_url + "_nbws/ws"
+        async with connect(url) as c:
+            w = await welcome(c)
+            for i in range(1, 4):
+                await c.send(f'{{"seq":{i},"topic":"n","data":{i}}}')
+            assert json.loads(await asyncio.wait_for(c.recv(), 5)) == {"ack": 3}  # periodic, from the I/O thread
+        async with connect(url) as c:  # the page did not see that ack: it replays 2..5
+            w2 = await welcome(c, w["welcome"], 0)
+            assert w2["resumed"] is True and w2["ack"] == 3
+            for i in range(2, 6):
+                await c.send(f'{{"seq":{i},"topic":"n","data":{i}}}')
+            await wait_for_condition(lambda: len(got) >= 5)
+        assert got == [1, 2, 3, 4, 5]
+
+    run(main)
+
+
+def test_what_the_page_missed_is_replayed_in_order_after_it_comes_back() -> None:
+    async def main() -> None:
+        server = nbws.start_server(app=session_app([]))
+        url = server.ws_url + "_nbws/ws"
+        async with connect(url) as c:
+            w = await welcome(c)
+            for i in range(3):
+                server.emit("t", i)
+            assert [m["seq"] for m in await recv_json(c, 3)] == [1, 2, 3]
+            await c.send('{"ack":2}')
+        await wait_for_condition(lambda: not server.sessions[0].connected)
+        for i in range(3, 6):
+            server.emit("t", i)  # the page is away
+        await wait_for_condition(lambda: server.sessions[0].buffered[0] == 4)  # 3 (unacked) and 4..6
+        async with connect(url) as c:
+            w2 = await welcome(c, w["welcome"], ack=3)
+            assert w2["from"] == 4 and w2["resumed"] is True
+            replay = await recv_json(c, 3)
+            assert [(m["seq"], m["data"]) for m in replay] == [(4, 3), (5, 4), (6, 5)]
+            server.emit("t", 6)
+            assert (await recv_json(c, 1))[0]["seq"] == 7
+        assert server.sessions[0].reconnects == 1
+
+    run(main)
+
+
+def test_a_page_that_missed_more_than_the_buffer_is_told_where_the_replay_starts() -> None:
+    async def main() -> None:
+        server = nbws.start_server(app=session_app([]), session_buffer_messages=5)
+        url = server.ws_url + "_nbws/ws"
+        async with connect(url) as c:
+            w = await welcome(c)
+        await wait_for_condition(lambda: server.sessions and not server.sessions[0].connected)
+        for i in range(20):
+            server.emit("t", i)
+        await wait_for_condition(lambda: server.sessions[0].buffered[0] == 5)
+        async with connect(url) as c:
+            w2 = await welcome(c, w["welcome"], ack=0)
+            assert w2["resumed"] is True and w2["from"] == 16  # the page had 0: 15 are lost (a "resync" in nbws.js)
+            assert [m["data"] for m in await recv_json(c, 5)] == [15, 16, 17, 18, 19]
+
+    run(main)
+
+
+def test_heartbeats_and_acks_are_answered_while_the_handler_loop_is_busy() -> None:
+    """The I/O thread answers: a busy cell does not make pages think their
+    socket is dead, and user handlers never see the session's own messages."""
+    got: list[Any] = []
+    answers: list[Any] = []
+
+    async def main() -> None:
+        server = nbws.start_server(app=session_app(got))
+        url = server.ws_url + "_nbws/ws"
+        done = threading.Event()
+
+        def page() -> None:
+            try:
+                with connect_sync(url, open_timeout=5) as c:
+                    c.send(hello())
+                    answers.append(json.loads(c.recv(timeout=5)))
+                    t0 = time.monotonic()
+                    c.send('{"hb":1,"ack":0}')
+                    answers.append(json.loads(c.recv(timeout=5)))
+                    c.send('{"seq":1,"topic":"n","data":1}')
+                    c.send('{"seq":1,"topic":"n","data":1}')  # a duplicate
+                    c.send('{"hb":2,"ack":0}')
+                    answers.append(json.loads(c.recv(timeout=5)))
+                    answers.append(time.monotonic() - t0)
+            finally:
+                done.set()
+
+        worker = threading.Thread(target=page)
+        worker.start()
+        assert done.wait(10)  # this blocks the handler loop, like a busy cell
+        assert got == []  # no handler ran meanwhile
+        worker.join(5)
+        assert answers[1] == {"hb": 1, "ack": 0}
+        assert answers[2] == {"hb": 2, "ack": 1}
+        assert answers[3] < 2.0
+        await wait_for_condition(lambda: got == [1])  # once the loop is free: once, not twice
+
+    run(main)
+
+
+def test_a_session_away_past_its_timeout_ends_and_a_late_page_starts_anew() -> None:
+    events: list[Any] = []
+
+    async def main() -> None:
+        server = nbws.start_server(app=session_app([], events), session_timeout=0.2)
+        url = server.ws_url + "_nbws/ws"
+        async with connect(url) as c:
+            w = await welcome(c)
+        session_id = w["welcome"]
+        await wait_for_condition(lambda: len(events) == 2, timeout=5)
+        assert events == [("started", session_id), ("ended", session_id, True)]
+        assert server.sessions == []
+        async with connect(url) as c:
+            w2 = await welcome(c, session_id, ack=7)
+            assert w2["resumed"] is False and w2["welcome"] != session_id and w2["from"] == 1
+
+    run(main)
+
+
+def test_a_reloaded_page_keeps_its_session_and_numbers_from_one_again() -> None:
+    got: list[Any] = []
+
+    async def main() -> None:
+        server = nbws.start_server(app=session_app(got))
+        url = server.ws_url + "_nbws/ws"
+        async with connect(url) as c:
+            w = await welcome(c, epoch="first")
+            await c.send('{"seq":1,"topic":"n","data":"a"}')
+            await wait_for_condition(lambda: got == ["a"])
+        await wait_for_condition(lambda: not server.sessions[0].connected)  # the old page's socket is gone
+        async with connect(url) as c:
+            w2 = await welcome(c, w["welcome"], epoch="reloaded")
+            assert w2["resumed"] is True and w2["ack"] == 0
+            await c.send('{"seq":1,"topic":"n","data":"b"}')
+            await wait_for_condition(lambda: got == ["a", "b"])
+
+    run(main)
+
+
+def test_plain_clients_on_the_envelope_endpoint_are_untouched() -> None:
+    got: list[Any] = []
+
+    async def main() -> None:
+        app = session_app(got)
+        app.on("message")(lambda ws, text: got.append(("text", text)))
+        server = nbws.start_server(app=app)
+        async with connect(server.ws_url + "_nbws/ws") as c:
+            await c.send('{"topic":"n","data":1}')
+            await c.send('{"hb":1}')  # not a session: an ordinary message
+            await c.send(hello())  # a hello that is not first: an ordinary message too
+            await wait_for_condition(lambda: len(got) == 3)
+            server.emit("t", 5)
+            assert json.loads(await asyncio.wait_for(c.recv(), 5)) == {"topic": "t", "data": 5}
+        assert got[0] == 1 and got[1] == ("text", '{"hb":1}') and got[2][0] == "text"
+        assert server.sessions == []
+
+    run(main)
+
+
+def test_replay_logs_are_bounded_per_session_and_in_total() -> None:
+    budget = ReplayBudget(300)
+    one = ReplayLog(1000, 10_000, 60.0, budget)
+    two = ReplayLog(1000, 10_000, 60.0, budget)
+    for i in range(50):
+        one.send(f'{{"topic":"t","data":{i}}}')
+        two.send(f'{{"topic":"t","data":{i}}}')
+    assert budget.total <= 300 + len(sequenced(50, '{"topic":"t","data":49}'))
+    assert one.size[1] + two.size[1] == budget.total
+    small = ReplayLog(3, 10_000, 60.0, ReplayBudget(None))
+    for i in range(10):
+        small.send(f'{{"topic":"t","data":{i}}}')
+    assert small.size[0] == 3 and small.trimmed_unacked == 7
+    aged = ReplayLog(1000, 10_000, 1.0, ReplayBudget(None))
+    aged.send('{"topic":"t"}')
+    aged.trim(now=time.monotonic() + 2)
+    assert aged.size == (0, 0)
+    one.clear()
+    two.clear()
+    assert budget.total == 0
+
+
+def test_a_duplicated_tab_naming_an_open_session_gets_its_own() -> None:
+    async def main() -> None:
+        server = nbws.start_server(app=session_app([]))
+        url = server.ws_url + "_nbws/ws"
+        async with connect(url) as first:
+            w = await welcome(first, epoch="tab1")
+            async with connect(url) as copy:  # sessionStorage copied, another page instance
+                w2 = await welcome(copy, w["welcome"], epoch="tab2")
+                assert w2["resumed"] is False and w2["welcome"] != w["welcome"]
+                server.emit("t", 1)
+                assert (await recv_json(first, 1))[0]["seq"] == 1  # the original keeps its session
+                assert (await recv_json(copy, 1))[0]["seq"] == 1
+        assert len(server.sessions) == 2
+
+    run(main)
+
+
+def test_past_max_sessions_the_session_away_the_longest_ends() -> None:
+    events: list[Any] = []
+
+    async def main() -> None:
+        server = nbws.start_server(app=session_app([], events), max_sessions=2)
+        url = server.ws_url + "_nbws/ws"
+        ids = []
+        for _ in range(2):
+            async with connect(url) as c:
+                ids.append((await welcome(c))["welcome"])
+        async with connect(url) as c:
+            ids.append((await welcome(c))["welcome"])
+            await wait_for_condition(lambda: ("ended", ids[0], True) in events)
+            assert sorted(s.id for s in server.sessions) == sorted(ids[1:])
+
+    run(main)
+
+
+def test_a_replay_log_keeps_at_most_its_bytes() -> None:
+    log = ReplayLog(1000, 100, 60.0, ReplayBudget(None))
+    for i in range(20):
+        log.send(f'{{"topic":"t","data":{i}}}')
+    messages, size = log.size
+    assert size <= 100 and messages == size // len(sequenced(20, '{"topic":"t","data":19}'))
