@@ -9,7 +9,7 @@ import random
 import socket
 import stat
 
-from .errors import NoFreePortError
+from .errors import NoFreePortError, PortInUseError
 
 __all__ = ["random_port", "ip_family", "UNSAFE_PORTS", "bind_socket", "bind_unix_socket", "port_holder_pid"]
 
@@ -63,6 +63,17 @@ def bind_socket(host: str, port: int, backlog: int = 1024) -> socket.socket:
         sock.close()
         raise
     return sock
+
+
+def bind_listener(host: str, port: int, backlog: int = 1024) -> socket.socket:
+    """:func:`bind_socket` for a server: a port held by another process is a
+    :class:`~nbws.PortInUseError` naming that process."""
+    try:
+        return bind_socket(host, port, backlog)
+    except OSError as exc:
+        if exc.errno == errno.EADDRINUSE:
+            raise PortInUseError(host, port, port_holder_pid(port)) from None
+        raise
 
 
 def bind_unix_socket(path: str, mask: int | None = None, backlog: int = 1024) -> socket.socket:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import atexit
 import contextlib
-import errno
 import logging
 import os
 import secrets
@@ -25,11 +24,11 @@ from .app import resolve_app
 from .boundary import HandlerPlane, handler_plane, io_thread, submit
 from .config import ServerConfig, check_arguments, check_trait_names, defaults
 from .envelope import encode_topic
-from .errors import HandlerLoopError, PortInUseError, ServerStoppedError
+from .errors import HandlerLoopError, ServerStoppedError
 from .io.capacity import ConnectionStats
 from .io.endpoint import Endpoint
 from .jupyter.registry import forget, publish, relay_socket
-from .ports import bind_socket, bind_unix_socket, port_holder_pid, random_port
+from .ports import bind_listener, bind_unix_socket, random_port
 from .reach import external_url, relaxations
 from .security import is_loopback, is_wildcard
 from .websocket import Message, WebSocket
@@ -118,9 +117,7 @@ class Server(ServerConfig):
             any_host, origins = relaxations(self.external_url)
             if any_host and not self.allowed_hosts:
                 self.allowed_hosts = ["*"]
-            extra = [o for o in origins if o not in self.allowed_origins]
-            if extra:
-                self.allowed_origins = [*self.allowed_origins, *extra]
+            self.allowed_origins = [*self.allowed_origins, *(o for o in origins if o not in self.allowed_origins)]
 
     # -- lifecycle --
 
@@ -134,12 +131,7 @@ class Server(ServerConfig):
         if self.path is not None:
             sock = bind_unix_socket(self.path, self._mask, self.backlog)
         else:
-            try:
-                sock = bind_socket(self.host, self.port, self.backlog)
-            except OSError as exc:
-                if exc.errno == errno.EADDRINUSE:
-                    raise PortInUseError(self.host, self.port, port_holder_pid(self.port)) from None
-                raise
+            sock = bind_listener(self.host, self.port, self.backlog)
             self.port = sock.getsockname()[1]
         relay, relay_sock = relay_socket(self.port, self.backlog) if self.path is None else (None, None)
         self._plane = plane

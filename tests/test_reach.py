@@ -36,7 +36,8 @@ def colab(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     package = tmp_path / "google" / "colab"
     package.mkdir(parents=True)
     (package / "__init__.py").write_text("")
-    monkeypatch.syspath_prepend(str(tmp_path))
+    # (not syspath_prepend: it trips over the pkg_resources shim other tests load)
+    monkeypatch.setattr(sys, "path", [str(tmp_path), *sys.path])
     for name in [m for m in sys.modules if m == "google" or m.startswith("google.")]:
         monkeypatch.delitem(sys.modules, name)
     importlib.invalidate_caches()
