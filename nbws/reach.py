@@ -148,9 +148,9 @@ def page_url(server: Server, path: str) -> str:
     return base.rstrip("/") + path + token
 
 
-def _colab_script(server: Server, path: str, element: str, attribute: str, text: bool) -> str:
+def _colab_script(server: Server, path: str, element: str, attribute: str, text: bool, fragment: str = "") -> str:
     """A script that asks Colab's proxy for ``server``'s URL and puts it (plus
-    ``path`` and the token) into the element's attribute."""
+    ``path``, the token and ``fragment``) into the element's attribute."""
     token = f"?token={server.token}" if server.token else ""
     fill = "el.textContent = url;" if text else ""
     return (
@@ -158,7 +158,7 @@ def _colab_script(server: Server, path: str, element: str, attribute: str, text:
         f"const el = document.getElementById({json.dumps(element)});"
         f"const base = await google.colab.kernel.proxyPort({int(server.port)}, {{cache: true}});"
         f"const url = new URL({json.dumps(path.lstrip('/') + token)}, base.replace(/\\/?$/, '/')).href;"
-        f"el.{attribute} = url; {fill}"
+        f"el.{attribute} = url + {json.dumps(fragment)}; {fill}"
         "})();</script>"
     )
 
@@ -176,14 +176,16 @@ def link_html(server: Server, path: str = "/", text: str | None = None) -> str:
             f"{html.escape(text or url)}</a>")
 
 
-def frame_html(server: Server, path: str = "/", height: int = 320) -> str:
+def frame_html(server: Server, path: str = "/", height: int = 320, fragment: str = "") -> str:
     """An ``<iframe>`` showing ``path`` of ``server``; in Colab its ``src`` comes
-    from Colab's proxy."""
+    from Colab's proxy. ``fragment`` (``"#..."``) is appended to the URL: the
+    page reads it, the browser never sends it to the server."""
     style = f"width:100%;height:{int(height)}px;border:0"
     if in_colab() and server.path is None:
         element = "nbws-" + secrets.token_hex(6)
-        return f'<iframe id="{element}" style="{style}"></iframe>' + _colab_script(server, path, element, "src", False)
-    return f'<iframe src="{html.escape(page_url(server, path), quote=True)}" style="{style}"></iframe>'
+        return (f'<iframe id="{element}" style="{style}"></iframe>'
+                + _colab_script(server, path, element, "src", False, fragment))
+    return f'<iframe src="{html.escape(page_url(server, path) + fragment, quote=True)}" style="{style}"></iframe>'
 
 
 @dataclass(frozen=True)

@@ -282,3 +282,25 @@ def test_heartbeats_are_answered_on_the_io_thread(room: nbws.Classroom) -> None:
     assert json.loads(ws.recv(timeout=5)) == {"hb": 7}
     ws.send('{"hb": "x"}')
     assert closed_with(ws) == 1008
+
+
+def test_the_notebook_views_carry_the_instructor_key_and_load_nbws_js(room: nbws.Classroom) -> None:
+    import html
+    import re
+    import urllib.parse
+    import urllib.request
+
+    poll = room.poll("Stable?", ["yes", "no"])
+    key = room.projector_url.split("#key=")[1]
+    for bundle in (room._repr_mimebundle_(), poll._repr_mimebundle_()):
+        src = re.search(r'<iframe src="([^"]+)"', bundle["text/html"])
+        assert src is not None
+        url = html.unescape(src.group(1))
+        assert url.endswith("#key=" + key), url  # the view presents it in its hello
+        with urllib.request.urlopen(url.split("#")[0], timeout=5) as response:
+            page = response.read().decode()
+        module = re.search(r'from "([^"]+nbws\.js)"', page)
+        assert module is not None
+        helper = urllib.parse.urljoin(url, module.group(1)) + "?token=" + room.server.token  # the browser: a cookie
+        with urllib.request.urlopen(helper, timeout=5) as response:
+            assert response.status == 200 and b"export function connect" in response.read()

@@ -139,7 +139,7 @@ body.projector .join{{font-size:1.1rem}}</style></head>
 <div id="body"></div></div>
 </main>
 <script type="module">
-import {{ connect }} from "../_nbws/nbws.js";
+import {{ connect }} from "{root}_nbws/nbws.js";
 const MODE = {mode_js}, ACTIVITY = {activity}, JOIN = {join_js};
 const key = new URLSearchParams(location.hash.slice(1)).get("key") || "";
 const conn = connect({{ path: "_room/view", heartbeat: true }});
@@ -186,11 +186,13 @@ def student_page(room: str, title: str, max_name: int) -> bytes:
                           bars=_BARS).encode()
 
 
-def view_page(title: str, mode: str, qr_svg: str, join_url: str, activity: str | None = None) -> bytes:
+def view_page(title: str, mode: str, qr_svg: str, join_url: str, activity: str | None = None,
+              root: str = "../") -> bytes:
     """An instructor view: ``mode`` is ``panel`` (roster and current results),
     ``poll`` (one activity's live chart) or ``projector`` (large QR code and
-    results, no names)."""
+    results, no names). ``root`` is the server root relative to the page's
+    URL (``"../"`` at ``/_room/panel``, ``"../../"`` at ``/_room/poll/a1``)."""
     show_qr = mode in ("panel", "projector")
-    return VIEW.format(title=html.escape(title), style=_STYLE, mode=mode, mode_js=json.dumps(mode),
+    return VIEW.format(title=html.escape(title), style=_STYLE, mode=mode, root=root, mode_js=json.dumps(mode),
                        activity=json.dumps(activity), join_js=json.dumps(join_url if show_qr else ""), bars=_BARS, qr=qr_svg if show_qr else "",
                        qr_hidden="" if show_qr else "hidden", join=html.escape(join_url) if show_qr else "").encode()

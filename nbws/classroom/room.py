@@ -186,7 +186,7 @@ class Classroom:
                     "it. Pass host='0.0.0.0' (or a LAN address) for students on other devices.</p>")
         html_ = (f"<div style='font:13px system-ui,sans-serif'><b>Classroom {self.name}</b> · students join at "
                  f"{link_html(self.server, '/', self.join_url)}{warn}"
-                 + frame_html(self.server, "/_room/panel", 420).replace('"></iframe>', f'#key={self._instructor_key}"></iframe>', 1)
+                 + frame_html(self.server, "/_room/panel", 420, f"#key={self._instructor_key}")
                  + "</div>")
         snap = self._snapshot()
         return {"text/plain": f"Classroom {self.name!r}: {snap['connected']} connected; join at {self.join_url}",
@@ -249,12 +249,11 @@ class Poll(_Activity):
         return [dict(zip(activity.options, r, strict=True)) for r in rounds]
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
-        page = view_page(self.activity.prompt, "poll", "", "", self.id)
+        page = view_page(self.activity.prompt, "poll", "", "", self.id, root="../../")
         path = f"/_room/poll/{self.id}"
         routes = self.room.server._endpoint.routes  # type: ignore[union-attr]
         self.room._io.call(lambda: routes.add_page(path, page, "text/html; charset=utf-8"))
-        frame = frame_html(self.room.server, path, 260).replace(
-            '"></iframe>', f'#key={self.room._instructor_key}"></iframe>', 1)
+        frame = frame_html(self.room.server, path, 260, f"#key={self.room._instructor_key}")
         return {"text/plain": f"Poll {self.activity.prompt!r}: {self.results}", "text/html": frame}
 
 
