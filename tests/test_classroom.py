@@ -304,3 +304,32 @@ def test_the_notebook_views_carry_the_instructor_key_and_load_nbws_js(room: nbws
         helper = urllib.parse.urljoin(url, module.group(1)) + "?token=" + room.server.token  # the browser: a cookie
         with urllib.request.urlopen(helper, timeout=5) as response:
             assert response.status == 200 and b"export function connect" in response.read()
+
+
+def test_an_unshared_answer_changes_one_students_view_a_shared_one_everyones() -> None:
+    room = Room()
+    ada, grace = room.join("Ada"), room.join("Grace")
+    poll = room.open_activity("Stable?", "choice", ("yes", "no"), True, 0.0)
+    room.take_touched()
+    everyone = room.everyone
+    room.answer(ada, poll.id, 0, "a1", 1.0)
+    assert room.take_touched() == {ada.id} and room.everyone == everyone  # 1 view to refresh, not the class's
+    room.share(poll)
+    everyone = room.everyone
+    room.answer(grace, poll.id, 1, "g1", 2.0)
+    assert room.everyone > everyone  # every student's view shows the new counts
+
+
+def test_shared_counts_reach_the_students_who_already_answered(room: nbws.Classroom) -> None:
+    poll = room.poll("Stable?", ["yes", "no"])
+    ada, _ = join(room, "Ada")
+    grace, _ = join(room, "Grace")
+    send(ada, "answer", {"activity": poll.id, "value": 0, "id": "a"})
+    expect(ada, "ack")
+    poll.share()
+    assert expect_view(ada, lambda v: "results" in v["activity"])["activity"]["results"] == [1, 0]
+    send(grace, "answer", {"activity": poll.id, "value": 1, "id": "g"})
+    expect(grace, "ack")
+    assert expect_view(ada, lambda v: v["activity"].get("results") == [1, 1])  # Grace's vote, on Ada's page
+    ada.close()
+    grace.close()

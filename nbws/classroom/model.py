@@ -127,6 +127,23 @@ class Room:
         self.current: str | None = None
         self.shown: dict[str, Any] | None = None
         self.version = 0  # bumped on every change the views should show
+        self.everyone = 0  # bumped on every change to what all students see
+        self.touched: set[str] = set()  # students whose own view changed since the last take_touched()
+
+    # -- what changed (the service refreshes only the views that did) --
+
+    def _touch(self, student: Student) -> None:
+        self.version += 1
+        self.touched.add(student.id)
+
+    def _for_everyone(self) -> None:
+        self.version += 1
+        self.everyone += 1
+
+    def take_touched(self) -> set[str]:
+        """The students whose own view changed since the last call (cleared)."""
+        touched, self.touched = self.touched, set()
+        return touched
 
     # -- students --
 
@@ -137,7 +154,7 @@ class Room:
             if known is None or not isinstance(key, str) or not secrets.compare_digest(known.key, key):
                 raise Refusal("unknown student or wrong key: join again with a name")
             known.last_seen = now
-            self.version += 1
+            self._touch(known)
             return known
         if not isinstance(name, str) or not name.strip():
             raise Refusal("a display name is required")
@@ -147,7 +164,7 @@ class Room:
         student = Student(secrets.token_urlsafe(6), secrets.token_urlsafe(18), clean, now, now,
                           allowance=float(self.burst), refilled=now)
         self.students[student.id] = student
-        self.version += 1
+        self._touch(student)
         return student
 
     def invite(self, name: str, now: float) -> Student:
@@ -168,7 +185,7 @@ class Room:
             raise Refusal("'raised' must be true or false")
         if student.hand != raised:
             student.hand = raised
-            self.version += 1
+            self._touch(student)
 
     # -- activities --
 
@@ -180,7 +197,7 @@ class Room:
         activity = Activity(f"a{len(self.activities) + 1}", kind, prompt, options, poll, now)
         self.activities[activity.id] = activity
         self.current = activity.id
-        self.version += 1
+        self._for_everyone()
         return activity
 
     def answer(self, student: Student, activity_id: Any, value: Any, answer_id: Any, now: float) -> bool:
@@ -208,7 +225,10 @@ class Room:
             raise Refusal("too many answers", 1008)
         student.seen_ids.add(answer_id)
         student.answers += 1
-        self.version += 1
+        if activity.shared:  # the counts every student sees changed
+            self._for_everyone()
+        else:
+            self._touch(student)
         return True
 
     def _check(self, activity: Activity, value: Any) -> Any:
@@ -231,7 +251,7 @@ class Room:
 
     def close(self, activity: Activity) -> None:
         activity.open = False
-        self.version += 1
+        self._for_everyone()
 
     def reopen(self, activity: Activity, now: float) -> None:
         """Open again; a poll starts a new round and keeps the earlier ones."""
@@ -241,15 +261,15 @@ class Room:
         activity.opened = now
         activity.shared = False
         self.current = activity.id
-        self.version += 1
+        self._for_everyone()
 
     def share(self, activity: Activity, shared: bool = True) -> None:
         activity.shared = shared
-        self.version += 1
+        self._for_everyone()
 
     def show(self, content: dict[str, Any] | None) -> None:
         self.shown = content
-        self.version += 1
+        self._for_everyone()
 
     # -- views --
 

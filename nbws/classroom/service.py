@@ -68,6 +68,7 @@ class RoomService:
         self.views: set[WsConnection] = set()
         self._last: dict[WsConnection, str] = {}
         self._sent_version = -1
+        self._sent_everyone = -1
         self._timer = False
         self.closed = False
 
@@ -201,8 +202,11 @@ class RoomService:
     def _refresh(self) -> None:
         self._timer = False
         self._sent_version = self.room.version
+        everyone = self.room.everyone != self._sent_everyone
+        self._sent_everyone = self.room.everyone
+        touched = self.room.take_touched()  # an unshared answer changes one student's view, not 500
         for conn, student in list(self.students.items()):
-            if student is None or conn.lost:
+            if student is None or conn.lost or not (everyone or student.id in touched or conn not in self._last):
                 continue
             view = json.dumps(self.room.student_view(student), separators=(",", ":"))
             if self._last.get(conn) != view:
