@@ -22,11 +22,11 @@ from tests.kernel import Kernel, kernel
 
 SETUP = """
 import json, time, nbws
-room = nbws.Classroom("cs101", host="127.0.0.1")
+room = nbws.Classroom("cs101", host="127.0.0.1", students=["Barbara"])
 poll = room.poll("Which sort is stable?", ["quicksort", "mergesort", "heapsort"])
 seen = []
 poll.on_answer(seen.append)
-print(json.dumps({"join": room.join_url, "projector": room.projector_url}))
+print(json.dumps({"join": room.join_url, "projector": room.projector_url, "barbara": room.student_links["Barbara"]}))
 """
 
 # busy the whole time: no nbws call, no yield to the kernel's loop (bounded: 30 s)
@@ -139,6 +139,12 @@ def test_a_class_in_a_real_kernel_with_real_student_browsers(tmp_path: pathlib.P
                 pages = {name: await join(browser, urls["join"], name) for name, _ in STUDENTS}
                 for name, option in STUDENTS[:2]:
                     await answer(pages[name], option)
+                # Barbara was invited by name: her personal link joins as her, no name to type
+                barbara = await (await browser.new_context(viewport={"width": 390, "height": 800})).new_page()
+                await barbara.goto(urls["barbara"])
+                await barbara.wait_for_function("document.getElementById('who').textContent === 'Barbara'",
+                                                timeout=10000)
+                assert await barbara.is_hidden("#join") and "#invite" not in barbara.url  # the key left the URL bar
 
                 # the third answers while an instructor cell is busy: acknowledged on the page and
                 # shown on the projector meanwhile, with the kernel's loop never free
@@ -154,7 +160,7 @@ def test_a_class_in_a_real_kernel_with_real_student_browsers(tmp_path: pathlib.P
                 # the instructor's cell reads what arrived, interrupt and all
                 state = await cell(k, READ)
                 assert state["results"] == {"quicksort": 1, "mergesort": 2, "heapsort": 0}
-                assert state["students"] == ["Ada", "Grace", "Linus"] and state["connected"] == 3
+                assert state["students"] == ["Ada", "Barbara", "Grace", "Linus"] and state["connected"] == 4
                 assert sorted(state["answers"]) == ["mergesort", "mergesort", "quicksort"]
                 assert await cell(k, CALLBACKS) == ["Ada", "Grace", "Linus"]
 
@@ -166,17 +172,17 @@ def test_a_class_in_a_real_kernel_with_real_student_browsers(tmp_path: pathlib.P
                 assert widths["mergesort"] > 1.5 * widths["quicksort"] > 1.5 * widths["heapsort"]
                 assert await projector.eval_on_selector("#qr svg", "svg => svg.getBoundingClientRect().width") > 300
                 screen = await projector.inner_text("body")
-                assert not any(name in screen for name, _ in STUDENTS)
+                assert not any(name in screen for name in ("Ada", "Barbara", "Grace", "Linus"))
                 await screenshot(projector, tmp_path, "projector")
 
                 # the notebook's panel (the iframe in the cell's output): roster with names, who is connected
                 panel = await (await browser.new_context()).new_page()
                 await panel.goto(panel_url)
                 await panel.wait_for_function(
-                    "document.getElementById('count').textContent.startsWith('3 connected')", timeout=10000)
+                    "document.getElementById('count').textContent.startsWith('4 connected')", timeout=10000)
                 roster = await panel.eval_on_selector_all("#body table tr td:first-child",
                                                           "cells => cells.map(c => c.textContent)")
-                assert sorted(roster) == ["Ada", "Grace", "Linus"]
+                assert sorted(roster) == ["Ada", "Barbara", "Grace", "Linus"]
                 await screenshot(panel, tmp_path, "panel")
 
                 # the poll's own live chart (the iframe `poll` displays in the notebook)
@@ -215,7 +221,7 @@ def test_a_class_in_a_real_kernel_with_real_student_browsers(tmp_path: pathlib.P
                 assert await grace.inner_text("#who") == "Grace"
                 assert await chosen(grace) == "mergesort"
                 state = await cell(k, READ)
-                assert state["students"] == ["Ada", "Grace", "Linus"] and state["connected"] == 3
+                assert state["students"] == ["Ada", "Barbara", "Grace", "Linus"] and state["connected"] == 4
                 assert state["results"] == {"quicksort": 1, "mergesort": 2, "heapsort": 0}
                 await screenshot(grace, tmp_path, "student-reloaded")
 
