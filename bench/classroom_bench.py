@@ -35,12 +35,14 @@ import json
 import multiprocessing
 import os
 import sys
+import threading
 import time
 from multiprocessing.connection import Connection
 from typing import Any
 
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, WebSocketException
+from websockets.sync.client import connect as connect_sync
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PACED_SECONDS = 5.0
@@ -58,7 +60,7 @@ latency = []
 def _(row):
     latency.append(time.time() - row["answer"])
 
-print(json.dumps({{"join": room.join_url, "question": q.id, "pid": os.getpid(), "nbws": nbws.__file__}}))
+print(json.dumps({{"join": room.join_url, "projector": room.projector_url, "question": q.id, "pid": os.getpid(), "nbws": nbws.__file__}}))
 """
 
 # the kernel's view of a phase: every answer's latency, once all callbacks ran (bounded wait)
@@ -229,6 +231,33 @@ def worker(pipe: Connection, url: str, indices: list[int], pin: bool) -> None:
 # ----------------------------------------------------------------- the instructor (this process)
 
 
+class Panel:
+    """The instructor's panel, as the notebook shows it: an instructor view
+    socket that receives the room (roster, counts) while the class runs.
+    Read on a thread of this process; counts updates and bytes."""
+
+    def __init__(self, url: str, key: str) -> None:
+        self.ws = connect_sync(url, open_timeout=30, max_size=2**24).__enter__()  # closed by close()
+        self.ws.send(json.dumps({"topic": "hello", "data": {"key": key}}))
+        self.updates = 0
+        self.bytes = 0
+        self.thread = threading.Thread(target=self._read, name="panel", daemon=True)
+        self.thread.start()
+
+    def _read(self) -> None:
+        try:
+            for message in self.ws:
+                self.updates += 1
+                self.bytes += len(message)
+        except ConnectionClosed:
+            pass
+
+    def close(self) -> None:
+        self.ws.close()
+        self.thread.join(10)
+
+
+
 class Kernel:
     """A real ipykernel running the room, driven cell by cell."""
 
@@ -285,6 +314,7 @@ class Run:
         self.activity = info["question"]
         base, _, query = info["join"].partition("?")
         url = "ws" + base[4:] + "_room/ws?" + query
+        self.panel = Panel("ws" + base[4:] + "_room/view?" + query, info["projector"].split("#key=")[1])
         context = multiprocessing.get_context("spawn")
         self.pipes: list[Connection] = []
         self.procs = []
@@ -366,6 +396,7 @@ class Run:
                 pipe.send(("stop", None))
             except OSError:
                 pass
+        self.panel.close()
         for proc in self.procs:
             proc.join(10)
             if proc.is_alive():
@@ -381,6 +412,7 @@ class Run:
         print(f"\nroster: {c['students']} students ({c['names']} names), {c['connected']} connected; "
               f"{c['responses']} answers, {c['per_student']} per student: "
               + ("0 lost, 0 doubled" if self.ok else "MISMATCH"))
+        print(f"the instructor's panel got {self.panel.updates} updates ({self.panel.bytes / 1e6:.1f} MB) meanwhile")
         print(f"kernel CPU over the run: {self.total_cpu:.2f} s in {self.wall:.1f} s wall "
               f"({os.cpu_count()} cores on this machine)")
 
