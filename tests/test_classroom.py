@@ -333,3 +333,13 @@ def test_shared_counts_reach_the_students_who_already_answered(room: nbws.Classr
     assert expect_view(ada, lambda v: v["activity"].get("results") == [1, 1])  # Grace's vote, on Ada's page
     ada.close()
     grace.close()
+
+
+def test_closing_the_room_tells_every_student_page() -> None:
+    room = nbws.Classroom("ending", host="127.0.0.1")
+    ada, _ = join(room, "Ada")
+    waiting = open_ws(ws_url(room))  # a page still asking for a name hears it too
+    room.close()
+    assert expect(ada, "ended") == {} and expect(waiting, "ended") == {}
+    assert closed_with(ada) == closed_with(waiting) == 1001  # then the server goes away
+    room.close()  # twice is fine

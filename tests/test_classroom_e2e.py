@@ -225,5 +225,12 @@ def test_a_class_in_a_real_kernel_with_real_student_browsers(tmp_path: pathlib.P
                 assert state["results"] == {"quicksort": 1, "mergesort": 2, "heapsort": 0}
                 await screenshot(grace, tmp_path, "student-reloaded")
 
+                # the instructor ends the class: every page says so (and stops reconnecting)
+                await asyncio.to_thread(k.run, "room.close()")
+                for page in [*pages.values(), barbara]:
+                    await page.wait_for_function(
+                        "document.getElementById('activity').textContent.includes('The class has ended')",
+                        timeout=10000)
+                    assert await page.evaluate("window.room.conn.status") == "closed"
+
         asyncio.run(asyncio.wait_for(main(), 150))
-        k.run("room.close()")

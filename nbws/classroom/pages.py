@@ -85,6 +85,10 @@ conn.topic("refused", (d) => {{
   $("note").textContent = d.reason;
 }});
 conn.topic("view", (v) => {{ view = v; render(v); }});
+conn.topic("ended", () => {{
+  conn.close(); $("join").hidden = true; $("hand").hidden = true; $("state").textContent = "ended";
+  $("activity").innerHTML = '<p class="muted">The class has ended. Thank you!</p>';
+}});
 $("hand").onclick = () => {{ const up = !(view && view.you.hand); conn.send("hand", {{ raised: up }}); }};
 function answer(activity, value) {{
   const id = crypto.randomUUID ? crypto.randomUUID() : String(Math.random()).slice(2) + Date.now();

@@ -164,7 +164,9 @@ class Classroom:
         return record
 
     def close(self) -> None:
-        """End the class: stop the server (student pages say so)."""
+        """End the class: every student's page says so, then the server stops."""
+        if self.server.running:
+            self._io.call(self.service.end)
         self.server.stop()
 
     # -- callbacks (I/O thread → handler plane) --

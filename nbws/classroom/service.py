@@ -18,6 +18,7 @@ Wire protocol (students):
     ← {"topic": "ack", "data": {"id": ANSWER_ID}}                    recorded (once, even if resent)
     → {"topic": "hand", "data": {"raised": true}}
     ← {"topic": "refused", "data": {"reason": "...", "id": ANSWER_ID | null}}
+    ← {"topic": "ended", "data": {}}                                   the class is over (room.close())
     → {"hb": 7}   ← {"hb": 7}                                        a heartbeat, answered at once
 
 Close codes: 1008 for a message that is not JSON of this protocol, a second
@@ -154,6 +155,14 @@ class RoomService:
             activity = self.room.activities[data["activity"]]
             latest = activity.current()[student.id] if activity.poll else activity.attempts[-1]
             self.on_answer(latest)
+
+    @on_io_thread
+    def end(self) -> None:
+        """The class is over: tell every student's page, before the server stops
+        (it closes the sockets after what was sent)."""
+        self.closed = True
+        for conn in list(self.students):
+            self._send(conn, "ended", {})
 
     def student_lost(self, conn: WsConnection) -> None:
         student = self.students.pop(conn, None)
