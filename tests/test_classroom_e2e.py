@@ -61,6 +61,7 @@ import pandas
 room.show(pandas.DataFrame({"sort": list(poll.results), "votes": list(poll.results.values())}))
 """
 
+OFFLINE = {"offline": True, "latency": 0, "downloadThroughput": -1, "uploadThroughput": -1}
 STUDENTS = (("Ada", "mergesort"), ("Grace", "mergesort"), ("Linus", "quicksort"))
 
 
@@ -224,6 +225,23 @@ def test_a_class_in_a_real_kernel_with_real_student_browsers(tmp_path: pathlib.P
                 assert state["students"] == ["Ada", "Barbara", "Grace", "Linus"] and state["connected"] == 4
                 assert state["results"] == {"quicksort": 1, "mergesort": 2, "heapsort": 0}
                 await screenshot(grace, tmp_path, "student-reloaded")
+
+                # Ada's Wi-Fi drops; she changes her vote meanwhile: kept in the page, sent when she is back, once
+                ada = pages["Ada"]
+                cdp = await ada.context.new_cdp_session(ada)
+                await cdp.send("Network.enable")
+                await cdp.send("Network.emulateNetworkConditions", OFFLINE)
+                await ada.wait_for_function("window.room.conn.status !== 'open'", timeout=15000)  # a heartbeat unanswered
+                await ada.click("#activity button:has-text('heapsort')")
+                assert await ada.inner_text("#note") == "Sending…"
+                assert (await cell(k, READ))["results"] == {"quicksort": 1, "mergesort": 2, "heapsort": 0}
+                await cdp.send("Network.emulateNetworkConditions", {**OFFLINE, "offline": False})
+                await ada.wait_for_function(
+                    "document.getElementById('note').textContent === 'Answer received ✓'", timeout=15000)
+                await ada.wait_for_selector("#activity button.chosen:has-text('heapsort')", timeout=10000)
+                state = await cell(k, READ)
+                assert state["results"] == {"quicksort": 1, "mergesort": 1, "heapsort": 1}
+                assert len(state["answers"]) == 3 and len(state["students"]) == 4  # replaced, not added
 
                 # the instructor ends the class: every page says so (and stops reconnecting)
                 await asyncio.to_thread(k.run, "room.close()")

@@ -62,7 +62,8 @@ if (invite) {{ const [student, key] = invite.split("."); me = {{student, key, na
 let pending = JSON.parse(localStorage.getItem(pendingStore) || "{{}}");  // answer id -> message, until acked
 let joined = false, view = null, typing = "";
 const $ = (id) => document.getElementById(id);
-const conn = connect({{ path: "_room/ws", heartbeat: true }});
+// a phone whose Wi-Fi died is noticed within 10 s (heartbeats are answered on the I/O thread)
+const conn = connect({{ path: "_room/ws", heartbeat: true, heartbeatInterval: 5000, heartbeatTimeout: 5000 }});
 window.room = {{ conn, get me() {{ return me; }}, get view() {{ return view; }}, get pending() {{ return pending; }} }};
 function join() {{
   if (me) conn.send("join", {{ student: me.student, key: me.key }});
