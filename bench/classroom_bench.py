@@ -18,6 +18,7 @@ spread over ``--workers`` processes. Phases:
    The kernel then checks: roster of exactly N, every student connected once,
    every answer there once (0 lost, 0 doubled).
 
+Every student sends the page's heartbeat every 5 s, as the student page does.
 The kernel's CPU time (user + system, all its threads, from
 ``/proc/<pid>/stat``) is reported per phase. By default the kernel is pinned
 to core 0 and the student processes to core 1, so on a 2-core machine they
@@ -31,9 +32,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import json
 import multiprocessing
 import os
+import random
 import sys
 import threading
 import time
@@ -46,6 +49,7 @@ from websockets.sync.client import connect as connect_sync
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PACED_SECONDS = 5.0
+HEARTBEAT = 5.0  # seconds, as the student page sends them
 
 SETUP = """
 import json, os, time, nbws
@@ -101,10 +105,23 @@ class Student:
         self.me: dict[str, Any] | None = None
         self.waiting: dict[str, asyncio.Future[Any]] = {}
         self.reader: asyncio.Task[None] | None = None
+        self.beats: asyncio.Task[None] | None = None
 
     async def open(self, url: str) -> None:
         self.ws = await connect(url, open_timeout=60, ping_interval=None, max_size=2**22)
         self.reader = asyncio.create_task(self._read(self.ws))
+        self.beats = asyncio.create_task(self._beat(self.ws))
+
+    async def _beat(self, ws: ClientConnection) -> None:
+        """The page's heartbeat: every 5 s (the first at a random point, as pages
+        opened at different times), until the socket goes."""
+        await asyncio.sleep(HEARTBEAT * random.random())
+        for beat in itertools.count():
+            try:
+                await ws.send(f'{{"hb":{beat}}}')
+            except ConnectionClosed:
+                return
+            await asyncio.sleep(HEARTBEAT)
 
     async def _read(self, ws: ClientConnection) -> None:
         try:
@@ -140,6 +157,8 @@ class Student:
 
     def abort(self) -> None:
         """The Wi-Fi goes: the socket dies without a closing handshake."""
+        if self.beats is not None:
+            self.beats.cancel()
         if self.ws is not None:
             self.ws.transport.abort()
 
@@ -198,6 +217,9 @@ async def phase_rejoin(students: list[Student], url: str, arg: dict[str, Any]) -
 
 
 async def phase_close(students: list[Student], url: str, arg: dict[str, Any]) -> dict[str, Any]:
+    for s in students:
+        if s.beats is not None:
+            s.beats.cancel()
     await asyncio.gather(*(s.ws.close() for s in students if s.ws is not None))
     return {}
 
