@@ -209,6 +209,9 @@ def test_a_class_in_a_real_kernel_with_real_student_browsers(tmp_path: pathlib.P
                     text = await table.inner_text()
                     assert "mergesort" in text and "votes" in text
                     assert await page.query_selector("#shown img") is None  # the table replaced the figure
+                    await page.wait_for_function(  # the frame fits the table (it reports its height)
+                        "document.querySelector('#shown iframe.shown').getBoundingClientRect().height < 300",
+                        timeout=10000)
                 await screenshot(pages["Grace"], tmp_path, "student-table")
 
                 # Grace reloads: the same student, her answer still shown as hers, nobody new in the roster

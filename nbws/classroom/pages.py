@@ -26,7 +26,7 @@ color:#fff;text-align:center}textarea{min-height:8rem;font-family:ui-monospace,m
 .status{font-size:.85rem;color:var(--muted);display:flex;justify-content:space-between;margin-bottom:.5rem}
 .bar{display:flex;align-items:center;gap:.5rem;margin:.35rem 0}.bar .fill{background:var(--bar);height:1.6rem;
 border-radius:.3rem;min-width:2px}.bar .label{width:35%;overflow:hidden;text-overflow:ellipsis;white-space:nowrap}
-iframe.shown{width:100%;min-height:60vh;border:1px solid var(--line);border-radius:.5rem;background:#fff}
+iframe.shown{width:100%;height:60vh;border:1px solid var(--line);border-radius:.5rem;background:#fff}
 img.shown{max-width:100%}table{border-collapse:collapse;width:100%}td,th{text-align:left;padding:.2rem .4rem;
 border-bottom:1px solid var(--line);font-size:.9rem}
 """
@@ -86,6 +86,17 @@ conn.topic("refused", (d) => {{
   $("note").textContent = d.reason;
 }});
 conn.topic("view", (v) => {{ view = v; render(v); }});
+// shown HTML runs in a sandboxed frame (no access to this page or its identity); it only reports its height
+const FRAME = '<style>body{{font:15px/1.4 system-ui,sans-serif;margin:.6rem;color:#1b1f24}}table{{border-collapse:collapse;border:0}}' +
+  'th,td{{padding:.25rem .6rem;border:0;border-bottom:1px solid #dde;text-align:right}}</style>';
+const FRAME_END = '<script>' +
+  'new ResizeObserver(() => parent.postMessage({{nbwsHeight: Math.ceil(document.body.getBoundingClientRect().bottom) + 12}}, "*"))' +
+  '.observe(document.body)</scr' + 'ipt>';
+addEventListener("message", (ev) => {{
+  const frame = document.querySelector("#shown iframe.shown"), h = ev.data && ev.data.nbwsHeight;
+  if (frame && ev.source === frame.contentWindow && typeof h === "number")
+    frame.style.height = Math.min(Math.max(h + 4, 48), 4000) + "px";
+}});
 conn.topic("ended", () => {{
   conn.close(); $("join").hidden = true; $("hand").hidden = true; $("state").textContent = "ended";
   $("activity").innerHTML = '<p class="muted">The class has ended. Thank you!</p>';
@@ -125,7 +136,7 @@ function render(v) {{
     out.dataset.v = s.id;
     if (s.kind === "image") out.innerHTML = `<img class="shown" alt="" src="${{s.src}}">`;
     else if (s.kind === "text") out.innerHTML = `<pre>${{esc(s.text)}}</pre>`;
-    else {{ out.innerHTML = '<iframe class="shown" sandbox="allow-scripts"></iframe>'; out.firstChild.srcdoc = s.html; }}
+    else {{ out.innerHTML = '<iframe class="shown" sandbox="allow-scripts"></iframe>'; out.firstChild.srcdoc = FRAME + s.html + FRAME_END; }}
   }}
 }}
 </script></body></html>
