@@ -240,7 +240,8 @@ def serve(variant: str, port: int, spin_us: float) -> None:
     elif variant.startswith("loop"):
         serve_loop(port, variant, spin_us)
     elif variant in WS:
-        sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+        here = os.path.dirname(os.path.abspath(__file__))
+        sys.path[:0] = [here, os.path.dirname(here)]  # this tree's nbws, not an installed one
         import echo_bench
 
         echo_bench.serve_tornado(port) if variant == "ws-tornado" else echo_bench.serve_nbws(port)
