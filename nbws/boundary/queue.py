@@ -184,8 +184,12 @@ class WakeQueue:
             self._hot = False
             self._scheduled = True  # posts meanwhile only append: this callback runs them
             deadline = min(clock() + self.poll_window, budget_end)
-            while not jobs and len(ready) == before and clock() < deadline:
-                _yield()
+            try:
+                while not jobs and len(ready) == before and clock() < deadline:
+                    _yield()
+            except BaseException:  # KeyboardInterrupt while polling: leave no job unscheduled
+                self.loop.call_soon(self.drain_and_poll)
+                raise
             self._scheduled = False
             if not jobs:
                 return  # a post after the line above schedules its own drain
