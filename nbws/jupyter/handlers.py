@@ -8,7 +8,9 @@ registry read (:mod:`nbws.jupyter.registry`) and its server's Unix socket
 opened. HTTP is relayed with h11 framing on the kernel side: the request body
 streamed as it arrives, the response streamed back one bounded chunk at a
 time, each written to the browser before the next is read. WebSocket
-upgrades go to :mod:`nbws.jupyter.tunnel`.
+upgrades go to :mod:`nbws.jupyter.tunnel`. What is forwarded (Jupyter's
+credentials removed) and the XSRF exception's origin rule are in
+:mod:`nbws.jupyter.headers`.
 
 Runs on the Jupyter server's (tornado) event loop.
 """
@@ -25,14 +27,11 @@ from jupyter_server.utils import url_path_join
 from tornado import web
 from tornado.iostream import IOStream, StreamClosedError
 
+from .headers import HOP_BY_HOP, JUPYTER_AUTH, forwarded_fields, forwarded_query, same_origin
 from .registry import Entry, lookup
 from .tunnel import CHUNK, relay_websocket, stamp_activity
 
 __all__ = ["RelayHandler", "route"]
-
-# Hop-by-hop fields (RFC 9110 §7.6.1): each side frames its own connection.
-HOP_BY_HOP = frozenset({"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "proxy-connection",
-                        "te", "trailer", "transfer-encoding", "upgrade"})
 
 
 def route(base_url: str) -> tuple[str, type[RelayHandler]]:
@@ -73,13 +72,16 @@ class RelayHandler(JupyterHandler):
 
     def check_xsrf_cookie(self) -> None:
         """Jupyter's XSRF check for unsafe methods; a request without the
-        ``_xsrf`` token passes only when the browser said where it came from
-        (``Origin``) and Jupyter's origin check accepts that origin (pages
-        served by a kernel's nbws server do not know Jupyter's token)."""
+        ``_xsrf`` token passes only when its ``Origin`` is this server's own
+        (same scheme, host and port: :func:`~nbws.jupyter.headers.same_origin`),
+        whatever Jupyter's ``allow_origin`` says. Pages served by a kernel's
+        nbws server through the extension are same-origin and do not know
+        Jupyter's token; other sites must not post with the visitor's cookie."""
         try:
             super().check_xsrf_cookie()
         except web.HTTPError:
-            if self.request.headers.get("Origin") and self.check_origin():
+            origin = self.request.headers.get("Origin")
+            if origin and same_origin(origin, self.request.headers.get("Host", ""), self.request.protocol):
                 return
             raise
 
@@ -118,7 +120,8 @@ class RelayHandler(JupyterHandler):
                 return
             raise web.HTTPError(404, "nbws server URLs end with '/' after the server name or port")
         self._entry = entry
-        self._target = "/" + raw[2] + (f"?{self.request.query}" if self.request.query else "")
+        query = forwarded_query(self.request.query)
+        self._target = "/" + raw[2] + (f"?{query}" if query else "")
         self._prefix = self.request.path[: len(self.request.path) - len(raw[2]) - 1]
         stamp_activity(self.settings, kernel_id)
         if not websocket:
@@ -136,8 +139,11 @@ class RelayHandler(JupyterHandler):
                                      "(%s); it may have stopped", self._entry.port, exc) from None
 
     def _forward_fields(self) -> list[tuple[str, str]]:
-        fields = [(n, v) for n, v in self.request.headers.get_all()
-                  if n.lower() not in HOP_BY_HOP and n.lower() != "x-forwarded-prefix"]
+        """The browser's fields minus hop-by-hop ones and Jupyter's
+        credentials (:func:`~nbws.jupyter.headers.forwarded_fields`)."""
+        identity = self.identity_provider
+        fields = forwarded_fields(self.request.headers.get_all(), identity.get_cookie_name(self),
+                                  getattr(identity, "auth_header_pat", JUPYTER_AUTH))
         if "Host" not in self.request.headers:
             fields.append(("Host", "localhost"))
         fields.append(("X-Forwarded-Prefix", self._prefix))
