@@ -12,6 +12,7 @@ import json
 import os
 import pathlib
 import shutil
+import socket
 import stat
 import subprocess
 import sys
@@ -24,6 +25,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from jupyter_client.blocking.client import BlockingKernelClient
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import ClientConnection, connect
@@ -442,3 +445,59 @@ def test_jupyters_credentials_do_not_reach_the_kernel(jupyter: Jupyter) -> None:
                                                                       "Authorization": "Basic YTpi"})
     fields, _ = as_seen_by_the_app(body)
     assert status == 200 and fields["authorization"] == ["Basic YTpi"] and fields["cookie"] == ["app=keep"]
+
+
+def raw_request(j: Jupyter, target: bytes, fields: list[tuple[bytes, bytes]]) -> tuple[int, bytes]:
+    """One request written byte for byte (no client-side encoding or checks); status and body."""
+    parts = urllib.request.urlparse(j.url)
+    with socket.create_connection((parts.hostname or "", parts.port or 80), timeout=30) as sock:
+        head = [b"GET " + target + b" HTTP/1.1", b"Host: " + parts.netloc.encode(),
+                b"Authorization: token " + TOKEN.encode(), b"Connection: close",
+                *(name + b": " + value for name, value in fields)]
+        sock.sendall(b"\r\n".join(head) + b"\r\n\r\n")
+        resp = http.client.HTTPResponse(sock, method="GET")
+        resp.begin()
+        return resp.status, resp.read()
+
+
+class JupyterLog:
+    """What the jupyter server logged since this object was made."""
+
+    def __init__(self, j: Jupyter) -> None:
+        self.path = j.runtime.parent / "jupyter.log"
+        self.start = self.path.stat().st_size
+
+    def new(self) -> str:
+        with open(self.path, "rb") as f:
+            f.seek(self.start)
+            return f.read().decode("utf-8", "replace")
+
+
+def test_non_ascii_in_a_field_is_relayed_and_in_the_path_is_a_400(jupyter: Jupyter) -> None:
+    log = JupyterLog(jupyter)
+    prefix = f"{BASE}nbws/{jupyter.kernel_id}/demo/".encode()
+    status, body = raw_request(jupyter, prefix + b"headers", [(b"X-A", b"caf\xe9")])  # obs-text: allowed
+    assert status == 200 and ["x-a", "caf\xe9"] in json.loads(body)["headers"], body
+    status, body = raw_request(jupyter, prefix + b"caf\xe9", [])  # browsers percent-encode: caf%C3%A9
+    assert status == 400 and b"percent-encode" in body, body
+    upgrade = [(b"Upgrade", b"websocket"), (b"Connection", b"Upgrade"), (b"Sec-WebSocket-Version", b"13"),
+               (b"Sec-WebSocket-Key", b"dGhlIHNhbXBsZSBub25jZQ==")]
+    assert raw_request(jupyter, prefix + b"w\xe9", upgrade)[0] == 400
+    assert raw_request(jupyter, prefix + b"hello", [(b"X-A", b"a\x01b")])[0] == 400  # a control character
+    assert "Traceback" not in log.new()
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(name=st.sampled_from([b"X-A", b"Cookie", b"Referer"]),
+       value=st.binary(max_size=40).map(lambda b: b.replace(b"\r", b"").replace(b"\n", b"")),
+       path=st.binary(max_size=40).map(lambda b: bytes(c for c in b if c not in b"\r\n \t")))
+def test_no_header_value_or_path_bytes_give_a_server_error(jupyter: Jupyter, name: bytes, value: bytes,
+                                                           path: bytes) -> None:
+    """Whatever bytes a client puts in a field's value or the path, the
+    answer is the kernel's or a 4xx, never a 5xx or a traceback in Jupyter's log."""
+    log = JupyterLog(jupyter)
+    prefix = f"{BASE}nbws/{jupyter.kernel_id}/demo/".encode()
+    for target, fields in ((prefix + b"headers", [(name, value)]), (prefix + path, [])):
+        status, body = raw_request(jupyter, target, fields)
+        assert status < 500, (target, fields, status, body)
+    assert "Traceback" not in log.new()

@@ -10,7 +10,8 @@ streamed as it arrives, the response streamed back one bounded chunk at a
 time, each written to the browser before the next is read. WebSocket
 upgrades go to :mod:`nbws.jupyter.tunnel`. What is forwarded (Jupyter's
 credentials removed) and the XSRF exception's origin rule are in
-:mod:`nbws.jupyter.headers`.
+:mod:`nbws.jupyter.headers`; a request h11 cannot frame (bytes outside ASCII
+in its target, control characters in a field) is answered 400 here.
 
 Runs on the Jupyter server's (tornado) event loop.
 """
@@ -31,12 +32,30 @@ from .headers import HOP_BY_HOP, JUPYTER_AUTH, forwarded_fields, forwarded_query
 from .registry import Entry, lookup
 from .tunnel import CHUNK, relay_websocket, stamp_activity
 
-__all__ = ["RelayHandler", "route"]
+__all__ = ["RelayHandler", "request_head", "route"]
 
 
 def route(base_url: str) -> tuple[str, type[RelayHandler]]:
     """The extension's one route, for ``web_app.add_handlers``."""
     return url_path_join(base_url, r"nbws/([^/]+)/([^/]+)(/.*)?"), RelayHandler
+
+
+def request_head(method: str, target: str, fields: list[tuple[str, str]]) -> tuple[h11.Connection, bytes]:
+    """The request line and fields as the kernel's server gets them, framed
+    by a new h11 client connection (returned, to go on with the body). The
+    strings are tornado's latin-1 decoding of the bytes the browser sent, so
+    they go out as those bytes (a field's value may hold bytes 0x80-0xFF,
+    RFC 9110's obs-text); what HTTP does not allow (bytes outside ASCII in
+    the target, control characters in a field) is a 400, not a 500."""
+    client = h11.Connection(h11.CLIENT)
+    try:
+        data = client.send(h11.Request(
+            method=method.encode("latin-1"), target=target.encode("latin-1"),
+            headers=[(n.encode("latin-1"), v.encode("latin-1")) for n, v in fields]))
+    except (h11.LocalProtocolError, UnicodeEncodeError) as exc:
+        raise web.HTTPError(400, "this request cannot be relayed to the kernel's server: %s (percent-encode "
+                                 "bytes outside ASCII in the path; no control characters in fields)", exc) from None
+    return client, data or b""
 
 
 async def open_socket(path: str) -> IOStream:
@@ -150,13 +169,13 @@ class RelayHandler(JupyterHandler):
         return fields
 
     async def _send_head(self) -> None:
-        self._upstream = await self.connect_upstream()
-        self._client = h11.Connection(h11.CLIENT)
         fields = self._forward_fields()
         if "chunked" in self.request.headers.get("Transfer-Encoding", "").lower():
             fields.append(("Transfer-Encoding", "chunked"))
-        method = self.request.method or "GET"
-        await self._write(self._client.send(h11.Request(method=method, target=self._target, headers=fields)))
+        client, head = request_head(self.request.method or "GET", self._target, fields)
+        self._upstream = await self.connect_upstream()
+        self._client = client
+        await self._write(head)
 
     async def _write(self, data: bytes | None) -> None:
         if data and self._upstream is not None and not self._sending_failed:
@@ -231,7 +250,9 @@ class RelayHandler(JupyterHandler):
 
     async def get(self, *args: Any) -> None:
         if self._is_websocket():
-            await relay_websocket(self, self._target, self._forward_fields())
+            upgrade = [(n, v) for n, v in self.request.headers.get_all() if n.lower() in ("connection", "upgrade")]
+            _, head = request_head("GET", self._target, upgrade + self._forward_fields())  # or a 400
+            await relay_websocket(self, head)
             return
         await self._relay()
 
