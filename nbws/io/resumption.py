@@ -3,12 +3,13 @@ numbers and acknowledgements on the envelope endpoint (``/_nbws/ws``).
 
 A :class:`Gate` sits in front of each envelope connection's messages. Until
 the page's first message it waits; a first message that is the helper's
-hello (``{"hello":"nbws/1",...}``) makes it a session connection, anything
-else a plain one that it never looks at again (plain clients work
-unchanged). On a session connection it answers heartbeats and records the
-page's acknowledgements itself, drops the page's replayed duplicates, and
-acknowledges what arrived, so none of that waits for (or reaches) the
-handler loop. :class:`SessionTable` holds one server's sessions, replays,
+hello (``{"nbws":"hello","protocol":"nbws/1",...}``) makes it a session
+connection, anything else a plain one that it never looks at again (plain
+clients work unchanged). On a session connection it answers heartbeats and
+records the page's acknowledgements itself, drops the page's replayed
+duplicates, and acknowledges what arrived, so none of that waits for (or
+reaches) the handler loop. The protocol's own messages begin with
+``{"nbws":`` (:data:`CONTROL`), so an app's ``{"ack": 5}`` stays the app's. :class:`SessionTable` holds one server's sessions, replays,
 expires and bounds them. The wire format is in :mod:`nbws.envelope`.
 
 Everything here runs on the I/O thread.
@@ -34,11 +35,13 @@ if TYPE_CHECKING:
     from ..websocket import WebSocket
     from .wsconn import WsConnection
 
-__all__ = ["Gate", "SessionTable", "PROTOCOL"]
+__all__ = ["Gate", "SessionTable", "PROTOCOL", "CONTROL"]
 
 log = logging.getLogger("nbws")
 PROTOCOL = "nbws/1"
 """The session protocol's name in the page's hello."""
+CONTROL = '{"nbws":'
+"""How the session protocol's own messages begin (``{"nbws": kind, ...}``)."""
 _SEQ = re.compile(r'\{"seq":(\d{1,15})[,}]')
 _ID = re.compile(r"[A-Za-z0-9_-]{16,64}")
 ACK_EVERY = 64
@@ -98,8 +101,8 @@ class Gate:
         if self.mode == "plain":
             return False
         if self.mode == "first":
-            hello = _small_json(message) if message.startswith('{"hello":') else None
-            if hello is None or hello.get("hello") != PROTOCOL:
+            hello = _small_json(message) if message.startswith(CONTROL) else None
+            if hello is None or hello.get("nbws") != "hello" or hello.get("protocol") != PROTOCOL:
                 self.mode = "plain"
                 return False
             self.mode = "session"
@@ -121,22 +124,18 @@ class Gate:
             elif self._ack_timer is None:
                 self._ack_timer = self.table.io.loop.call_later(ACK_DELAY, self.send_ack)
             return False
-        if message.startswith('{"hb":'):
-            beat = _small_json(message)
-            if beat is None:
-                return False
-            self._note_ack(beat.get("ack"))
-            self.table.io.loop.call_soon(self._reply, json.dumps({"hb": _count(beat.get("hb")), "ack": state.rx},
-                                                                 separators=(",", ":")))
+        if not message.startswith(CONTROL):
+            return False
+        control = _small_json(message)
+        kind = control.get("nbws") if control is not None else None
+        if control is None or kind not in ("hb", "ack"):
+            return False
+        self._note_ack(control.get("ack"))
+        if kind == "hb":
+            answer = {"nbws": "hb", "hb": _count(control.get("hb")), "ack": state.rx}
+            self.table.io.loop.call_soon(self._reply, json.dumps(answer, separators=(",", ":")))
             self.unacked = 0
-            return True
-        if message.startswith('{"ack":'):
-            ack = _small_json(message)
-            if ack is None:
-                return False
-            self._note_ack(ack.get("ack"))
-            return True
-        return False
+        return True
 
     def _note_ack(self, value: object) -> None:
         seq = _count(value)
@@ -152,7 +151,7 @@ class Gate:
                 pass
 
     def send_ack(self) -> None:
-        """Tell the page what arrived (``{"ack": n}``)."""
+        """Tell the page what arrived (``{"nbws":"ack","ack":n}``)."""
         if self._ack_timer is not None:
             self._ack_timer.cancel()
             self._ack_timer = None
@@ -160,7 +159,7 @@ class Gate:
         if state is None or self.unacked == 0:
             return
         self.unacked = 0
-        self._reply(f'{{"ack":{state.rx}}}')
+        self._reply(f'{{"nbws":"ack","ack":{state.rx}}}')
 
     def lost(self) -> None:
         """The connection is gone."""
@@ -224,7 +223,7 @@ class SessionTable:
         rx = state.rx
 
         def welcome(first: int) -> str:
-            return json.dumps({"welcome": state.id, "resumed": resumed, "ack": rx, "from": first},
+            return json.dumps({"nbws": "welcome", "session": state.id, "resumed": resumed, "ack": rx, "from": first},
                               separators=(",", ":"))
 
         def replay() -> None:  # I/O thread, outside the connection's lock
