@@ -16,7 +16,7 @@ from websockets.sync.client import connect as connect_sync
 
 import nbws
 from nbws.boundary.replay import ReplayBudget, ReplayLog, sequenced
-from tests.conftest import run, wait_for_condition
+from tests.conftest import run, wait_for_condition, wait_until
 
 
 def session_app(got: list[Any], events: list[Any] | None = None) -> nbws.App:
@@ -322,5 +322,36 @@ def test_app_messages_that_look_like_the_old_control_messages_reach_the_handlers
             await c.send('{"welcome":"x"}')
             await wait_for_condition(lambda: len(got) == 3)
         assert got == ['{"ack":5}', '{"hb":1,"ack":0}', '{"welcome":"x"}']
+
+    run(main)
+
+
+def test_a_replay_log_keeps_nothing_after_it_was_cleared() -> None:
+    budget = ReplayBudget(None)
+    log = ReplayLog(1000, 10_000, 60.0, budget)
+    log.send('{"topic":"t","data":0}')
+    log.clear()
+    assert log.send('{"topic":"t","data":1}') is False
+    assert log.size == (0, 0) and budget.total == 0
+
+
+def test_a_session_that_ended_while_the_handler_loop_was_busy_keeps_nothing_sent_to_it() -> None:
+    """The page stays away past session_timeout during a busy cell: the I/O
+    thread ends the session, handlers still see it and emit to it; none of
+    that is kept (the server's replay budget falls back to zero)."""
+    async def main() -> None:
+        server = nbws.start_server(app=session_app([]), session_timeout=0.2)
+        async with connect(server.ws_url + "_nbws/ws") as c:
+            await welcome(c)
+        await wait_for_condition(lambda: server.sessions and not server.sessions[0].connected)
+        (session,) = server.sessions
+        assert server._endpoint is not None
+        table = server._endpoint.sessions
+        wait_until(lambda: not table.sessions, timeout=5)  # blocks the handler loop, like a busy cell
+        assert not session.expired  # the handler loop has not been told yet
+        for i in range(100):
+            session.emit("t", i)
+        assert session.buffered == (0, 0) and table.budget.total == 0
+        await wait_for_condition(lambda: session.expired)
 
     run(main)
