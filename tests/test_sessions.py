@@ -11,7 +11,9 @@ import threading
 import time
 from typing import Any
 
+import pytest
 from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect as connect_sync
 
 import nbws
@@ -280,24 +282,6 @@ def test_a_duplicated_tab_naming_an_open_session_gets_its_own() -> None:
     run(main)
 
 
-def test_past_max_sessions_the_session_away_the_longest_ends() -> None:
-    events: list[Any] = []
-
-    async def main() -> None:
-        server = nbws.start_server(app=session_app([], events), max_sessions=2)
-        url = server.ws_url + "_nbws/ws"
-        ids = []
-        for _ in range(2):
-            async with connect(url) as c:
-                ids.append((await welcome(c))["session"])
-        async with connect(url) as c:
-            ids.append((await welcome(c))["session"])
-            await wait_for_condition(lambda: ("ended", ids[0], True) in events)
-            assert sorted(s.id for s in server.sessions) == sorted(ids[1:])
-
-    run(main)
-
-
 def test_a_replay_log_keeps_at_most_its_bytes() -> None:
     log = ReplayLog(1000, 100, 60.0, ReplayBudget(None))
     for i in range(20):
@@ -306,22 +290,82 @@ def test_a_replay_log_keeps_at_most_its_bytes() -> None:
     assert size <= 100 and messages == size // len(sequenced(20, '{"topic":"t","data":19}'))
 
 
-def test_app_messages_that_look_like_the_old_control_messages_reach_the_handlers() -> None:
-    """An app's own {"ack": 5} or {"hb": 1} on a session is the app's message,
-    not the protocol's (whose messages begin with {"nbws":)."""
+def test_a_broadcast_while_a_page_reconnects_reaches_it_once_in_the_replay() -> None:
+    """server.emit runs after the page's new socket opened and before its
+    hello arrived: the page gets the message once, numbered, after the
+    welcome (not also unnumbered before it)."""
+    async def main() -> None:
+        server = nbws.start_server(app=session_app([]))
+        url = server.ws_url + "_nbws/ws"
+        async with connect(url) as c:
+            w = await welcome(c)
+        await wait_for_condition(lambda: not server.sessions[0].connected)
+        async with connect(url) as c:  # open; the hello is not sent yet
+            server.emit("t", "X")
+            await wait_for_condition(lambda: server.sessions[0].buffered[0] == 1)
+            await c.send(hello(w["session"]))
+            first = json.loads(await asyncio.wait_for(c.recv(), 5))
+            assert first.get("nbws") == "welcome" and first["resumed"] is True, first
+            server.emit("t", "Y")
+            assert await recv_json(c, 2) == [{"seq": 1, "topic": "t", "data": "X"}, {"seq": 2, "topic": "t", "data": "Y"}]
+
+    run(main)
+
+
+def test_a_broadcast_held_for_a_socket_that_starts_a_new_session_comes_before_its_welcome() -> None:
+    async def main() -> None:
+        server = nbws.start_server(app=session_app([]))
+        url = server.ws_url + "_nbws/ws"
+        async with connect(url) as other, connect(url) as c:
+            await welcome(other)
+            server.emit("t", "X")  # the other session logs it: held for c until its first message
+            assert (await recv_json(other, 1))[0]["data"] == "X"
+            await c.send(hello())
+            assert await recv_json(c, 1) == [{"topic": "t", "data": "X"}]  # unnumbered: not in the new session
+            assert (await recv_json(c, 1))[0]["nbws"] == "welcome"
+            server.emit("t", "Y")
+            assert await recv_json(c, 1) == [{"seq": 1, "topic": "t", "data": "Y"}]
+
+    run(main)
+
+
+def test_a_plain_client_gets_held_broadcasts_at_its_first_message_or_after_handshake_timeout() -> None:
+    """While sessions exist, broadcasts to a socket that has not spoken yet
+    wait for its first message; a client that only listens gets them after
+    handshake_timeout, in order, and later ones at once."""
     got: list[Any] = []
 
     async def main() -> None:
-        app = session_app(got)
-        app.on("message")(lambda ws, text: got.append(text))
-        server = nbws.start_server(app=app)
-        async with connect(server.ws_url + "_nbws/ws") as c:
-            await welcome(c)
-            await c.send('{"ack":5}')
-            await c.send('{"hb":1,"ack":0}')
-            await c.send('{"welcome":"x"}')
-            await wait_for_condition(lambda: len(got) == 3)
-        assert got == ['{"ack":5}', '{"hb":1,"ack":0}', '{"welcome":"x"}']
+        server = nbws.start_server(app=session_app(got), handshake_timeout=0.5)
+        url = server.ws_url + "_nbws/ws"
+        async with connect(url) as page, connect(url) as talker, connect(url) as listener:
+            await welcome(page)
+            server.emit("t", 1)
+            server.emit("t", 2)
+            await talker.send('{"topic":"n","data":"hi"}')
+            assert await recv_json(talker, 2) == [{"topic": "t", "data": 1}, {"topic": "t", "data": 2}]
+            t0 = time.monotonic()
+            assert await recv_json(listener, 2) == [{"topic": "t", "data": 1}, {"topic": "t", "data": 2}]
+            assert 0.2 < time.monotonic() - t0 < 3.0
+            server.emit("t", 3)
+            assert await recv_json(listener, 1) == [{"topic": "t", "data": 3}]
+        assert got == ["hi"] and len(server.sessions) == 1
+
+    run(main)
+
+
+def test_broadcasts_held_past_send_buffer_size_go_to_a_silent_socket_at_once() -> None:
+    """What a socket that has not spoken yet holds is bounded: past
+    send_buffer_size it is sent as to a plain client, without waiting for
+    handshake_timeout."""
+    async def main() -> None:
+        server = nbws.start_server(app=session_app([]), handshake_timeout=30, send_buffer_size=64 * 1024)
+        url = server.ws_url + "_nbws/ws"
+        async with connect(url) as page, connect(url) as listener:
+            await welcome(page)
+            for i in range(7):  # 70 kB
+                server.emit("t", [i, "x" * 10_000])
+            assert [m["data"][0] for m in await recv_json(listener, 7)] == list(range(7))
 
     run(main)
 
@@ -353,5 +397,105 @@ def test_a_session_that_ended_while_the_handler_loop_was_busy_keeps_nothing_sent
             session.emit("t", i)
         assert session.buffered == (0, 0) and table.budget.total == 0
         await wait_for_condition(lambda: session.expired)
+
+    run(main)
+
+
+def test_past_max_sessions_the_session_away_the_longest_ends_not_the_oldest() -> None:
+    events: list[Any] = []
+
+    async def main() -> None:
+        server = nbws.start_server(app=session_app([], events), max_sessions=2)
+        url = server.ws_url + "_nbws/ws"
+        async with connect(url) as oldest:
+            first = (await welcome(oldest))["session"]
+            async with connect(url) as second:
+                away_longest = (await welcome(second))["session"]
+            await wait_for_condition(lambda: len([s for s in server.sessions if not s.connected]) == 1)
+        await wait_for_condition(lambda: not any(s.connected for s in server.sessions))
+        async with connect(url) as c:
+            third = (await welcome(c))["session"]
+            await wait_for_condition(lambda: ("ended", away_longest, True) in events)
+            assert sorted(s.id for s in server.sessions) == sorted([first, third])
+
+    run(main)
+
+
+def test_past_max_sessions_with_every_page_connected_the_newcomer_is_refused_with_1013() -> None:
+    """Live pages keep their sessions (none becomes a silent zombie); the new
+    page's socket closes with 1013 (try again later), and nbws.js retries."""
+    async def main() -> None:
+        server = nbws.start_server(app=session_app([]), max_sessions=2)
+        url = server.ws_url + "_nbws/ws"
+        async with connect(url) as a, connect(url) as b:
+            await welcome(a)
+            await welcome(b)
+            async with connect(url) as c:
+                await c.send(hello())
+                with pytest.raises(ConnectionClosed) as closed:
+                    await asyncio.wait_for(c.recv(), 5)
+                assert closed.value.rcvd is not None and closed.value.rcvd.code == 1013
+                assert "max_sessions" in closed.value.rcvd.reason
+            server.emit("t", 1)
+            assert (await recv_json(a, 1))[0]["seq"] == 1 and (await recv_json(b, 1))[0]["seq"] == 1
+            assert len(server.sessions) == 2 and all(s.connected for s in server.sessions)
+
+    run(main)
+
+
+def test_a_hello_at_max_sessions_takes_no_replay_log_lock_under_its_connections_lock() -> None:
+    """The lock order (a log's, then a connection's): while a thread holds the
+    evicted session's log lock, the I/O thread ending that session must not
+    be holding the new page's connection lock (else a sender holding the log
+    lock and waiting for the connection's would deadlock with it)."""
+    async def main() -> None:
+        server = nbws.start_server(app=session_app([]), max_sessions=1)
+        url = server.ws_url + "_nbws/ws"
+        async with connect(url) as c:
+            await welcome(c)
+        assert server._endpoint is not None
+        ep = server._endpoint
+        wait_until(lambda: all(st.conn is None for st in ep.sessions.sessions.values()))
+        (victim,) = ep.sessions.sessions.values()
+        answers: list[Any] = []
+        victim.log._lock.acquire()
+        try:
+            def page() -> None:
+                with connect_sync(url, open_timeout=5) as c2:
+                    c2.send(hello())
+                    answers.append(json.loads(c2.recv(timeout=10)))
+
+            worker = threading.Thread(target=page)
+            worker.start()
+            wait_until(lambda: any(ws.gate is not None and ws.gate.mode == "session" for ws in list(ep.websockets)))
+            (conn,) = [ws for ws in list(ep.websockets) if ws.gate is not None and ws.gate.mode == "session"]
+            free = conn._lock.acquire(timeout=2)
+            if free:
+                conn._lock.release()
+        finally:
+            victim.log._lock.release()
+        worker.join(10)
+        assert free, "the I/O thread waited for a log's lock while holding a connection's"
+        assert answers and answers[0]["nbws"] == "welcome"
+
+    run(main)
+
+
+def test_app_messages_that_look_like_the_old_control_messages_reach_the_handlers() -> None:
+    """An app's own {"ack": 5} or {"hb": 1} on a session is the app's message,
+    not the protocol's (whose messages begin with {"nbws":)."""
+    got: list[Any] = []
+
+    async def main() -> None:
+        app = session_app(got)
+        app.on("message")(lambda ws, text: got.append(text))
+        server = nbws.start_server(app=app)
+        async with connect(server.ws_url + "_nbws/ws") as c:
+            await welcome(c)
+            await c.send('{"ack":5}')
+            await c.send('{"hb":1,"ack":0}')
+            await c.send('{"welcome":"x"}')
+            await wait_for_condition(lambda: len(got) == 3)
+        assert got == ['{"ack":5}', '{"hb":1,"ack":0}', '{"welcome":"x"}']
 
     run(main)
