@@ -69,6 +69,11 @@ def start_nbws_echo(port: int) -> Any:
 def serve_nbws(port: int) -> None:
     async def main() -> None:
         start_nbws_echo(port)
+        import nbws
+
+        root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+        if not nbws.__file__ or not nbws.__file__.startswith(root):
+            raise RuntimeError(f"the server imported nbws from {nbws.__file__}, not from {root}")
         print("ready", flush=True)
         await asyncio.Event().wait()
 
@@ -323,8 +328,10 @@ class Subprocess:
     """A server in a child process of this script."""
 
     def __init__(self, kind: str, port: int) -> None:
+        root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # this tree's nbws, not an installed one
+        env = {**os.environ, "PYTHONPATH": root + os.pathsep + os.environ.get("PYTHONPATH", "")}
         self.proc = subprocess.Popen([sys.executable, __file__, "--serve", kind, "--port", str(port)],
-                                     stdout=subprocess.PIPE, text=True)
+                                     stdout=subprocess.PIPE, text=True, env=env)
         assert self.proc.stdout is not None
         line = self.proc.stdout.readline()
         if line.strip() != "ready":

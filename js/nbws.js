@@ -36,12 +36,13 @@
  *     {"reply": 7, "error": "ValueError: ..."}     or its error
  *
  * On a session, each of those carries `"seq": n` as its first member, and
- * the session's own messages are:
+ * the session's own messages, which begin with `{"nbws":` (a member name
+ * reserved for them: other text frames on a session must not begin so), are:
  *
- *     {"hello": "nbws/1", "session": id | null, "epoch": e, "ack": n}   page → server, first
- *     {"welcome": id, "resumed": bool, "ack": n, "from": n}           server → page, answer
- *     {"ack": n}                 either direction: every message up to n arrived
- *     {"hb": k, "ack": n}        heartbeat (page → server) and its answer
+ *     {"nbws": "hello", "protocol": "nbws/1", "session": id | null, "epoch": e, "ack": n}   page → server, first
+ *     {"nbws": "welcome", "session": id, "resumed": bool, "ack": n, "from": n}           server → page, answer
+ *     {"nbws": "ack", "ack": n}          either direction: every message up to n arrived
+ *     {"nbws": "hb", "hb": k, "ack": n}  heartbeat (page → server) and its answer
  *
  * Reconnection: after a drop the connection retries with exponential backoff
  * and jitter (`backoff()`); messages and calls made while disconnected wait
@@ -65,9 +66,9 @@
  * page was away past `session_timeout`), `conn.on("resync", ({reason,
  * missed}) => ...)` fires before the next message: reload the page's state.
  * Every `heartbeatInterval` ms the page sends a heartbeat that the server's
- * I/O thread answers (also while a cell is busy); no answer within
- * `heartbeatTimeout` ms means the socket is dead: it is dropped and the page
- * reconnects. Plain text and binary frames are not numbered or replayed.
+ * I/O thread answers (also while a cell is busy); when neither the answer
+ * nor any other frame arrives within `heartbeatTimeout` ms the socket is
+ * dead: it is dropped and the page reconnects. Plain text and binary frames are not numbered or replayed.
  *
  * A `call()` always settles. Its Promise rejects with an {@link NbwsError}:
  * {@link NbwsQueueFull} when it was dropped from the full queue,
@@ -95,7 +96,7 @@ const MODULE_URL = import.meta.url;
  * @property {boolean} [heartbeat] send heartbeats without a session, to an endpoint that answers `{"hb": k}`
  *   with `{"hb": k}` (nbws's classroom socket does); on by default on a session
  * @property {number} [heartbeatInterval] ms between heartbeats (default 15000; 0: none)
- * @property {number} [heartbeatTimeout] ms to wait for a heartbeat's answer before reconnecting (default 10000)
+ * @property {number} [heartbeatTimeout] ms to wait for a heartbeat's answer (or any other frame) before reconnecting (default 10000)
  * @property {number} [connectTimeout] ms a socket may take to open (and, on a session, be welcomed) (default 10000)
  * @property {string[]} [protocols] WebSocket subprotocols
  * @property {typeof WebSocket} [WebSocketImpl] a WebSocket class (tests)
@@ -323,6 +324,9 @@ export class OutQueue {
 /** The session protocol's name in the hello. */
 export const PROTOCOL = "nbws/1";
 
+/** How the session protocol's own messages begin: `{"nbws": kind, ...}`. */
+export const CONTROL = '{"nbws":';
+
 /**
  * `envelope` (a JSON object's text) with `"seq": seq` as its first member,
  * where the server's I/O thread reads it without parsing the rest.
@@ -349,7 +353,7 @@ export function readSeq(text) {
  * @typedef {{seq: number, text: string, call?: number}} Numbered
  *   a sent envelope kept until the server acknowledges it
  *
- * @typedef {{welcome: string, resumed: boolean, ack: number, from: number}} Welcome
+ * @typedef {{nbws: "welcome", session: string, resumed: boolean, ack: number, from: number}} Welcome
  *   the server's answer to the hello
  */
 
@@ -700,7 +704,7 @@ export class Connection {
         this.opened();
         return;
       }
-      ws.send(JSON.stringify({ hello: PROTOCOL, session: this.sessionId, epoch: this.epoch, ack: this.sequencer.rx }));
+      ws.send(JSON.stringify({ nbws: "hello", protocol: PROTOCOL, session: this.sessionId, epoch: this.epoch, ack: this.sequencer.rx }));
     };
     ws.onmessage = (ev) => this.receive(ev.data);
     ws.onerror = () => this.emit("error", new NbwsError(`WebSocket error on ${this.url}`));
@@ -734,8 +738,8 @@ export class Connection {
   welcome(welcome) {
     const { replay, resync } = this.sequencer.welcome(welcome, this.welcomed);
     this.welcomed = true;
-    this.sessionId = welcome.welcome;
-    saveId(this.storageKey, welcome.welcome);
+    this.sessionId = welcome.session;
+    saveId(this.storageKey, welcome.session);
     if (resync) {
       const replayed = new Set(replay.map((item) => item.call));
       for (const [id, call] of [...this.pending]) {
@@ -825,7 +829,7 @@ export class Connection {
     clearTimeout(this.ackTimer);
     this.ackTimer = null;
     this.unackedIn = 0;
-    ws.send(JSON.stringify(this.resumable ? { hb: this.heartbeats, ack: this.sequencer.rx } : { hb: this.heartbeats }));
+    ws.send(JSON.stringify(this.resumable ? { nbws: "hb", hb: this.heartbeats, ack: this.sequencer.rx } : { hb: this.heartbeats }));
     if (this.heartbeatDeadline === null) {
       this.heartbeatDeadline = setTimeout(() => this.abandon(ws, "heartbeat timeout"), this.options.heartbeatTimeout ?? 10000);
     }
@@ -837,7 +841,7 @@ export class Connection {
     this.ackTimer = null;
     if (this.ws && this.ready && this.unackedIn > 0) {
       this.unackedIn = 0;
-      this.ws.send(`{"ack":${this.sequencer.rx}}`);
+      this.ws.send(`{"nbws":"ack","ack":${this.sequencer.rx}}`);
     }
   }
 
@@ -856,7 +860,7 @@ export class Connection {
       else if (this.ackTimer === null) this.ackTimer = setTimeout(() => this.sendAck(), 200);
       return false;
     }
-    if (!/^\{"(welcome|ack|hb)":/.test(text)) return false;
+    if (!text.startsWith(CONTROL)) return false;
     /** @type {Record<string, any>} */
     let msg;
     try {
@@ -864,13 +868,10 @@ export class Connection {
     } catch {
       return false;
     }
+    if (msg.nbws !== "welcome" && msg.nbws !== "ack" && msg.nbws !== "hb") return false;
     if (typeof msg.ack === "number") this.sequencer.acknowledge(msg.ack);
-    if (typeof msg.welcome === "string" && !this.ready) this.welcome(/** @type {Welcome} */ (msg));
-    else if ("hb" in msg) {
-      clearTimeout(this.heartbeatDeadline);
-      this.heartbeatDeadline = null;
-      this.scheduleHeartbeat();
-    }
+    if (msg.nbws === "welcome" && typeof msg.session === "string" && !this.ready) this.welcome(/** @type {Welcome} */ (msg));
+    else if (msg.nbws === "hb") this.scheduleHeartbeat();
     return true;
   }
 
@@ -903,19 +904,27 @@ export class Connection {
     call.reject(error(call.name));
   }
 
+  /**
+   * A frame arrived: the socket is alive, so the heartbeat in flight needs no
+   * answer (on a slow link the answer may wait behind a large backlog).
+   * @private
+   */
+  alive() {
+    if (this.heartbeatDeadline === null) return;
+    clearTimeout(this.heartbeatDeadline);
+    this.heartbeatDeadline = null;
+    this.scheduleHeartbeat();
+  }
+
   /** @private @param {unknown} data */
   receive(data) {
+    this.alive();
     if (typeof data !== "string") {
       this.emit("binary", data);
       return;
     }
     if (this.resumable && this.control(data)) return;
-    if (!this.resumable && this.heartbeating && data.startsWith('{"hb":')) {
-      clearTimeout(this.heartbeatDeadline);  // the answer to a heartbeat without a session
-      this.heartbeatDeadline = null;
-      this.scheduleHeartbeat();
-      return;
-    }
+    if (!this.resumable && this.heartbeating && data.startsWith('{"hb":')) return; // answered: alive() saw it
     const msg = decode(data);
     if (msg.type === "topic") dispatch(this.topics.get(msg.topic), `topic "${msg.topic}"`, msg.data);
     else if (msg.type === "reply") {

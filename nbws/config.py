@@ -60,7 +60,9 @@ class ServerConfig(LoggingConfigurable):
     ).tag(config=True)
     handshake_timeout = Float(
         10.0,
-        help="Seconds a new connection has to send its complete request headers (and WebSocket handshake); then it is dropped (408).",
+        help="Seconds a new connection has to send its complete request headers (and WebSocket handshake); then it is "
+        "dropped (408). Also how long server.emit() messages wait for a socket on the envelope endpoint to send its "
+        "first message (a page's session hello) before they go to it as to a plain client.",
     ).tag(config=True)
     keep_alive_timeout = Float(
         75.0, help="Seconds an idle HTTP keep-alive connection stays open waiting for its next request."
@@ -179,7 +181,8 @@ class ServerConfig(LoggingConfigurable):
         "that comes back later starts a new session and gets a 'resync' event; @app.session_ended runs.",
     ).tag(config=True)
     max_sessions = Int(
-        4096, help="Most resumable sessions per server; past it the session away the longest is ended to make room."
+        4096, help="Most resumable sessions per server; past it the session away the longest is ended to make room, "
+        "and when every page is connected a new page is refused (close code 1013, try again later; nbws.js retries)."
     ).tag(config=True)
     max_total_session_buffer = Int(
         64 * MiB, allow_none=True,

@@ -7,12 +7,14 @@
 
 A page that opens a resumable session (:mod:`nbws.session`) speaks a few
 more messages on the same connection, and each envelope above then carries
-``"seq"`` as its first member (``{"seq": 5, "topic": ...}``)::
+``"seq"`` as its first member (``{"seq": 5, "topic": ...}``). They begin
+with ``{"nbws":``, a member name reserved for them (an app's own
+``{"ack": 5}`` stays the app's message)::
 
-    {"hello": "nbws/1", "session": id | null, "epoch": e, "ack": n}   page → server, first message
-    {"welcome": id, "resumed": bool, "ack": n, "from": n}           server → page
-    {"ack": n}                  either direction: every message up to n arrived
-    {"hb": k, "ack": n}         a heartbeat (page → server) and its answer
+    {"nbws": "hello", "protocol": "nbws/1", "session": id | null, "epoch": e, "ack": n}   page → server, first
+    {"nbws": "welcome", "session": id, "resumed": bool, "ack": n, "from": n}           server → page
+    {"nbws": "ack", "ack": n}          either direction: every message up to n arrived
+    {"nbws": "hb", "hb": k, "ack": n}  a heartbeat (page → server) and its answer
 
 The I/O thread handles those (:mod:`nbws.io.resumption`); :func:`decode` and the
 handlers never see them, and ignore ``"seq"``. A connection whose first

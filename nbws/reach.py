@@ -49,8 +49,10 @@ VSCODE_WEBVIEW = re.compile(r"vscode-webview://[A-Za-z0-9][A-Za-z0-9.-]*")
 """The origins of VS Code's notebook webviews. No web page can send such an
 Origin (browsers set it, and only VS Code's webviews have the scheme)."""
 
-COLAB_ORIGIN = re.compile(r"https://[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.(googleusercontent\.com|colab\.dev)")
-"""The origins Colab's port proxy serves kernel ports from."""
+COLAB_ORIGIN = re.compile(r"https://([a-z0-9-]+-colab\.googleusercontent\.com|[a-z0-9-]+(\.[a-z0-9-]+)*\.prod\.colab\.dev)")
+"""The origins Colab's port proxy serves kernel ports from
+(``https://…-colab.googleusercontent.com``, ``https://….prod.colab.dev``), and
+no other Google user content."""
 
 _VSCODE_VARS = ("VSCODE_PID", "VSCODE_CWD", "VSCODE_IPC_HOOK_CLI")
 
@@ -74,7 +76,7 @@ def in_vscode() -> bool:
     """True when VS Code started this process (its ``VSCODE_PID`` /
     ``VSCODE_CWD`` / ``VSCODE_IPC_HOOK_CLI`` environment, local or remote, as
     plotly's renderer detection reads it)."""
-    return any(os.environ.get(name) for name in _VSCODE_VARS) or os.environ.get("TERM_PROGRAM") == "vscode"
+    return any(os.environ.get(name) for name in _VSCODE_VARS)
 
 
 def _hub_prefix() -> str | None:
@@ -278,7 +280,7 @@ def where(server: Server | None = None) -> Where:
     else:
         url = (external_url(port, explicit) or f"http://127.0.0.1:{port}/") + "  (for a server on port 8000)"
     labels = {VSCODE_WEBVIEW.pattern: "vscode-webview://… (VS Code's webviews)",
-              COLAB_ORIGIN.pattern: "https://….googleusercontent.com and https://….colab.dev (Colab's proxy)"}
+              COLAB_ORIGIN.pattern: "https://…-colab.googleusercontent.com and https://….prod.colab.dev (Colab's proxy)"}
     shown = tuple(labels.get(o.pattern, o.pattern) if isinstance(o, re.Pattern) else o for o in origins)
     if vscode:
         rungs = (*rungs, Rung("vscode", True, "VS Code started this kernel: its notebook webviews may open WebSockets"))

@@ -6,11 +6,13 @@ channels, then HTTP and WebSocket traffic through ``{base_url}nbws/...``."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import http.client
 import json
 import os
 import pathlib
 import shutil
+import socket
 import stat
 import subprocess
 import sys
@@ -23,6 +25,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from jupyter_client.blocking.client import BlockingKernelClient
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import ClientConnection, connect
@@ -64,6 +68,16 @@ def ws_open(ws):
             ws.send(msg)
     ws.on_message(on_message)
 app.on('echo')(lambda ws, d: ws.emit('echo', 'echo: ' + d))
+import json
+def as_seen(req):
+    return json.dumps({"headers": [[n.lower(), v] for n, v in req.headers.items_raw()], "query": req.query_string})
+@app.route('/headers', methods=['GET', 'POST'])
+def headers(req):
+    seen["calls"] += 1
+    return nbws.Response(200, as_seen(req), content_type='application/json')
+@app.websocket('/wsheaders')
+def ws_headers(ws):
+    ws.send(as_seen(ws.request))
 app.static_paths['/page'] = nbws.static_text(PAGE)
 server = nbws.start_server(app=app, name='demo', max_message_size=16 << 20)
 proto = nbws.start_server(app=app, name='proto', subprotocols=['chat.v2'])
@@ -103,7 +117,7 @@ def request(url: str, method: str = "GET", body: bytes | None = None,
         conn.close()
 
 
-def start_jupyter(tmp: pathlib.Path) -> tuple[subprocess.Popen[bytes], str]:
+def start_jupyter(tmp: pathlib.Path, options: tuple[str, ...] = ()) -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
     (tmp / "config").mkdir()
     env = {**os.environ, "PYTHONPATH": str(ROOT), "JUPYTER_CONFIG_PATH": str(ROOT / "jupyter-config"),
@@ -114,7 +128,7 @@ def start_jupyter(tmp: pathlib.Path) -> tuple[subprocess.Popen[bytes], str]:
     proc = subprocess.Popen(
         [sys.executable, "-m", "jupyter", "server", "--no-browser", f"--port={port}", "--ip=127.0.0.1",
          f"--IdentityProvider.token={TOKEN}", f"--ServerApp.base_url={BASE}", "--allow-root",
-         f"--ServerApp.root_dir={ROOT}"],
+         f"--ServerApp.root_dir={ROOT}", *options],
         cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     log.close()
     url = f"http://127.0.0.1:{port}"
@@ -131,10 +145,11 @@ def start_jupyter(tmp: pathlib.Path) -> tuple[subprocess.Popen[bytes], str]:
     return proc, url
 
 
-@pytest.fixture(scope="session")
-def jupyter() -> Iterator[Jupyter]:
+@contextlib.contextmanager
+def running_jupyter(*options: str) -> Iterator[Jupyter]:
+    """A jupyter server (extra command-line ``options``) with one kernel running APP; always stopped."""
     tmp = pathlib.Path(tempfile.mkdtemp(prefix="nbws-j"))  # short: Unix socket paths are at most ~100 bytes
-    proc, url = start_jupyter(tmp)
+    proc, url = start_jupyter(tmp, options)
     kc: BlockingKernelClient | None = None
     try:
         status, _, body = request(f"{url}{BASE}api/kernels", "POST", b"{}", AUTH)
@@ -157,6 +172,12 @@ def jupyter() -> Iterator[Jupyter]:
             proc.kill()
             proc.wait()
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def jupyter() -> Iterator[Jupyter]:
+    with running_jupyter() as j:
+        yield j
 
 
 def seen(j: Jupyter) -> dict[str, int]:
@@ -372,3 +393,111 @@ def test_a_registry_left_by_a_dead_kernel_is_ignored_and_removed(tmp_path: pathl
     assert found is not None and found.name == "demo"
     (tmp_path / "kernel-dead.json").write_text(json.dumps({"pid": int(dead.stdout), "servers": [entry]}))
     assert clean_stale(str(tmp_path)) == 1 and (tmp_path / "kernel-alive.json").exists()
+
+
+def login_cookie(j: Jupyter) -> str:
+    """``name=value`` of Jupyter's login cookie, as a browser gets it after ``?token=``."""
+    _, headers, _ = request(f"{j.url}{BASE}api/status?token={TOKEN}")
+    return headers["set-cookie"].split(";", 1)[0]
+
+
+def test_with_allow_origin_star_a_cross_site_post_without_xsrf_is_refused() -> None:
+    with running_jupyter("--ServerApp.allow_origin=*") as j:  # Jupyter's check_origin() accepts every origin
+        cookie = {"Cookie": login_cookie(j), "Content-Type": "text/plain"}
+        before = seen(j)
+        for origin in ("http://evil.example", j.url.replace("http:", "https:", 1), f"{j.url}.evil.example"):
+            status, _, body = request(j.at("demo", "headers"), "POST", b"x", {**cookie, "Origin": origin})
+            assert status == 403, (origin, body)
+        assert request(j.at("demo", "headers"), "POST", b"x", cookie)[0] == 403  # no Origin: Jupyter's XSRF rule
+        assert seen(j) == before  # the kernel's app was not called
+        # the page the kernel's server served (same scheme, host and port) still posts without Jupyter's token
+        status, _, _ = request(j.at("demo", "headers"), "POST", b"x", {**cookie, "Origin": j.url})
+        assert status == 200 and seen(j)["calls"] == before["calls"] + 1
+
+
+def as_seen_by_the_app(body: bytes | str) -> tuple[dict[str, list[str]], str]:
+    got = json.loads(body)
+    fields: dict[str, list[str]] = {}
+    for name, value in got["headers"]:
+        fields.setdefault(name, []).append(value)
+    return fields, got["query"]
+
+
+def test_jupyters_credentials_do_not_reach_the_kernel(jupyter: Jupyter) -> None:
+    login = login_cookie(jupyter)
+    sent = {"Authorization": f"token {TOKEN}", "X-XSRFToken": "xsrf-value", "X-App": "mine",
+            "Cookie": f"{login}; _xsrf=2|abc; jupyterhub-session-id=s1; app=keep; jupyterhub-user-ada=u",
+            "Referer": jupyter.at("demo", f"page?token={TOKEN}&x=1")}
+    status, _, body = request(jupyter.at("demo", f"headers?token={TOKEN}&x=1&_xsrf=2%7Cabc&y=%20"), headers=sent)
+    assert status == 200
+    fields, query = as_seen_by_the_app(body)
+    assert query == "x=1&y=%20"
+    assert fields["cookie"] == ["app=keep"] and fields["x-app"] == ["mine"]
+    assert fields["referer"] == [jupyter.at("demo", "page?x=1")]
+    assert "authorization" not in fields and "x-xsrftoken" not in fields
+    assert TOKEN not in body.decode()
+    url = jupyter.at("demo", f"wsheaders?token={TOKEN}&x=1").replace("http", "ws", 1)
+    with connect(url, additional_headers=sent, open_timeout=10) as ws:
+        fields, query = as_seen_by_the_app(ws.recv(timeout=10))
+    assert query == "x=1" and fields["cookie"] == ["app=keep"] and "authorization" not in fields
+    # the app's own Authorization scheme and cookies are its business
+    status, _, body = request(jupyter.at("demo", "headers"), headers={"Cookie": f"{login}; app=keep",
+                                                                      "Authorization": "Basic YTpi"})
+    fields, _ = as_seen_by_the_app(body)
+    assert status == 200 and fields["authorization"] == ["Basic YTpi"] and fields["cookie"] == ["app=keep"]
+
+
+def raw_request(j: Jupyter, target: bytes, fields: list[tuple[bytes, bytes]]) -> tuple[int, bytes]:
+    """One request written byte for byte (no client-side encoding or checks); status and body."""
+    parts = urllib.request.urlparse(j.url)
+    with socket.create_connection((parts.hostname or "", parts.port or 80), timeout=30) as sock:
+        head = [b"GET " + target + b" HTTP/1.1", b"Host: " + parts.netloc.encode(),
+                b"Authorization: token " + TOKEN.encode(), b"Connection: close",
+                *(name + b": " + value for name, value in fields)]
+        sock.sendall(b"\r\n".join(head) + b"\r\n\r\n")
+        resp = http.client.HTTPResponse(sock, method="GET")
+        resp.begin()
+        return resp.status, resp.read()
+
+
+class JupyterLog:
+    """What the jupyter server logged since this object was made."""
+
+    def __init__(self, j: Jupyter) -> None:
+        self.path = j.runtime.parent / "jupyter.log"
+        self.start = self.path.stat().st_size
+
+    def new(self) -> str:
+        with open(self.path, "rb") as f:
+            f.seek(self.start)
+            return f.read().decode("utf-8", "replace")
+
+
+def test_non_ascii_in_a_field_is_relayed_and_in_the_path_is_a_400(jupyter: Jupyter) -> None:
+    log = JupyterLog(jupyter)
+    prefix = f"{BASE}nbws/{jupyter.kernel_id}/demo/".encode()
+    status, body = raw_request(jupyter, prefix + b"headers", [(b"X-A", b"caf\xe9")])  # obs-text: allowed
+    assert status == 200 and ["x-a", "caf\xe9"] in json.loads(body)["headers"], body
+    status, body = raw_request(jupyter, prefix + b"caf\xe9", [])  # browsers percent-encode: caf%C3%A9
+    assert status == 400 and b"percent-encode" in body, body
+    upgrade = [(b"Upgrade", b"websocket"), (b"Connection", b"Upgrade"), (b"Sec-WebSocket-Version", b"13"),
+               (b"Sec-WebSocket-Key", b"dGhlIHNhbXBsZSBub25jZQ==")]
+    assert raw_request(jupyter, prefix + b"w\xe9", upgrade)[0] == 400
+    assert raw_request(jupyter, prefix + b"hello", [(b"X-A", b"a\x01b")])[0] == 400  # a control character
+    assert "Traceback" not in log.new()
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(name=st.sampled_from([b"X-A", b"Cookie", b"Referer"]),
+       value=st.binary(max_size=40).map(lambda b: b.replace(b"\r", b"").replace(b"\n", b"")),
+       path=st.binary(max_size=40).map(lambda b: bytes(c for c in b if c not in b"\r\n \t")))
+def test_no_header_value_or_path_bytes_give_a_server_error(jupyter: Jupyter, name: bytes, value: bytes,
+                                                           path: bytes) -> None:
+    """Whatever bytes a client puts in a field's value or the path, the
+    answer is the kernel's or a 4xx, never a 5xx or a traceback in Jupyter's log."""
+    log = JupyterLog(jupyter)
+    prefix = f"{BASE}nbws/{jupyter.kernel_id}/demo/".encode()
+    for target, fields in ((prefix + b"headers", [(name, value)]), (prefix + path, [])):
+        status, body = raw_request(jupyter, target, fields)
+        assert status < 500, (target, fields, status, body)
+    assert "Traceback" not in log.new()

@@ -71,6 +71,23 @@ def test_colab_is_detected_and_its_links_ask_the_proxy(colab: None) -> None:
     assert f"http://127.0.0.1:{server.port}" not in page  # the loopback URL is useless to a Colab browser
 
 
+def test_colab_accepts_its_proxys_origins_only(colab: None) -> None:
+    async def main() -> None:
+        server = nbws.start_server(app=echo_app())
+        for origin in ("https://kdnx1f2d9q-496ff2e9c6d22116-8000-colab.googleusercontent.com",
+                       "https://8000-m-s-1abc2def-b.us-west4-0.prod.colab.dev"):
+            async with connect(server.ws_url, origin=origin) as ws:  # type: ignore[arg-type]
+                await ws.send("through colab")
+                assert await ws.recv() == "through colab"
+        for origin in ("https://script.googleusercontent.com", "https://sites.googleusercontent.com",
+                       "https://x.prod.colab.dev.evil.example", "http://abc-colab.googleusercontent.com"):
+            with pytest.raises(InvalidStatus) as info:
+                await connect(server.ws_url, origin=origin)  # type: ignore[arg-type]
+            assert info.value.response.status_code == 403, origin
+
+    run(main)
+
+
 def test_colab_frame_loads_the_page_through_what_proxyport_returns(colab: None) -> None:
     """The script nbws writes into a Colab output runs in real Chromium: it
     asks ``proxyPort`` for the server's URL and the IFrame loads the live

@@ -17,11 +17,13 @@ PAGE = """<!doctype html><meta charset="utf-8"><title>resume</title>
 <script type="module">
 import { connect } from "./_nbws/nbws.js";
 const q = new URLSearchParams(location.search);
-window.got = []; window.resyncs = []; window.closes = []; window.statuses = [];
+window.got = []; window.resyncs = []; window.closes = []; window.statuses = []; window.big = []; window.texts = [];
 const conn = connect({ backoffBase: Number(q.get("base") || 50), backoffMax: Number(q.get("max") || 200),
   heartbeatInterval: Number(q.get("hb") || 15000), heartbeatTimeout: Number(q.get("hbt") || 10000) });
 window.conn = conn;
 conn.topic("n", (d) => window.got.push(d));
+conn.topic("big", (d) => window.big.push(d[0]));
+conn.on("message", (t) => window.texts.push(t));
 conn.on("resync", (r) => window.resyncs.push(r));
 conn.on("close", (ev) => window.closes.push([ev.code, ev.reason]));
 conn.on("status", (s) => window.statuses.push(s));
@@ -42,13 +44,15 @@ def resume_app(got: list[Any]) -> nbws.App:
 class Proxy:
     """A TCP proxy on 127.0.0.1 in front of a server: ``freeze()`` stops
     forwarding on the open connections (they stay open: a silently dead
-    socket), ``drop()`` closes them, ``refuse`` closes new ones at once.
+    socket), ``drop()`` closes them, ``refuse`` closes new ones at once;
+    ``rate`` (bytes per second) makes the link towards the page slow.
     Runs on the test's loop."""
 
     def __init__(self, target: int) -> None:
         self.target = target
         self.frozen = False
         self.refuse = False
+        self.rate: float | None = None
         self.pairs: list[tuple[asyncio.StreamWriter, asyncio.StreamWriter]] = []
         self.tasks: set[asyncio.Task[None]] = set()
         self.server: asyncio.Server | None = None
@@ -67,13 +71,16 @@ class Proxy:
         pair_frozen = [False]
 
         async def pump(src: asyncio.StreamReader, dst: asyncio.StreamWriter) -> None:
+            to_page = dst is writer
             try:
-                while data := await src.read(65536):
+                while data := await src.read(16384 if to_page and self.rate else 65536):
                     if self.frozen or pair_frozen[0]:
                         pair_frozen[0] = True  # a frozen connection stays dead
                         continue
                     dst.write(data)
                     await dst.drain()
+                    if to_page and self.rate:
+                        await asyncio.sleep(len(data) / self.rate)  # the link's speed, not a synchronisation
             except (ConnectionError, asyncio.CancelledError):
                 pass
             finally:
@@ -313,5 +320,52 @@ def test_coming_back_online_reconnects_at_once_despite_a_long_backoff() -> None:
             assert loop.time() - back < 3.0
             await wait_for_condition(lambda: len(got) == 10)
         assert got == list(range(10))
+
+    run(main, timeout=60)
+
+
+def test_a_busy_socket_on_a_slow_link_is_not_taken_for_dead() -> None:
+    """A large backlog crosses a slow link (the proxy forwards 500 kB/s
+    towards the page): the heartbeat's answer waits behind it for longer
+    than heartbeatTimeout, but every frame that arrives shows the socket is
+    alive, so the page keeps it and gets everything without a reconnect."""
+    async def main() -> None:
+        server = nbws.start_server(app=resume_app([]))
+        proxy = Proxy(server.port)
+        await proxy.start()
+        try:
+            async with chromium() as browser:
+                page = await open_page(browser, f"http://127.0.0.1:{proxy.port}/?hb=200&hbt=500")
+                proxy.rate = 500_000
+                blob = "x" * 10_000
+                for i in range(150):  # 1.5 MB: 3 s on this link
+                    server.emit("big", [i, blob])
+                await until(page, "window.big.length === 150", seconds=30)
+                assert await page.evaluate("window.big") == list(range(150))
+                assert await page.evaluate("window.closes") == []
+                assert "reconnecting" not in await page.evaluate("window.statuses")
+        finally:
+            await proxy.stop()
+
+    run(main, timeout=90)
+
+
+def test_an_apps_own_ack_text_goes_both_ways_on_a_session() -> None:
+    """The session protocol's messages begin with {"nbws":; an app's own
+    {"ack": 5} is the app's text, not an acknowledgement, in either direction."""
+    got: list[Any] = []
+
+    async def main() -> None:
+        app = resume_app(got)
+        app.on("message")(lambda ws, text: ws.send(text))  # echo the page's plain text
+        server = nbws.start_server(app=app)
+        async with chromium() as browser:
+            page = await open_page(browser, server.url)
+            await page.evaluate("""conn.sendText('{"ack":5}'); conn.sendText('{"hb":1,"ack":0}');
+                                   conn.sendText('{"welcome":"x"}'); conn.send("n", 1)""")
+            await until(page, "window.texts.length === 3")
+            assert await page.evaluate("window.texts") == ['{"ack":5}', '{"hb":1,"ack":0}', '{"welcome":"x"}']
+            await wait_for_condition(lambda: got == [1])
+            assert await page.evaluate("conn.status") == "open"
 
     run(main, timeout=60)

@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import {
   wsUrl, backoff, encodeTopic, encodeCall, decode, OutQueue, LIFECYCLE_EVENTS,
   NbwsError, NbwsQueueFull, NbwsClosed, NbwsDisconnected, NbwsTimeout, NbwsCallError,
-  Sequencer, sequenced, readSeq, PROTOCOL,
+  Sequencer, sequenced, readSeq, PROTOCOL, CONTROL,
 } from "../nbws.js";
 
 test("wsUrl derives the endpoint from where nbws.js was served", () => {
@@ -107,6 +107,7 @@ test("a sequence number goes first in the envelope, where the server reads it wi
   assert.equal(readSeq("plain"), null);
   assert.deepEqual(decode(sequenced(4, encodeTopic("p", 5))), { type: "topic", topic: "p", data: 5 });
   assert.equal(PROTOCOL, "nbws/1");
+  assert.equal(CONTROL, '{"nbws":');  // the session's own messages; an app's {"ack": 5} is not one
 });
 
 test("the sequencer numbers, keeps until acknowledged, and bounds what it keeps", () => {
@@ -141,23 +142,23 @@ test("a welcome replays what the server did not acknowledge and says when the pa
   for (const t of ["a", "b", "c"]) s.number(`{"topic":"${t}"}`);
   s.receive(1); s.receive(2);
   // resumed, the server has the page's 1 and kept everything after the page's 2: nothing lost
-  let out = s.welcome({ welcome: "id", resumed: true, ack: 1, from: 3 }, true);
+  let out = s.welcome({ nbws: "welcome", session: "id", resumed: true, ack: 1, from: 3 }, true);
   assert.deepEqual(out.replay.map((m) => m.seq), [2, 3]);
   assert.equal(out.resync, null);
   // resumed, but the server had dropped 3..6 (its buffer): a gap of 4
-  out = s.welcome({ welcome: "id", resumed: true, ack: 3, from: 7 }, true);
+  out = s.welcome({ nbws: "welcome", session: "id", resumed: true, ack: 3, from: 7 }, true);
   assert.deepEqual(out.replay, []);
   assert.deepEqual(out.resync, { reason: "gap", missed: 4 });
   assert.equal(s.rx, 6);
   assert.equal(s.receive(7), "new");
   // the server no longer knows the session (restarted): resync, numbering from the new server's 1
   s.number('{"topic":"d"}');
-  out = s.welcome({ welcome: "id2", resumed: false, ack: 0, from: 1 }, true);
+  out = s.welcome({ nbws: "welcome", session: "id2", resumed: false, ack: 0, from: 1 }, true);
   assert.deepEqual(out.resync, { reason: "unknown", missed: null });
   assert.deepEqual(out.replay.map((m) => m.seq), [4]);
   assert.equal(s.receive(1), "new");
   // a brand-new page's first welcome is not a resync
-  assert.equal(new Sequencer(5).welcome({ welcome: "x", resumed: false, ack: 0, from: 1 }, false).resync, null);
+  assert.equal(new Sequencer(5).welcome({ nbws: "welcome", session: "x", resumed: false, ack: 0, from: 1 }, false).resync, null);
 });
 
 test("over a lossy link with reconnects, every message arrives once and in order, both ways", () => {
@@ -193,7 +194,7 @@ test("over a lossy link with reconnects, every message arrives once and in order
     } else {                             // the link drops: in-flight frames are lost; reconnect and replay
       wire = [];
       const fromServer = server.unacked.filter((m) => m.seq > page.rx);
-      const welcome = { welcome: "s", resumed: true, ack: server.rx, from: fromServer.length ? fromServer[0].seq : server.tx + 1 };
+      const welcome = { nbws: "welcome", session: "s", resumed: true, ack: server.rx, from: fromServer.length ? fromServer[0].seq : server.tx + 1 };
       const { replay, resync } = page.welcome(welcome, true);
       assert.equal(resync, null);
       for (const m of fromServer) wire.push({ to: "page", text: m.text });

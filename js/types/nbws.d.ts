@@ -13,7 +13,7 @@
  * @property {boolean} [heartbeat] send heartbeats without a session, to an endpoint that answers `{"hb": k}`
  *   with `{"hb": k}` (nbws's classroom socket does); on by default on a session
  * @property {number} [heartbeatInterval] ms between heartbeats (default 15000; 0: none)
- * @property {number} [heartbeatTimeout] ms to wait for a heartbeat's answer before reconnecting (default 10000)
+ * @property {number} [heartbeatTimeout] ms to wait for a heartbeat's answer (or any other frame) before reconnecting (default 10000)
  * @property {number} [connectTimeout] ms a socket may take to open (and, on a session, be welcomed) (default 10000)
  * @property {string[]} [protocols] WebSocket subprotocols
  * @property {typeof WebSocket} [WebSocketImpl] a WebSocket class (tests)
@@ -162,11 +162,13 @@ export class OutQueue<T> {
 }
 /** The session protocol's name in the hello. */
 export const PROTOCOL: "nbws/1";
+/** How the session protocol's own messages begin: `{"nbws": kind, ...}`. */
+export const CONTROL: "{\"nbws\":";
 /**
  * @typedef {{seq: number, text: string, call?: number}} Numbered
  *   a sent envelope kept until the server acknowledges it
  *
- * @typedef {{welcome: string, resumed: boolean, ack: number, from: number}} Welcome
+ * @typedef {{nbws: "welcome", session: string, resumed: boolean, ack: number, from: number}} Welcome
  *   the server's answer to the hello
  */
 /**
@@ -411,6 +413,12 @@ export class Connection {
      * @private @param {number} id @param {(name: string) => Error} error
      */
     private settle;
+    /**
+     * A frame arrived: the socket is alive, so the heartbeat in flight needs no
+     * answer (on a slow link the answer may wait behind a large backlog).
+     * @private
+     */
+    private alive;
     /** @private @param {unknown} data */
     private receive;
     /** @private @param {Outgoing} item */
@@ -498,7 +506,7 @@ export type ConnectOptions = {
      */
     heartbeatInterval?: number | undefined;
     /**
-     * ms to wait for a heartbeat's answer before reconnecting (default 10000)
+     * ms to wait for a heartbeat's answer (or any other frame) before reconnecting (default 10000)
      */
     heartbeatTimeout?: number | undefined;
     /**
@@ -573,7 +581,8 @@ export type Numbered = {
  * the server's answer to the hello
  */
 export type Welcome = {
-    welcome: string;
+    nbws: "welcome";
+    session: string;
     resumed: boolean;
     ack: number;
     from: number;

@@ -60,8 +60,10 @@ class HandlerPlane:
         at once (``sched_yield`` releases the GIL), so the handler runs now
         instead of after the rest of the I/O thread's loop iteration. Used by
         the I/O thread for incoming messages: it halves the round-trip time
-        when both threads share a core."""
-        if self.queue.post(job) and _sched_yield is not None:
+        when both threads share a core. The job is *hot*: after it, the
+        plane's thread polls for the next message for a moment
+        (:meth:`WakeQueue.drain_and_poll`)."""
+        if self.queue.post(job, hot=True) and _sched_yield is not None:
             _sched_yield()
 
     def start_async(

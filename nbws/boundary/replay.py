@@ -72,13 +72,17 @@ class ReplayLog:
         self._entries: deque[tuple[int, str, float]] = deque()  # (seq, framed text, time added)
         self._acked = 0  # the page has every message up to here
         self._link: Outbox | None = None
+        self._closed = False  # the session ended: keep nothing more
         self._lock = threading.Lock()
 
     def send(self, envelope: str) -> bool:
         """Number ``envelope``, keep it, and write it to the current
         connection if there is one. Thread-safe, never blocks on the peer.
-        True when it went to a connection now (False: kept for the replay)."""
+        True when it went to a connection now (False: kept for the replay,
+        or dropped because the session ended)."""
         with self._lock:
+            if self._closed:
+                return False
             seq = self.next_seq
             self.next_seq += 1
             text = sequenced(seq, envelope)
@@ -117,6 +121,8 @@ class ReplayLog:
         Thread-safe."""
         with self._lock:
             self._link = None
+            if self._closed:
+                return
             self._acknowledge_locked(acked)
             start = self._entries[0][0] if self._entries else self.next_seq
             try:
@@ -141,8 +147,11 @@ class ReplayLog:
             self._bound_locked(time.monotonic() if now is None else now)
 
     def clear(self) -> None:
-        """Forget everything (the session ended). Thread-safe."""
+        """Forget everything and keep nothing more: the session ended (a
+        ``send`` racing with this, e.g. from a handler that has not yet seen
+        ``Session.expired``, is dropped). Thread-safe."""
         with self._lock:
+            self._closed = True
             self._link = None
             self._release_locked(self.bytes)
             self._entries.clear()

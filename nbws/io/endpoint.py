@@ -253,9 +253,13 @@ class Endpoint:
         """Send a topic envelope to every open WebSocket: numbered and kept
         for replay on each resumable session (a page that is away gets it
         when it comes back), one shared frame for the other sockets. Returns
-        how many sockets and sessions got it."""
-        plain = [conn for conn in self.websockets if conn.gate is None or conn.gate.state is None]
+        how many sockets and sessions got it. A socket of the envelope
+        endpoint whose first message has not come yet may hold it back
+        (``Gate.hold``): if that message resumes a session, the session's
+        replay has it."""
         sent = self.sessions.emit(envelope)
+        plain = [conn for conn in self.websockets
+                 if conn.gate is None or (conn.gate.state is None and not conn.gate.hold(envelope, sent > 0))]
         if plain:
             sent += self.broadcast(envelope, plain)
         return sent

@@ -3,12 +3,15 @@ numbers and acknowledgements on the envelope endpoint (``/_nbws/ws``).
 
 A :class:`Gate` sits in front of each envelope connection's messages. Until
 the page's first message it waits; a first message that is the helper's
-hello (``{"hello":"nbws/1",...}``) makes it a session connection, anything
-else a plain one that it never looks at again (plain clients work
-unchanged). On a session connection it answers heartbeats and records the
-page's acknowledgements itself, drops the page's replayed duplicates, and
-acknowledges what arrived, so none of that waits for (or reaches) the
-handler loop. :class:`SessionTable` holds one server's sessions, replays,
+hello (``{"nbws":"hello","protocol":"nbws/1",...}``) makes it a session
+connection, anything else a plain one that it never looks at again (plain
+clients work unchanged). Meanwhile it holds ``server.emit`` envelopes that a
+session's log also took, so a page resuming that session gets each once,
+numbered, in its replay. On a session connection it answers heartbeats and
+records the page's acknowledgements itself, drops the page's replayed
+duplicates, and acknowledges what arrived, so none of that waits for (or
+reaches) the handler loop. The protocol's own messages begin with
+``{"nbws":`` (:data:`CONTROL`), so an app's ``{"ack": 5}`` stays the app's. :class:`SessionTable` holds one server's sessions, replays,
 expires and bounds them. The wire format is in :mod:`nbws.envelope`.
 
 Everything here runs on the I/O thread.
@@ -34,11 +37,15 @@ if TYPE_CHECKING:
     from ..websocket import WebSocket
     from .wsconn import WsConnection
 
-__all__ = ["Gate", "SessionTable", "PROTOCOL"]
+__all__ = ["Gate", "SessionTable", "PROTOCOL", "CONTROL", "REFUSED"]
 
 log = logging.getLogger("nbws")
 PROTOCOL = "nbws/1"
 """The session protocol's name in the page's hello."""
+CONTROL = '{"nbws":'
+"""How the session protocol's own messages begin (``{"nbws": kind, ...}``)."""
+REFUSED = 1013
+"""The close code (Try Again Later) of a page refused a new session at ``max_sessions``."""
 _SEQ = re.compile(r'\{"seq":(\d{1,15})[,}]')
 _ID = re.compile(r"[A-Za-z0-9_-]{16,64}")
 ACK_EVERY = 64
@@ -79,16 +86,21 @@ class SessionState:
 class Gate:
     """The session protocol on one envelope connection. Runs on the I/O thread."""
 
-    __slots__ = ("_ack_timer", "conn", "mode", "state", "table", "unacked", "user")
+    __slots__ = ("_ack_timer", "_wait_timer", "conn", "held", "held_bytes", "mode", "state", "table", "unacked",
+                 "user")
 
     def __init__(self, table: SessionTable, conn: WsConnection, user: WebSocket) -> None:
         self.table = table
         self.conn = conn
         self.user = user
-        self.mode = "first"  # "first" message not seen yet | "plain" | "session"
+        self.mode = "first"  # "first" message not seen yet | "plain" | "session" | "refused"
         self.state: SessionState | None = None
         self.unacked = 0
+        self.held: list[str] = []
+        """``server.emit`` envelopes waiting for the first message to say what this connection is."""
+        self.held_bytes = 0
         self._ack_timer: Any = None
+        self._wait_timer: Any = None
 
     def __call__(self, message: str) -> bool:
         """Look at one received text message (under the connection's lock:
@@ -97,12 +109,13 @@ class Gate:
         or a duplicate."""
         if self.mode == "plain":
             return False
+        if self.mode == "refused":
+            return True
         if self.mode == "first":
-            hello = _small_json(message) if message.startswith('{"hello":') else None
-            if hello is None or hello.get("hello") != PROTOCOL:
-                self.mode = "plain"
+            hello = _small_json(message) if message.startswith(CONTROL) else None
+            if hello is None or hello.get("nbws") != "hello" or hello.get("protocol") != PROTOCOL:
+                self.decide("plain")
                 return False
-            self.mode = "session"
             self.table.hello(self, hello)
             return True
         state = self.state
@@ -121,22 +134,68 @@ class Gate:
             elif self._ack_timer is None:
                 self._ack_timer = self.table.io.loop.call_later(ACK_DELAY, self.send_ack)
             return False
-        if message.startswith('{"hb":'):
-            beat = _small_json(message)
-            if beat is None:
-                return False
-            self._note_ack(beat.get("ack"))
-            self.table.io.loop.call_soon(self._reply, json.dumps({"hb": _count(beat.get("hb")), "ack": state.rx},
-                                                                 separators=(",", ":")))
+        if not message.startswith(CONTROL):
+            return False
+        control = _small_json(message)
+        kind = control.get("nbws") if control is not None else None
+        if control is None or kind not in ("hb", "ack"):
+            return False
+        self._note_ack(control.get("ack"))
+        if kind == "hb":
+            answer = {"nbws": "hb", "hb": _count(control.get("hb")), "ack": state.rx}
+            self.table.io.loop.call_soon(self._reply, json.dumps(answer, separators=(",", ":")))
             self.unacked = 0
+        return True
+
+    def hold(self, envelope: str, logged: bool) -> bool:
+        """``server.emit(...)`` while this connection's first message has not
+        come: True when the gate takes ``envelope`` (held until the first
+        message says what to do with it), False when it is to be sent now,
+        unnumbered. It is held when a session's log also took it (``logged``:
+        a hello resuming that session would get it twice, once here and once
+        in the replay), and after something was held (order). Held
+        envelopes go out unnumbered if the connection turns out plain or
+        starts a new session, and are dropped if it resumes one (its replay
+        has them)."""
+        if self.mode == "refused" or self.mode == "session":
             return True
-        if message.startswith('{"ack":'):
-            ack = _small_json(message)
-            if ack is None:
-                return False
-            self._note_ack(ack.get("ack"))
-            return True
-        return False
+        if not self.held and (self.mode == "plain" or not logged):
+            return False
+        self.held.append(envelope)
+        self.held_bytes += len(envelope)
+        if self.mode == "first":
+            if self.held_bytes > self.table.settings.send_buffer_size:
+                self.decide("plain")  # too much to hold: a page's late hello starts over on a new socket
+            elif self._wait_timer is None:
+                self._wait_timer = self.table.io.loop.call_later(self.table.settings.handshake_timeout, self._waited)
+        return True
+
+    def _waited(self) -> None:
+        """No first message within ``handshake_timeout`` (a client that only
+        listens): an ordinary connection."""
+        self._wait_timer = None
+        if self.mode == "first":
+            self.decide("plain")
+
+    def decide(self, mode: str, drop_held: bool = False) -> None:
+        """The first message said what this connection is (``drop_held``: a
+        resumed session, whose replay has what was held). Under the
+        connection's lock or not: what was held goes out just after."""
+        self.mode = mode
+        if self._wait_timer is not None:
+            self._wait_timer.cancel()
+            self._wait_timer = None
+        if drop_held:
+            self.held.clear()
+            self.held_bytes = 0
+        if self.held:
+            self.table.io.loop.call_soon(self._release)
+
+    def _release(self) -> None:
+        """Send what was held, unnumbered and in order (before a new session's welcome)."""
+        held, self.held, self.held_bytes = self.held, [], 0
+        for envelope in held:
+            self._reply(envelope)
 
     def _note_ack(self, value: object) -> None:
         seq = _count(value)
@@ -152,7 +211,7 @@ class Gate:
                 pass
 
     def send_ack(self) -> None:
-        """Tell the page what arrived (``{"ack": n}``)."""
+        """Tell the page what arrived (``{"nbws":"ack","ack":n}``)."""
         if self._ack_timer is not None:
             self._ack_timer.cancel()
             self._ack_timer = None
@@ -160,13 +219,21 @@ class Gate:
         if state is None or self.unacked == 0:
             return
         self.unacked = 0
-        self._reply(f'{{"ack":{state.rx}}}')
+        self._reply(f'{{"nbws":"ack","ack":{state.rx}}}')
+
+    def refuse(self, code: int, reason: str) -> None:
+        """Close this connection without a session (under the connection's
+        lock: the Close goes out just after)."""
+        self.decide("refused", drop_held=True)
+        self.table.io.loop.call_soon(self.conn.start_close, code, reason)
 
     def lost(self) -> None:
         """The connection is gone."""
-        if self._ack_timer is not None:
-            self._ack_timer.cancel()
-            self._ack_timer = None
+        for timer in (self._ack_timer, self._wait_timer):
+            if timer is not None:
+                timer.cancel()
+        self._ack_timer = self._wait_timer = None
+        self.held.clear()
         if self.state is not None:
             self.table.lost(self.state, self)
 
@@ -190,8 +257,10 @@ class SessionTable:
         return Gate(self, conn, user)
 
     def hello(self, gate: Gate, hello: dict[str, Any]) -> None:
-        """The page's hello: resume its session or start one; the welcome and
-        the replay go out just after (outside the connection's lock)."""
+        """The page's hello: resume its session or start one. Under the
+        connection's lock, so it takes no other lock (a log's, another
+        connection's): the welcome, the replay, an eviction and the close of
+        a replaced connection go out just after."""
         wanted = hello.get("session")
         epoch = str(hello.get("epoch"))[:64]
         acked = _count(hello.get("ack")) or 0
@@ -203,11 +272,15 @@ class SessionTable:
         resumed = state is not None
         if state is None:
             state, acked = self._start(epoch), 0
+            if state is None:
+                gate.refuse(REFUSED, f"max_sessions={self.settings.max_sessions} reached: try again later")
+                return
         elif state.epoch != epoch:  # the page reloaded: its numbering starts again
             state.epoch, state.rx = epoch, 0
         old = state.conn
         state.conn, state.away_since = gate.conn, None
         gate.state = state
+        gate.decide("session", drop_held=resumed)  # before the welcome: a new session's held envelopes
         public, user = state.public, gate.user
 
         def attached() -> None:  # handler plane
@@ -224,7 +297,7 @@ class SessionTable:
         rx = state.rx
 
         def welcome(first: int) -> str:
-            return json.dumps({"welcome": state.id, "resumed": resumed, "ack": rx, "from": first},
+            return json.dumps({"nbws": "welcome", "session": state.id, "resumed": resumed, "ack": rx, "from": first},
                               separators=(",", ":"))
 
         def replay() -> None:  # I/O thread, outside the connection's lock
@@ -234,14 +307,22 @@ class SessionTable:
         self.io.loop.call_soon(replay)
         if old is not None and old is not gate.conn and not old.lost:
             # the page gave up on it (a dead socket it could not close): drop it
-            old.start_close(4000, "replaced by a newer connection of this session")
+            self.io.loop.call_soon(old.start_close, 4000, "replaced by a newer connection of this session")
         self._sweep_later()
 
-    def _start(self, epoch: str) -> SessionState:
+    def _start(self, epoch: str) -> SessionState | None:
+        """A new session; None when there are ``max_sessions`` and none is
+        away (the page is refused: live pages keep theirs). At the bound the
+        session away the longest ends to make room (its log is cleared just
+        after: this runs under a connection's lock)."""
         s = self.settings
         if len(self.sessions) >= s.max_sessions:
-            away = [st for st in self.sessions.values() if st.conn is None] or list(self.sessions.values())
-            self.expire(min(away, key=lambda st: st.away_since or 0.0), "max_sessions reached")
+            away = [st for st in self.sessions.values() if st.conn is None]
+            if not away:
+                return None
+            victim = min(away, key=lambda st: st.away_since or 0.0)
+            del self.sessions[victim.id]
+            self.io.loop.call_soon(self._ended, victim, "max_sessions reached")
         log_ = ReplayLog(s.session_buffer_messages, s.session_buffer_bytes, s.session_buffer_age, self.budget)
         session_id = secrets.token_urlsafe(18)
         state = SessionState(session_id, log_, epoch)
@@ -272,8 +353,11 @@ class SessionTable:
 
     def expire(self, state: SessionState, why: str) -> None:
         """End a session: forget its log, tell the handler loop."""
-        if self.sessions.pop(state.id, None) is None:
-            return
+        if self.sessions.pop(state.id, None) is not None:
+            self._ended(state, why)
+
+    def _ended(self, state: SessionState, why: str) -> None:
+        """A session left the table: forget its log, tell the handler loop."""
         state.log.clear()
         log.debug("nbws: session %s… ended: %s", state.id[:8], why)
         public = state.public

@@ -8,7 +8,10 @@ registry read (:mod:`nbws.jupyter.registry`) and its server's Unix socket
 opened. HTTP is relayed with h11 framing on the kernel side: the request body
 streamed as it arrives, the response streamed back one bounded chunk at a
 time, each written to the browser before the next is read. WebSocket
-upgrades go to :mod:`nbws.jupyter.tunnel`.
+upgrades go to :mod:`nbws.jupyter.tunnel`. What is forwarded (Jupyter's
+credentials removed) and the XSRF exception's origin rule are in
+:mod:`nbws.jupyter.headers`; a request h11 cannot frame (bytes outside ASCII
+in its target, control characters in a field) is answered 400 here.
 
 Runs on the Jupyter server's (tornado) event loop.
 """
@@ -25,19 +28,34 @@ from jupyter_server.utils import url_path_join
 from tornado import web
 from tornado.iostream import IOStream, StreamClosedError
 
+from .headers import HOP_BY_HOP, JUPYTER_AUTH, forwarded_fields, forwarded_query, same_origin
 from .registry import Entry, lookup
 from .tunnel import CHUNK, relay_websocket, stamp_activity
 
-__all__ = ["RelayHandler", "route"]
-
-# Hop-by-hop fields (RFC 9110 §7.6.1): each side frames its own connection.
-HOP_BY_HOP = frozenset({"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "proxy-connection",
-                        "te", "trailer", "transfer-encoding", "upgrade"})
+__all__ = ["RelayHandler", "request_head", "route"]
 
 
 def route(base_url: str) -> tuple[str, type[RelayHandler]]:
     """The extension's one route, for ``web_app.add_handlers``."""
     return url_path_join(base_url, r"nbws/([^/]+)/([^/]+)(/.*)?"), RelayHandler
+
+
+def request_head(method: str, target: str, fields: list[tuple[str, str]]) -> tuple[h11.Connection, bytes]:
+    """The request line and fields as the kernel's server gets them, framed
+    by a new h11 client connection (returned, to go on with the body). The
+    strings are tornado's latin-1 decoding of the bytes the browser sent, so
+    they go out as those bytes (a field's value may hold bytes 0x80-0xFF,
+    RFC 9110's obs-text); what HTTP does not allow (bytes outside ASCII in
+    the target, control characters in a field) is a 400, not a 500."""
+    client = h11.Connection(h11.CLIENT)
+    try:
+        data = client.send(h11.Request(
+            method=method.encode("latin-1"), target=target.encode("latin-1"),
+            headers=[(n.encode("latin-1"), v.encode("latin-1")) for n, v in fields]))
+    except (h11.LocalProtocolError, UnicodeEncodeError) as exc:
+        raise web.HTTPError(400, "this request cannot be relayed to the kernel's server: %s (percent-encode "
+                                 "bytes outside ASCII in the path; no control characters in fields)", exc) from None
+    return client, data or b""
 
 
 async def open_socket(path: str) -> IOStream:
@@ -73,13 +91,16 @@ class RelayHandler(JupyterHandler):
 
     def check_xsrf_cookie(self) -> None:
         """Jupyter's XSRF check for unsafe methods; a request without the
-        ``_xsrf`` token passes only when the browser said where it came from
-        (``Origin``) and Jupyter's origin check accepts that origin (pages
-        served by a kernel's nbws server do not know Jupyter's token)."""
+        ``_xsrf`` token passes only when its ``Origin`` is this server's own
+        (same scheme, host and port: :func:`~nbws.jupyter.headers.same_origin`),
+        whatever Jupyter's ``allow_origin`` says. Pages served by a kernel's
+        nbws server through the extension are same-origin and do not know
+        Jupyter's token; other sites must not post with the visitor's cookie."""
         try:
             super().check_xsrf_cookie()
         except web.HTTPError:
-            if self.request.headers.get("Origin") and self.check_origin():
+            origin = self.request.headers.get("Origin")
+            if origin and same_origin(origin, self.request.headers.get("Host", ""), self.request.protocol):
                 return
             raise
 
@@ -118,7 +139,8 @@ class RelayHandler(JupyterHandler):
                 return
             raise web.HTTPError(404, "nbws server URLs end with '/' after the server name or port")
         self._entry = entry
-        self._target = "/" + raw[2] + (f"?{self.request.query}" if self.request.query else "")
+        query = forwarded_query(self.request.query)
+        self._target = "/" + raw[2] + (f"?{query}" if query else "")
         self._prefix = self.request.path[: len(self.request.path) - len(raw[2]) - 1]
         stamp_activity(self.settings, kernel_id)
         if not websocket:
@@ -136,21 +158,24 @@ class RelayHandler(JupyterHandler):
                                      "(%s); it may have stopped", self._entry.port, exc) from None
 
     def _forward_fields(self) -> list[tuple[str, str]]:
-        fields = [(n, v) for n, v in self.request.headers.get_all()
-                  if n.lower() not in HOP_BY_HOP and n.lower() != "x-forwarded-prefix"]
+        """The browser's fields minus hop-by-hop ones and Jupyter's
+        credentials (:func:`~nbws.jupyter.headers.forwarded_fields`)."""
+        identity = self.identity_provider
+        fields = forwarded_fields(self.request.headers.get_all(), identity.get_cookie_name(self),
+                                  getattr(identity, "auth_header_pat", JUPYTER_AUTH))
         if "Host" not in self.request.headers:
             fields.append(("Host", "localhost"))
         fields.append(("X-Forwarded-Prefix", self._prefix))
         return fields
 
     async def _send_head(self) -> None:
-        self._upstream = await self.connect_upstream()
-        self._client = h11.Connection(h11.CLIENT)
         fields = self._forward_fields()
         if "chunked" in self.request.headers.get("Transfer-Encoding", "").lower():
             fields.append(("Transfer-Encoding", "chunked"))
-        method = self.request.method or "GET"
-        await self._write(self._client.send(h11.Request(method=method, target=self._target, headers=fields)))
+        client, head = request_head(self.request.method or "GET", self._target, fields)
+        self._upstream = await self.connect_upstream()
+        self._client = client
+        await self._write(head)
 
     async def _write(self, data: bytes | None) -> None:
         if data and self._upstream is not None and not self._sending_failed:
@@ -225,7 +250,9 @@ class RelayHandler(JupyterHandler):
 
     async def get(self, *args: Any) -> None:
         if self._is_websocket():
-            await relay_websocket(self, self._target, self._forward_fields())
+            upgrade = [(n, v) for n, v in self.request.headers.get_all() if n.lower() in ("connection", "upgrade")]
+            _, head = request_head("GET", self._target, upgrade + self._forward_fields())  # or a 400
+            await relay_websocket(self, head)
             return
         await self._relay()
 

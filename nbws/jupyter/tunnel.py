@@ -59,16 +59,14 @@ async def splice(a: IOStream, b: IOStream) -> None:
     await asyncio.gather(_pump(a, b), _pump(b, a))
 
 
-async def relay_websocket(handler: RelayHandler, target: str, fields: list[tuple[str, str]]) -> None:
-    """Forward the (checked) upgrade request to the kernel's server and
-    splice the two connections until one closes. The kernel's answer (101,
-    or a 4xx such as 403 from its own checks) reaches the browser as sent."""
+async def relay_websocket(handler: RelayHandler, head: bytes) -> None:
+    """Forward the (checked) upgrade request, ``head`` (its path rewritten,
+    Jupyter's credentials removed), to the kernel's server and splice the two
+    connections until one closes. The kernel's answer (101, or a 4xx such as
+    403 from its own checks) reaches the browser as sent."""
     upstream = await handler.connect_upstream()
-    forwarded = [(n, v) for n, v in handler.request.headers.get_all()
-                 if n.lower() in ("connection", "upgrade")] + fields
-    head = "".join([f"GET {target} HTTP/1.1\r\n", *(f"{n}: {v}\r\n" for n, v in forwarded), "\r\n"])
     try:
-        await upstream.write(head.encode("latin-1"))
+        await upstream.write(head)
     except StreamClosedError:
         upstream.close()
         raise
