@@ -343,3 +343,71 @@ def test_closing_the_room_tells_every_student_page() -> None:
     assert expect(ada, "ended") == {} and expect(waiting, "ended") == {}
     assert closed_with(ada) == closed_with(waiting) == 1001  # then the server goes away
     room.close()  # twice is fine
+
+
+def test_shared_text_answers_carry_names_unless_anonymous() -> None:
+    for anonymous in (False, True):
+        room = nbws.Classroom("share", host="127.0.0.1", anonymous=anonymous)
+        try:
+            q = room.ask("Why is mergesort stable?", kind="text")
+            ada, _ = join(room, "Ada")
+            send(ada, "answer", {"activity": q.id, "value": "it never swaps equal keys", "id": "s1"})
+            expect(ada, "ack")
+            assert "answers" not in expect_view(ada, lambda v: v["activity"] is not None)["activity"]
+            q.share()
+            shared = expect_view(ada, lambda v: "answers" in v["activity"])["activity"]["answers"]
+            assert shared == [{"name": None if anonymous else "Ada", "answer": "it never swaps equal keys"}]
+            ada.close()
+        finally:
+            room.close()
+
+
+def test_a_live_plot_on_the_rooms_server_is_shown_live(room: nbws.Classroom) -> None:
+    ws, _ = join(room, "Ada")
+    elsewhere = nbws.LivePlot("elsewhere")
+    with pytest.raises(ValueError, match="server=room.server"):
+        room.show(elsewhere)
+    plot = nbws.LivePlot("loss", server=room.server)
+    room.show(plot)
+    shown = expect_view(ws, lambda v: v["shown"])["shown"]
+    assert shown["kind"] == "frame" and shown["path"] == "live/loss/"
+    ws.close()
+
+
+def test_csv_record_and_roster_times(room: nbws.Classroom, tmp_path: Any) -> None:
+    import datetime
+
+    poll = room.poll("Stable?", ["yes", "no"])
+    ada, _ = join(room, "Ada")
+    send(ada, "answer", {"activity": poll.id, "value": "no", "id": "c1"})
+    expect(ada, "ack")
+    path = tmp_path / "session.csv"
+    room.save(str(path))
+    rows = nbws.Classroom.load(str(path))["responses"]
+    assert [(r["prompt"], r["name"], r["answer"], r["round"]) for r in rows] == [("Stable?", "Ada", "no", "1")]
+    assert datetime.datetime.fromisoformat(rows[0]["time"]).year >= 2024
+    assert isinstance(room.students["last_seen"][0], (datetime.datetime, __import__("pandas").Timestamp))
+    ada.close()
+
+
+def test_default_bind_is_the_lan_and_the_join_url_its_address(monkeypatch: pytest.MonkeyPatch) -> None:
+    from nbws.classroom.join import lan_address
+
+    address = lan_address()
+    if address is None:
+        pytest.skip("this machine has no LAN address")
+    room = nbws.Classroom("lan")
+    try:
+        assert room.join_url.startswith(f"http://{address}:{room.server.port}/?token=")
+        with open_ws("ws" + room.join_url[4:].replace("/?", "/_room/ws?")) as ws:  # reached at that address
+            send(ws, "join", {"name": "Ada"})
+            assert expect(ws, "welcome")["name"] == "Ada"
+    finally:
+        room.close()
+    monkeypatch.setenv("JUPYTERHUB_SERVICE_PREFIX", "/user/ada/")  # students come through the hub's proxy
+    hub = nbws.Classroom("hub")
+    try:
+        with pytest.raises(OSError):  # loopback only: the LAN address is not listening
+            connect(f"ws://{address}:{hub.server.port}/_room/ws", open_timeout=2).__enter__()
+    finally:
+        hub.close()

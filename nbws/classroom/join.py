@@ -2,22 +2,25 @@
 
 from __future__ import annotations
 
+import os
 import socket
 
-from ..reach import external_url, in_colab
+from ..reach import in_colab
 from ..server import Server
 
 __all__ = ["join_host", "join_url", "lan_address", "qr_svg"]
 
 
 def join_host(host: str | None) -> str:
-    """The address a classroom binds: ``host`` when given; else the LAN
-    (``0.0.0.0``, guarded by the student token) when browsers would reach
-    this kernel directly, or loopback when they come through a proxy
-    (Jupyter's extension, a hub's proxy, Colab)."""
+    """The address a classroom binds: ``host`` when given; loopback where
+    students' devices could not reach this machine anyway and come through
+    a proxy (a JupyterHub / Binder server, an explicit ``NBWS_EXTERNAL_URL``,
+    Colab); else the LAN (``0.0.0.0``, guarded by the student token) — also
+    under nbws's Jupyter extension on a local Jupyter, whose URLs need a
+    Jupyter login that students do not have."""
     if host is not None:
         return host
-    if external_url(0) is not None or in_colab():
+    if os.environ.get("JUPYTERHUB_SERVICE_PREFIX") or os.environ.get("NBWS_EXTERNAL_URL") or in_colab():
         return "127.0.0.1"
     return "0.0.0.0"
 
@@ -38,14 +41,15 @@ def lan_address() -> str | None:
 
 
 def join_url(server: Server) -> str:
-    """The URL students open: the server's URL, with the LAN address instead
-    of loopback when the server listens on every interface."""
-    url = server.url
-    if server.host in ("0.0.0.0", "") and url.startswith("http://127.0.0.1:"):
+    """The URL students open. A server listening on every interface is
+    joined at this machine's LAN address (not a proxy path that needs a
+    Jupyter login); otherwise the server's own URL (:func:`nbws.where`)."""
+    if server.host in ("0.0.0.0", "", "::"):
         address = lan_address()
         if address is not None:
-            url = url.replace("127.0.0.1", address, 1)
-    return url
+            token = f"?token={server.token}" if server.token else ""
+            return f"http{'s' if server.ssl is not None else ''}://{address}:{server.port}/{token}"
+    return server.url
 
 
 def qr_svg(url: str) -> str:

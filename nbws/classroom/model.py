@@ -13,8 +13,10 @@ import secrets
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["Student", "Answer", "Activity", "Room", "Refusal", "KINDS"]
+__all__ = ["Student", "Answer", "Activity", "Room", "Refusal", "KINDS", "SHARED_ANSWERS"]
 
+SHARED_ANSWERS = 500
+"""Most answers a shared text, code or number question shows to the class."""
 KINDS = ("choice", "text", "number", "code")
 """What a question may ask for; a poll is a ``choice`` question with a live chart."""
 
@@ -94,12 +96,17 @@ class Activity:
             latest[answer.student] = answer
         return latest
 
-    def public(self) -> dict[str, Any]:
-        """What a student sees of it: never others' answers, unless shared."""
+    def public(self, anonymous: bool = False) -> dict[str, Any]:
+        """What a student sees of it: never others' answers, unless shared;
+        then the counts (choices) or each student's latest answer (text, code,
+        numbers), with names unless ``anonymous``."""
         view: dict[str, Any] = {"id": self.id, "kind": self.kind, "prompt": self.prompt,
                                 "options": list(self.options), "open": self.open, "round": len(self.rounds)}
         if self.shared and self.kind == "choice":
             view["results"] = self.counts()
+        elif self.shared:
+            latest = sorted(self._latest().values(), key=lambda a: a.time)[:SHARED_ANSWERS]
+            view["answers"] = [{"name": None if anonymous else a.name, "answer": a.answer} for a in latest]
         return view
 
 
@@ -107,8 +114,8 @@ class Room:
     """The room's state. Runs on the I/O thread only (no locks).
 
     Args:
-        anonymous: names are never shown to the class (the projector and
-            shared results); the instructor still sees them.
+        anonymous: names are never shown to the class (shared answers on the
+            students' pages and the projector); the instructor still sees them.
         max_name: longest display name, in characters.
         max_answer: longest text or code answer, in characters.
         rate: answers and other messages a student may send per second, on
@@ -281,7 +288,7 @@ class Room:
         if activity is not None:
             mine = activity.current().get(student.id) if activity.poll else next(
                 (a for a in reversed(activity.attempts) if a.student == student.id), None)
-            view["activity"] = {**activity.public(), "mine": None if mine is None else mine.answer}
+            view["activity"] = {**activity.public(self.anonymous), "mine": None if mine is None else mine.answer}
         return view
 
     def roster(self) -> list[dict[str, Any]]:
@@ -291,7 +298,7 @@ class Room:
 
     def public_results(self, activity: Activity) -> dict[str, Any]:
         """The projector's view of an activity: counts, no names when anonymous."""
-        result: dict[str, Any] = {**activity.public(), "answered": len(activity.current()) if activity.poll
+        result: dict[str, Any] = {**activity.public(self.anonymous), "answered": len(activity.current()) if activity.poll
                                   else len({a.student for a in activity.attempts})}
         if activity.kind == "choice":
             result["results"] = activity.counts()

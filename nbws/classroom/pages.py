@@ -27,7 +27,8 @@ color:#fff;text-align:center}textarea{min-height:8rem;font-family:ui-monospace,m
 .bar{display:flex;align-items:center;gap:.5rem;margin:.35rem 0}.bar .fill{background:var(--bar);height:1.6rem;
 border-radius:.3rem;min-width:2px}.bar .label{width:35%;overflow:hidden;text-overflow:ellipsis;white-space:nowrap}
 iframe.shown{width:100%;height:60vh;border:1px solid var(--line);border-radius:.5rem;background:#fff}
-img.shown{max-width:100%}table{border-collapse:collapse;width:100%}td,th{text-align:left;padding:.2rem .4rem;
+img.shown{max-width:100%}ul.answers{list-style:none;padding:0}ul.answers li{border-bottom:1px solid var(--line);
+padding:.3rem 0}ul.answers pre{margin:.2rem 0;white-space:pre-wrap;font-size:.9rem}table{border-collapse:collapse;width:100%}td,th{text-align:left;padding:.2rem .4rem;
 border-bottom:1px solid var(--line);font-size:.9rem}
 """
 
@@ -36,6 +37,10 @@ function bars(options, counts) {
   const total = Math.max(1, counts.reduce((a, b) => a + b, 0));
   return options.map((o, i) => `<div class="bar"><span class="label">${esc(o)}</span>` +
     `<span class="fill" style="width:${(55 * counts[i] / total).toFixed(1)}%"></span><b>${counts[i]}</b></div>`).join("");
+}
+function answers(list) {
+  return '<ul class="answers">' + list.map((x) => `<li>${x.name ? `<b>${esc(x.name)}</b>: ` : ""}` +
+    `<pre>${esc(String(x.answer))}</pre></li>`).join("") + "</ul>";
 }
 function esc(s) { return String(s).replace(/[&<>"']/g, c => ({"&":"&amp;","<":"&lt;",">":"&gt;",'"':"&quot;","'":"&#39;"}[c])); }
 """
@@ -129,6 +134,9 @@ function render(v) {{
     }}
     $("send").disabled = !a.open;
     $("mine").textContent = a.mine == null ? "" : "Your last answer: " + String(a.mine).slice(0, 200);
+    let shared = box.querySelector(".answers");
+    if (!shared) {{ shared = document.createElement("div"); shared.className = "answers"; box.appendChild(shared); }}
+    shared.innerHTML = a.answers ? answers(a.answers) : "";
   }}
   const s = v.shown, out = $("shown");
   if (!s) out.innerHTML = "";
@@ -136,6 +144,7 @@ function render(v) {{
     out.dataset.v = s.id;
     if (s.kind === "image") out.innerHTML = `<img class="shown" alt="" src="${{s.src}}">`;
     else if (s.kind === "text") out.innerHTML = `<pre>${{esc(s.text)}}</pre>`;
+    else if (s.kind === "frame") out.innerHTML = `<iframe class="shown live" src="${{esc(s.path + location.search)}}"></iframe>`;
     else {{ out.innerHTML = '<iframe class="shown" sandbox="allow-scripts"></iframe>'; out.firstChild.srcdoc = FRAME + s.html + FRAME_END; }}
   }}
 }}
@@ -176,6 +185,7 @@ function results(a) {{
   let body = `<h2>${{esc(a.prompt)}}</h2><p class="muted">${{a.answered}} answered · ${{a.open ? "open" : "closed"}}` +
     (a.round > 1 ? ` · round ${{a.round}}` : "") + "</p>";
   if (a.results) body += bars(a.options, a.results);
+  if (a.answers) body += answers(a.answers);
   if (a.rounds && a.rounds.length > 1 && MODE !== "projector")
     body += a.rounds.slice(0, -1).map((r, i) => `<details><summary>round ${{i + 1}}</summary>${{bars(a.options, r)}}</details>`).join("");
   return body;

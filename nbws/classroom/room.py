@@ -9,14 +9,19 @@ handler plane like every handler.
 
 from __future__ import annotations
 
+import csv
+import html
 import json
 import secrets
 import time
 from collections.abc import Callable, Sequence
+from datetime import datetime
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
 from ..app import App
 from ..boundary import deliver, invoke
+from ..live import FigureStream, LivePlot
 from ..reach import frame_html, link_html
 from ..server import Server, start_server
 from .content import render
@@ -29,6 +34,8 @@ from .tables import Table, table
 __all__ = ["Classroom", "Poll", "Question"]
 
 T = TypeVar("T")
+CSV_COLUMNS = ["activity", "prompt", "kind", "name", "answer", "time", "round", "attempt"]
+"""The columns of a session saved as CSV (:meth:`Classroom.save`)."""
 
 
 class Classroom:
@@ -37,9 +44,10 @@ class Classroom:
     Args:
         name: the class's name (the page title, and the key under which a
             browser keeps its student identity).
-        host: the address to bind; default: the LAN (``0.0.0.0``) when the
-            browser would use loopback, else loopback (behind Jupyter's
-            extension, a hub proxy or Colab the students come through it).
+        host: the address to bind; default: the LAN (``0.0.0.0``, joined at
+            this machine's LAN address), but loopback on a JupyterHub / Binder
+            server, with ``NBWS_EXTERNAL_URL`` and in Colab, whose proxies the
+            students come through.
         port: the port (default: a free one).
         students: names to invite: each gets a personal link
             (:attr:`student_links`) that joins as them without typing a name.
@@ -128,10 +136,21 @@ class Classroom:
 
     def show(self, obj: Any) -> None:
         """Show ``obj`` on every student's page ("follow the instructor"): a
-        matplotlib figure, anything with ``_repr_html_`` (a DataFrame, a
-        LivePlot as a link), an IPython display object (HTML, Markdown, Image),
-        PNG bytes or a string (Markdown-ish plain text). ``None`` clears it."""
-        content = None if obj is None else render(obj)
+        matplotlib figure, anything with ``_repr_html_`` (a DataFrame), an
+        IPython display object (HTML, Markdown, Image), PNG bytes, a string
+        (plain text), or a live view — a :class:`~nbws.LivePlot` or
+        :class:`~nbws.FigureStream` created on this room's server
+        (``server=room.server``), which keeps updating on the students' pages.
+        ``None`` clears it."""
+        if isinstance(obj, (LivePlot, FigureStream)):
+            if obj.server is not self.server:
+                raise ValueError(
+                    f"the students cannot reach this {type(obj).__name__}'s server; create it on the room's "
+                    f"server: nbws.{type(obj).__name__}({obj.name!r}, ..., server=room.server)")
+            content: dict[str, Any] | None = {"kind": "frame", "path": f"live/{obj.name}/",
+                                              "id": secrets.token_hex(6)}
+        else:
+            content = None if obj is None else render(obj)
         self._io.call(lambda: self.room.show(content))
         self._changed()
 
@@ -150,16 +169,33 @@ class Classroom:
         return self._io.call(self.service.instructor_view)
 
     def save(self, path: str) -> None:
-        """Write the session (roster, activities, every answer) as JSON."""
+        """Write the session: as JSON (roster, activities, every answer; times
+        as Unix seconds), or, when ``path`` ends with ``.csv``, one CSV row per
+        answer (activity, prompt, kind, name, answer, time as ISO 8601, round,
+        attempt)."""
         record = self._io.call(lambda: _record(self.name, self.room))
+        if path.lower().endswith(".csv"):
+            with open(path, "w", encoding="utf-8", newline="") as f:
+                writer = csv.DictWriter(f, CSV_COLUMNS)
+                writer.writeheader()
+                for activity in record["activities"]:
+                    for row in activity["responses"]:
+                        writer.writerow({**row, "activity": activity["id"], "prompt": activity["prompt"],
+                                         "kind": activity["kind"],
+                                         "time": datetime.fromtimestamp(row["time"]).isoformat()})
+            return
         with open(path, "w", encoding="utf-8") as f:
             json.dump(record, f, indent=1)
 
     @staticmethod
     def load(path: str) -> dict[str, Any]:
-        """Read a session written by :meth:`save` (a dict: ``name``,
-        ``students``, ``activities`` with their ``responses``)."""
-        with open(path, encoding="utf-8") as f:
+        """Read a session written by :meth:`save`: from JSON a dict with
+        ``name``, ``students`` and ``activities`` (each with its
+        ``responses``); from CSV a dict with ``responses``, the rows as
+        written (strings)."""
+        with open(path, encoding="utf-8", newline="") as f:
+            if path.lower().endswith(".csv"):
+                return {"responses": list(csv.DictReader(f))}
             record: dict[str, Any] = json.load(f)
         return record
 
@@ -182,16 +218,24 @@ class Classroom:
     # -- display --
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
+        url = self.join_url
         warn = ""
-        if "127.0.0.1" in self.join_url or "localhost" in self.join_url:
-            warn = ("<p style='color:#b45309'>⚠ This join URL is a loopback address: no other machine can open "
-                    "it. Pass host='0.0.0.0' (or a LAN address) for students on other devices.</p>")
-        html_ = (f"<div style='font:13px system-ui,sans-serif'><b>Classroom {self.name}</b> · students join at "
-                 f"{link_html(self.server, '/', self.join_url)}{warn}"
+        if urlsplit(url).hostname in ("127.0.0.1", "localhost", "::1"):
+            warn = ("⚠ This join URL is a loopback address: no other machine can open it. Pass host='0.0.0.0' "
+                    "(or a LAN address) for students on other devices.")
+        elif not url.startswith(("http://", "https://")):
+            warn = ("⚠ This join URL goes through the Jupyter server's proxy: students need access to this "
+                    "Jupyter server to open it.")
+        note = f"<p style='color:#b45309'>{html.escape(warn)}</p>" if warn else ""
+        link = (f'<a href="{html.escape(url, quote=True)}" target="_blank" rel="noopener">{html.escape(url)}</a>'
+                if url.startswith(("http://", "https://")) else link_html(self.server, "/"))
+        html_ = (f"<div style='font:13px system-ui,sans-serif'><b>Classroom {html.escape(self.name)}</b> · "
+                 f"students join at {link}{note}"
                  + frame_html(self.server, "/_room/panel", 420, f"#key={self._instructor_key}")
                  + "</div>")
         snap = self._snapshot()
-        return {"text/plain": f"Classroom {self.name!r}: {snap['connected']} connected; join at {self.join_url}",
+        return {"text/plain": f"Classroom {self.name!r}: {snap['connected']} connected; join at {url}"
+                              + (f"\n{warn}" if warn else ""),
                 "text/html": html_}
 
 
