@@ -365,7 +365,7 @@ def test_shared_text_answers_carry_names_unless_anonymous() -> None:
 def test_a_live_plot_on_the_rooms_server_is_shown_live(room: nbws.Classroom) -> None:
     ws, _ = join(room, "Ada")
     elsewhere = nbws.LivePlot("elsewhere")
-    with pytest.raises(ValueError, match="server=room.server"):
+    with pytest.raises(ValueError, match=r"server=room\.server"):
         room.show(elsewhere)
     plot = nbws.LivePlot("loss", server=room.server)
     room.show(plot)
@@ -411,3 +411,23 @@ def test_default_bind_is_the_lan_and_the_join_url_its_address(monkeypatch: pytes
             connect(f"ws://{address}:{hub.server.port}/_room/ws", open_timeout=2).__enter__()
     finally:
         hub.close()
+
+
+def test_a_kernel_interrupt_loses_no_answer() -> None:
+    from tests.kernel import kernel
+
+    with kernel() as k:
+        out = k.run("import nbws\nroom = nbws.Classroom('irq', host='127.0.0.1')\n"
+                    "poll = room.poll('Stable?', ['yes', 'no'])\nprint(room.join_url)")
+        url = out.strip().splitlines()[-1]
+        base, _, query = url.partition("?")
+        with open_ws("ws" + base[4:] + "_room/ws?" + query) as ws:
+            send(ws, "join", {"name": "Ada"})
+            expect(ws, "welcome")
+            busy = k.start("import time\nwhile True: time.sleep(0.01)")
+            send(ws, "answer", {"activity": "a1", "value": "no", "id": "irq-1"})
+            assert expect(ws, "ack") == {"id": "irq-1"}  # recorded while the cell runs
+            k.km.interrupt_kernel()
+            _, reply = k.finish(busy, 30)
+            assert reply["status"] == "error" and reply["ename"] == "KeyboardInterrupt"
+            assert "{'yes': 0, 'no': 1}" in k.run("print(poll.results)")
