@@ -36,14 +36,28 @@ export function decodePoints(buffer) {
     const series = view.getUint16(pos + 6, true);
     const count = view.getUint32(pos + 8, true);
     pos += 12;
-    const xs = new Float64Array(count);
-    const ys = new Float64Array(count);
-    for (let i = 0; i < count; i++) xs[i] = view.getFloat64(pos + 8 * i, true);
+    const xs = float64s(buffer, view, pos, count);
     pos += 8 * count;
-    for (let i = 0; i < count; i++) ys[i] = view.getFloat64(pos + 8 * i, true);
+    const ys = float64s(buffer, view, pos, count);
     pos += 8 * count;
     out.push({ series, xs, ys });
   }
+  return out;
+}
+
+const LITTLE_ENDIAN = new Uint8Array(new Float64Array([1]).buffer)[7] === 0x3f;
+
+/**
+ * `count` little-endian float64 values at byte `pos` (not 8-aligned: after a
+ * 12-byte header): one copy of the bytes on little-endian machines (nearly all),
+ * DataView reads elsewhere.
+ * @param {ArrayBuffer} buffer @param {DataView} view @param {number} pos @param {number} count
+ * @returns {Float64Array}
+ */
+function float64s(buffer, view, pos, count) {
+  if (LITTLE_ENDIAN) return new Float64Array(buffer.slice(pos, pos + 8 * count));
+  const out = new Float64Array(count);
+  for (let i = 0; i < count; i++) out[i] = view.getFloat64(pos + 8 * i, true);
   return out;
 }
 
@@ -119,6 +133,51 @@ export function firstAtOrAfter(xs, x) {
   let lo = 0, hi = xs.length;
   while (lo < hi) { const mid = (lo + hi) >> 1; if (xs[mid] < x) lo = mid + 1; else hi = mid; }
   return lo;
+}
+
+/**
+ * M4 decimation (first, last, min and max per pixel column): the indexes of
+ * the points of `xs[i0..i1)` / `ys[i0..i1)` to draw on `width` pixel columns
+ * spanning `x0..x1` on the x axis, in index order. A line through them covers
+ * exactly the pixels a line through every point would, so no spike or dip is
+ * lost. Points whose y is not finite (or not positive, with `logy`) are
+ * skipped, as the chart does not draw them; with `logx`, `x0`/`x1` are log10
+ * units and points at x <= 0 are skipped. `xs` must be increasing.
+ * @param {Float64Array} xs @param {Float64Array} ys
+ * @param {number} i0 @param {number} i1 @param {number} x0 @param {number} x1 @param {number} width
+ * @param {boolean} [logx] @param {boolean} [logy]
+ * @returns {Uint32Array}
+ */
+export function m4(xs, ys, i0, i1, x0, x1, width, logx = false, logy = false) {
+  const columns = Math.max(1, Math.floor(width));
+  const scale = columns / (x1 - x0 || 1);
+  let n = 0;
+  let col = NaN, first = -1, last = -1, lo = -1, hi = -1, ymin = Infinity, ymax = -Infinity;
+  let out = new Uint32Array(4 * (columns + 2));
+  const flush = () => {
+    if (n + 4 > out.length) { const grown = new Uint32Array(2 * out.length); grown.set(out); out = grown; } // x went back
+    // first, then min and max in index order, then last (each once)
+    out[n++] = first;
+    const a = lo < hi ? lo : hi, b = lo < hi ? hi : lo;
+    if (a !== first) out[n++] = a;
+    if (b !== a && b !== first) out[n++] = b;
+    if (last !== b && last !== first) out[n++] = last;
+  };
+  for (let i = i0; i < i1; i++) {
+    const y = ys[i];
+    if (!(y === y) || y === Infinity || y === -Infinity || (logy && !(y > 0))) continue;
+    const x = logx ? Math.log10(xs[i]) : xs[i];
+    if (!(x === x)) continue;
+    let c = Math.floor((x - x0) * scale);
+    if (c < -1) c = -1; else if (c > columns) c = columns; // everything beyond an edge shares one column
+    if (c !== col) {
+      if (first >= 0) flush();
+      col = c; first = i; lo = i; hi = i; ymin = y; ymax = y;
+    } else if (y < ymin) { ymin = y; lo = i; } else if (y > ymax) { ymax = y; hi = i; }
+    last = i;
+  }
+  if (first >= 0) flush();
+  return out.subarray(0, n);
 }
 
 /**
@@ -291,13 +350,18 @@ export class LiveChart {
       ctx.strokeStyle = PALETTE[s % PALETTE.length];
       ctx.lineWidth = 1.5;
       ctx.beginPath();
-      const step = Math.max(1, Math.floor(xs.length / (w * 2)));
+      const columns = (w - pad.l - pad.r) * dpr;
       let started = false;
-      for (let i = 0; i < xs.length; i += step) {
+      const point = (/** @type {number} */ i) => {
         const y = fy(ys[i]);
-        if (!Number.isFinite(y)) continue;
+        if (!Number.isFinite(y)) return;
         if (started) ctx.lineTo(px(xs[i]), py(y));
         else { ctx.moveTo(px(xs[i]), py(y)); started = true; }
+      };
+      if (xs.length > 2 * columns) { // more points than pixels: each column's first, min, max and last
+        for (const i of m4(xs, ys, 0, xs.length, x0, x1, columns, false, this.log)) point(i);
+      } else {
+        for (let i = 0; i < xs.length; i++) point(i);
       }
       ctx.stroke();
     });

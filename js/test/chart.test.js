@@ -2,7 +2,7 @@
 // itself is tested in real headless Chromium (tests/test_live_browser.py).
 import test from "node:test";
 import assert from "node:assert/strict";
-import { decodePoints, ticks, Column, windowStart, firstAtOrAfter } from "../chart.js";
+import { decodePoints, ticks, Column, windowStart, firstAtOrAfter, m4 } from "../chart.js";
 
 test("live-plot frames decode", () => {
   const count = 3;
@@ -44,4 +44,56 @@ test("the window is the x range of the last N points of the most frequent series
   assert.equal(firstAtOrAfter(slow.x.values(), 905), 91);
   assert.equal(firstAtOrAfter(slow.x.values(), 1e9), 100);
   assert.equal(firstAtOrAfter(slow.x.values(), -Infinity), 0);
+});
+
+/** M4 by its definition: per column run, first, last, first min and first max (finite points only). */
+function m4Reference(/** @type {Float64Array} */ xs, /** @type {Float64Array} */ ys, x0 = 0, x1 = 1, width = 1) {
+  /** @type {number[][]} */
+  const runs = [];
+  let col = NaN;
+  for (let i = 0; i < xs.length; i++) {
+    if (!Number.isFinite(ys[i]) || Number.isNaN(xs[i])) continue;
+    const c = Math.min(width, Math.max(-1, Math.floor((xs[i] - x0) * width / (x1 - x0))));
+    if (c !== col) { runs.push([]); col = c; }
+    runs[runs.length - 1].push(i);
+  }
+  const out = [];
+  for (const run of runs) {
+    const vals = run.map((i) => ys[i]);
+    const keep = new Set([run[0], run[run.length - 1], run[vals.indexOf(Math.min(...vals))], run[vals.indexOf(Math.max(...vals))]]);
+    out.push(...[...keep].sort((a, b) => a - b));
+  }
+  return out;
+}
+
+test("m4 keeps each column's first, last, min and max, as the brute-force reference does", () => {
+  let seed = 14;
+  const rand = () => { seed = (seed * 1103515245 + 12345) % 2147483648; return seed / 2147483648; };
+  for (let trial = 0; trial < 200; trial++) {
+    const n = 1 + Math.floor(rand() * 300);
+    const xs = new Float64Array(n), ys = new Float64Array(n);
+    let x = -10;
+    for (let i = 0; i < n; i++) { x += rand() * 1.2; xs[i] = x; ys[i] = rand() < 0.05 ? NaN : Math.floor(rand() * 8); }
+    const width = 1 + Math.floor(rand() * 40);
+    assert.deepEqual(Array.from(m4(xs, ys, 0, n, 0, 100, width)), m4Reference(xs, ys, 0, 100, width), `trial ${trial}`);
+  }
+});
+
+test("m4 keeps a one-point spike among a million points, within 4 points per column", () => {
+  const n = 1_000_000;
+  const xs = new Float64Array(n), ys = new Float64Array(n);
+  for (let i = 0; i < n; i++) xs[i] = i;
+  ys[777_777] = 1;
+  ys[777_778] = -1; // a dip right after it, in the same column
+  const keep = m4(xs, ys, 0, n, 0, n - 1, 800);
+  assert.ok(keep.length <= 4 * 802);
+  assert.ok(keep.includes(777_777) && keep.includes(777_778));
+  assert.deepEqual(Array.from(keep), [...keep].sort((a, b) => a - b));
+});
+
+test("m4 skips what is not drawn: NaN, and y <= 0 on a log axis; log x works in log10 units", () => {
+  const xs = new Float64Array([1, 10, 100, 1000]), ys = new Float64Array([NaN, -1, 5, 0]);
+  assert.deepEqual(Array.from(m4(xs, ys, 0, 4, 0, 1000, 1)), [1, 2, 3]);
+  assert.deepEqual(Array.from(m4(xs, ys, 0, 4, 0, 1000, 1, false, true)), [2]);
+  assert.deepEqual(Array.from(m4(xs, new Float64Array([1, 2, 3, 4]), 0, 4, 0, 3, 3, true)), [0, 1, 2, 3]);
 });

@@ -38,6 +38,20 @@ export function windowStart(columns: {
  */
 export function firstAtOrAfter(xs: Float64Array, x: number): number;
 /**
+ * M4 decimation (first, last, min and max per pixel column): the indexes of
+ * the points of `xs[i0..i1)` / `ys[i0..i1)` to draw on `width` pixel columns
+ * spanning `x0..x1` on the x axis, in index order. A line through them covers
+ * exactly the pixels a line through every point would, so no spike or dip is
+ * lost. Points whose y is not finite (or not positive, with `logy`) are
+ * skipped, as the chart does not draw them; with `logx`, `x0`/`x1` are log10
+ * units and points at x <= 0 are skipped. `xs` must be increasing.
+ * @param {Float64Array} xs @param {Float64Array} ys
+ * @param {number} i0 @param {number} i1 @param {number} x0 @param {number} x1 @param {number} width
+ * @param {boolean} [logx] @param {boolean} [logy]
+ * @returns {Uint32Array}
+ */
+export function m4(xs: Float64Array, ys: Float64Array, i0: number, i1: number, x0: number, x1: number, width: number, logx?: boolean, logy?: boolean): Uint32Array;
+/**
  * Show a live plot served by nbws (`nbws.LivePlot`) in `element`.
  * @param {HTMLElement} element
  * @param {ConnectOptions & {window?: number | null, log?: boolean}} [options]
