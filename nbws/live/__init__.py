@@ -4,7 +4,7 @@
   the I/O thread at most ``fps`` times a second;
 * :mod:`.channel` — :class:`Channel`: a named stream, latest-wins or all;
 * :mod:`.figure` — :class:`FigureStream`: a matplotlib figure as PNG frames;
-* :mod:`.frames` — the binary points format and downsampling (pure).
+* :mod:`.frames` — the binary points format and M4 decimation (pure).
 
 Their pages and WebSockets are served by the I/O thread (registered in the
 server's route table), so browsers join and update while a cell is busy.
@@ -15,8 +15,9 @@ from __future__ import annotations
 from ..reach import page_url
 from .channel import Channel
 from .figure import FigureStream
-from .frames import decode_points, downsample, encode_points
+from .frames import decimate, decode_points, downsample, encode_points, m4
 from .plot import LivePlot
 from .shared import PageInfo
 
-__all__ = ["LivePlot", "Channel", "PageInfo", "FigureStream", "encode_points", "decode_points", "downsample", "page_url"]
+__all__ = ["LivePlot", "Channel", "PageInfo", "FigureStream", "encode_points", "decode_points", "downsample", "decimate", "m4",
+           "page_url"]
