@@ -2,7 +2,7 @@
 // itself is tested in real headless Chromium (tests/test_live_browser.py).
 import test from "node:test";
 import assert from "node:assert/strict";
-import { decodePoints, ticks, Column, windowStart, firstAtOrAfter, m4 } from "../chart.js";
+import { decodePoints, ticks, Column, windowStart, firstAtOrAfter, m4, axisTicks, zoomAround, ema, formatNumber, pointsCSV } from "../chart.js";
 
 test("live-plot frames decode", () => {
   const count = 3;
@@ -96,4 +96,47 @@ test("m4 skips what is not drawn: NaN, and y <= 0 on a log axis; log x works in 
   assert.deepEqual(Array.from(m4(xs, ys, 0, 4, 0, 1000, 1)), [1, 2, 3]);
   assert.deepEqual(Array.from(m4(xs, ys, 0, 4, 0, 1000, 1, false, true)), [2]);
   assert.deepEqual(Array.from(m4(xs, new Float64Array([1, 2, 3, 4]), 0, 4, 0, 3, 3, true)), [0, 1, 2, 3]);
+});
+
+test("log axes tick whole decades, labelled with the values they stand for", () => {
+  assert.deepEqual(axisTicks(-2, 3, true).map((t) => t.label), ["0.01", "0.1", "1", "10", "100", "1000"]);
+  assert.deepEqual(axisTicks(-2, 3, true).map((t) => t.at), [-2, -1, 0, 1, 2, 3]);
+  assert.deepEqual(axisTicks(0, 20, true).map((t) => t.at), [0, 4, 8, 12, 16, 20]); // every 4th decade
+  assert.deepEqual(axisTicks(0, 20, true).slice(1, 3).map((t) => t.label), ["10000", "1e8"]);
+  const narrow = axisTicks(0, 0.5, true); // less than a decade: round steps, labelled 10^t
+  assert.ok(narrow.length >= 2 && narrow.every((t) => t.at >= 0 && t.at <= 0.5));
+  assert.equal(narrow[0].label, "1");
+  assert.deepEqual(axisTicks(0, 10).map((t) => t.label), ["0", "2", "4", "6", "8", "10"]);
+});
+
+test("numbers are labelled short", () => {
+  assert.equal(formatNumber(0.30000000000000004), "0.3");
+  assert.equal(formatNumber(1234567), "1.235e6");
+  assert.equal(formatNumber(0.00012), "1.2e-4");
+  assert.equal(formatNumber(-42), "-42");
+});
+
+test("zooming around a point keeps it in place", () => {
+  assert.deepEqual(zoomAround(0, 100, 50, 0.5), [25, 75]);
+  assert.deepEqual(zoomAround(0, 100, 0, 2), [0, 200]);
+  const [lo, hi] = zoomAround(10, 20, 12, 0.1);
+  assert.ok(Math.abs((12 - lo) / (hi - lo) - 0.2) < 1e-12); // 12 stays at 20 % of the width
+});
+
+test("smoothing is TensorBoard's debiased EMA, incremental, and skips NaN", () => {
+  assert.deepEqual(Array.from(ema([1, 2, 3], 0)), [1, 2, 3]);
+  const once = ema([4, 4, 4], 0.9);
+  for (const v of once) assert.ok(Math.abs(v - 4) < 1e-12); // debiased: no ramp from 0
+  const all = ema([1, 5, NaN, 2, 8], 0.6);
+  const state = { last: 0, count: 0 };
+  const parts = [...ema([1, 5], 0.6, state), ...ema([NaN, 2, 8], 0.6, state)];
+  assert.deepEqual(parts, Array.from(all));
+  assert.ok(Number.isNaN(all[2]));
+  assert.ok(Math.abs(all[1] - (0.6 * 0.4 * 1 + 0.4 * 5) / (1 - 0.6 ** 2)) < 1e-12);
+});
+
+test("the CSV has every point of every series, names quoted when needed", () => {
+  const col = (/** @type {number[]} */ v) => { const c = new Column(); c.append(new Float64Array(v)); return c; };
+  const csv = pointsCSV(["loss", 'a,"b"'], [{ x: col([0, 1]), y: col([0.5, 0.25]) }, { x: col([2]), y: col([NaN]) }]);
+  assert.equal(csv, 'series,x,y\nloss,0,0.5\nloss,1,0.25\n"a,""b""",2,NaN\n');
 });

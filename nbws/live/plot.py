@@ -38,12 +38,14 @@ __all__ = ["LivePlot"]
 
 PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>{title}</title>
-<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="viewport" content="width=device-width, initial-scale=1"><meta name="color-scheme" content="light dark">
 <style>html,body{{margin:0;height:100%;font:13px system-ui,sans-serif}}#plot{{height:100%}}</style></head>
 <body><div id="plot"></div>
 <script type="module">
 import {{ liveplot }} from "../../_nbws/chart.js";
-window.chart = liveplot(document.getElementById("plot"), {{ path: {path} }});
+// the plot's own theme= option wins; else the embedding notebook's (?theme=), else the browser's preference
+const theme = {theme} !== "auto" ? {theme} : new URLSearchParams(location.search).get("theme");
+window.chart = liveplot(document.getElementById("plot"), {{ path: {path}, theme }});
 </script></body></html>
 """
 
@@ -68,9 +70,12 @@ class LivePlot:
             most often, for every series (a series pushed rarely is cut to the
             same range instead of stretching the axis); None: all points.
             Points are expected in increasing x, as ``push(step, ...)`` gives.
-        title: the page title.
+        title: the chart's title (default: the name).
         client_buffer: bytes that may wait for one page before it skips batches.
         history_points: most points per series sent to a joining page.
+        xlabel, ylabel: the axis labels.
+        theme: ``"auto"`` (the embedding notebook's theme, else the browser's
+            ``prefers-color-scheme``), ``"light"`` or ``"dark"``.
     """
 
     def __init__(
@@ -84,6 +89,9 @@ class LivePlot:
         title: str | None = None,
         client_buffer: int = 4 * 1024 * 1024,
         history_points: int = 200_000,
+        xlabel: str | None = None,
+        ylabel: str | None = None,
+        theme: str = "auto",
     ) -> None:
         if not re.fullmatch(r"[A-Za-z0-9_.-]+", name):
             raise ValueError(f"a plot name may use letters, digits, '_', '.', '-', not {name!r}")
@@ -91,6 +99,8 @@ class LivePlot:
             raise ValueError("a plot needs at least one series")
         if fps <= 0:
             raise ValueError("fps must be positive")
+        if theme not in ("auto", "light", "dark"):
+            raise ValueError(f"theme must be 'auto', 'light' or 'dark', not {theme!r}")
         self.name = name
         self.series = list(series)
         self._index = {s: i for i, s in enumerate(self.series)}
@@ -100,6 +110,9 @@ class LivePlot:
         self.title = title or name
         self.client_buffer = client_buffer
         self.history_points = history_points
+        self.xlabel = xlabel or ""
+        self.ylabel = ylabel or ""
+        self.theme = theme
         self.server = server if server is not None else shared_server()
         self._pending: Mailbox[tuple[int, float, float]] = Mailbox()
         self._history = [(array("d"), array("d")) for _ in self.series]
@@ -117,7 +130,8 @@ class LivePlot:
                                         "or pass server=None for the shared one")
         self._endpoint = endpoint
         self._path = f"/live/{name}/"
-        page = PAGE.format(title=html.escape(self.title), path=json.dumps(f"live/{name}/ws")).encode()
+        page = PAGE.format(title=html.escape(self.title), path=json.dumps(f"live/{name}/ws"),
+                           theme=json.dumps(theme)).encode()
         def install() -> None:  # I/O thread
             endpoint.routes.add_page(self._path, page, "text/html; charset=utf-8")
             endpoint.routes.add_socket(self._path + "ws", self._subscribe)
@@ -222,7 +236,8 @@ class LivePlot:
 
     def _subscribe(self, conn: WsConnection) -> None:
         """A page opened the plot's WebSocket: meta, history, then live frames."""
-        meta = {"name": self.name, "title": self.title, "series": self.series, "window": self.window}
+        meta = {"name": self.name, "title": self.title, "series": self.series, "window": self.window,
+                "xlabel": self.xlabel, "ylabel": self.ylabel, "theme": self.theme}
         conn.send_message(encode_topic("meta", meta))
         chunks = []
         for i, (xs, ys) in enumerate(self._history):

@@ -1,0 +1,206 @@
+"""The live-plot chart in real Chromium (one browser for the module): zoom and
+follow, M4 keeping a spike, hidden series, themes, export, saved runs and
+dashboards. Each test drives it as a user would and checks what is drawn."""
+
+from __future__ import annotations
+
+import asyncio
+import pathlib
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import AbstractAsyncContextManager
+from typing import Any, TypeVar
+
+import pytest
+from playwright.async_api import Browser, Page
+
+import nbws
+from tests.browser import chromium
+
+T = TypeVar("T")
+BLUE, ORANGE = (31, 119, 180), (255, 127, 14)  # the first two series' colours
+SHOTS = pathlib.Path("/tmp/nbws-chart-shots")
+
+
+@pytest.fixture(scope="module")
+def env() -> Iterator[tuple[asyncio.AbstractEventLoop, Browser]]:
+    """One Chromium for the module, on one event loop that is also the nbws handler loop."""
+    loop = asyncio.new_event_loop()
+    manager: AbstractAsyncContextManager[Browser] = chromium()
+    browser = loop.run_until_complete(asyncio.wait_for(manager.__aenter__(), 60))
+    try:
+        yield loop, browser
+    finally:
+        loop.run_until_complete(asyncio.wait_for(manager.__aexit__(None, None, None), 60))
+        loop.close()
+
+
+def drive(env: tuple[asyncio.AbstractEventLoop, Browser], main: Callable[[Browser], Awaitable[T]],
+          timeout: float = 90) -> T:
+    loop, browser = env
+    return loop.run_until_complete(asyncio.wait_for(main(browser), timeout))
+
+
+async def open_plot(browser: Browser, url: str, points: int, width: int = 900, height: int = 400,
+                    color_scheme: Any = "light") -> Page:
+    page = await browser.new_page(viewport={"width": width, "height": height}, color_scheme=color_scheme)
+    await page.goto(url)
+    await page.wait_for_function(f"window.chart && window.chart.count() === {points}", timeout=30000)
+    await drawn(page)
+    return page
+
+
+async def drawn(page: Page) -> None:
+    await page.evaluate("new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))")
+
+
+async def pixels(page: Page, rgb: tuple[int, int, int], left: float = 0, right: float = 1e9, top: float = 0,
+                 bottom: float = 1e9, selector: str = "canvas") -> int:
+    """Canvas pixels close to ``rgb`` inside a rectangle given in CSS px."""
+    return int(await page.evaluate("""([sel, [r, g, b], [l, rt, t, bt]]) => {
+        const c = document.querySelector(sel), k = c.width / c.clientWidth;
+        const x0 = Math.max(0, Math.floor(l * k)), x1 = Math.min(c.width, Math.ceil(rt * k));
+        const y0 = Math.max(0, Math.floor(t * k)), y1 = Math.min(c.height, Math.ceil(bt * k));
+        if (x1 <= x0 || y1 <= y0) return 0;
+        const d = c.getContext('2d').getImageData(x0, y0, x1 - x0, y1 - y0).data;
+        let n = 0;
+        for (let i = 0; i < d.length; i += 4)
+            if (Math.abs(d[i] - r) < 40 && Math.abs(d[i + 1] - g) < 40 && Math.abs(d[i + 2] - b) < 40) n++;
+        return n;
+    }""", [selector, list(rgb), [left, right, top, bottom]]))
+
+
+async def plot_area(page: Page) -> dict[str, float]:
+    """The plot's rectangle inside the canvas, in CSS px, and the canvas's place on the page."""
+    return dict(await page.evaluate("""() => {
+        const b = window.chart.box, r = window.chart.canvas.getBoundingClientRect();
+        return {l: b.l, r: b.w - b.r, t: b.t, b: b.h - b.b, left: r.left, top: r.top};
+    }"""))
+
+
+def test_dragging_zooms_x_and_a_double_click_follows_the_live_edge_again(env: Any) -> None:
+    async def main(browser: Browser) -> None:
+        server = nbws.start_server(app=nbws.App())
+        plot = nbws.LivePlot("zoom", series=["y"], server=server, xlabel="step", ylabel="loss")
+        plot.push_many(range(1000), [i % 100 for i in range(1000)])
+        assert plot.flush(10)
+        page = await open_plot(browser, plot.url, 1000)
+        assert await page.evaluate("[window.chart.view.x0, window.chart.view.x1]") == [0, 999]
+        a = await plot_area(page)
+        width = a["r"] - a["l"]
+        y = a["top"] + (a["t"] + a["b"]) / 2
+        await page.mouse.move(a["left"] + a["l"] + 0.25 * width, y)
+        await page.mouse.down()
+        await page.mouse.move(a["left"] + a["l"] + 0.4 * width, y, steps=4)
+        await page.mouse.move(a["left"] + a["l"] + 0.5 * width, y, steps=4)
+        await page.mouse.up()
+        await drawn(page)
+        x0, x1 = await page.evaluate("[window.chart.view.x0, window.chart.view.x1]")
+        assert abs(x0 - 250) < 3 and abs(x1 - 500) < 3, (x0, x1)
+        assert await page.evaluate("window.chart.following") is False
+        await page.screenshot(path=str(SHOTS / "zoomed.png"))
+        plot.push_many(range(1000, 2000), [i % 100 for i in range(1000, 2000)])  # the run goes on
+        assert plot.flush(10)
+        await page.wait_for_function("window.chart.count() === 2000", timeout=10000)
+        await drawn(page)
+        assert await page.evaluate("[window.chart.view.x0, window.chart.view.x1]") == [x0, x1]  # the zoom holds
+        await page.mouse.dblclick(a["left"] + a["l"] + 0.5 * width, y)
+        await drawn(page)
+        assert await page.evaluate("window.chart.following") is True
+        assert await page.evaluate("[window.chart.view.x0, window.chart.view.x1]") == [0, 1999]  # the live edge
+        plot.push(2500, y=1)
+        assert plot.flush(10)
+        await page.wait_for_function("window.chart.view && window.chart.view.x1 === 2500", timeout=10000)
+
+    drive(env, main)
+
+
+def test_shift_drag_zooms_a_box_the_wheel_zooms_x_and_alt_drag_pans(env: Any) -> None:
+    async def main(browser: Browser) -> None:
+        server = nbws.start_server(app=nbws.App())
+        plot = nbws.LivePlot("wheel", series=["y"], server=server)
+        plot.push_many(range(1001), [i / 10 for i in range(1001)])  # y from 0 to 100
+        assert plot.flush(10)
+        page = await open_plot(browser, plot.url, 1001)
+        a = await plot_area(page)
+        w, h = a["r"] - a["l"], a["b"] - a["t"]
+        at = lambda fx, fy: (a["left"] + a["l"] + fx * w, a["top"] + a["t"] + fy * h)
+        full = await page.evaluate("window.chart.view")
+        await page.keyboard.down("Shift")
+        await page.mouse.move(*at(0.2, 0.2))
+        await page.mouse.down()
+        await page.mouse.move(*at(0.6, 0.6), steps=5)
+        await page.mouse.up()
+        await page.keyboard.up("Shift")
+        await drawn(page)
+        v = await page.evaluate("window.chart.view")
+        top, bottom = full["y1"] - 0.2 * (full["y1"] - full["y0"]), full["y1"] - 0.6 * (full["y1"] - full["y0"])
+        assert abs(v["x0"] - 200) < 3 and abs(v["x1"] - 600) < 3, v
+        assert abs(v["y0"] - bottom) < 1 and abs(v["y1"] - top) < 1, (v, full)
+        await page.mouse.dblclick(*at(0.5, 0.5))
+        await page.mouse.move(*at(0.5, 0.5))
+        await page.mouse.wheel(0, -300)  # zoom in around the middle
+        await drawn(page)
+        v = await page.evaluate("window.chart.view")
+        assert v["x1"] - v["x0"] < 700 and abs((v["x0"] + v["x1"]) / 2 - 500) < 5, v
+        before = v
+        await page.keyboard.down("Alt")
+        await page.mouse.move(*at(0.5, 0.5))
+        await page.mouse.down()
+        await page.mouse.move(*at(0.3, 0.5), steps=5)  # drag the data to the left: the view moves right
+        await page.mouse.up()
+        await page.keyboard.up("Alt")
+        await drawn(page)
+        v = await page.evaluate("window.chart.view")
+        shift = 0.2 * (before["x1"] - before["x0"])
+        assert abs(v["x0"] - (before["x0"] + shift)) < 3 and abs((v["x1"] - v["x0"]) - (before["x1"] - before["x0"])) < 1e-6
+
+    drive(env, main)
+
+
+def test_a_one_point_spike_among_a_million_survives_decimation_in_its_pixel_column(env: Any) -> None:
+    async def main(browser: Browser) -> None:
+        import numpy
+
+        server = nbws.start_server(app=nbws.App())
+        plot = nbws.LivePlot("spike", series=["y"], server=server, max_points=1_000_000)
+        n, spike = 1_000_000, 654_321
+        ys = numpy.zeros(n)
+        ys[spike] = 1.0
+        plot.push_many(numpy.arange(n, dtype=float), ys)
+        assert plot.flush(30)
+        # the page joins late: the history is M4-decimated on the server, then per pixel column by the page
+        page = await browser.new_page(viewport={"width": 900, "height": 400})
+        await page.goto(plot.url)
+        await page.wait_for_function("window.chart && window.chart.count() > 1000", timeout=30000)
+        await drawn(page)
+        assert await page.evaluate("window.chart.count()") <= 200_001
+        a = await plot_area(page)
+        column = a["l"] + spike / (n - 1) * (a["r"] - a["l"])
+        top = (a["t"], a["t"] + 0.2 * (a["b"] - a["t"]))  # y = 1 is the top of the plot; the rest is 0
+        assert await pixels(page, BLUE, column - 2, column + 2, *top) > 0
+        assert await pixels(page, BLUE, a["l"] + 2, column - 4, *top) == 0
+        assert await pixels(page, BLUE, column + 4, a["r"] - 2, *top) == 0
+
+    drive(env, main, timeout=120)
+
+
+def test_a_series_hidden_from_the_legend_is_not_drawn(env: Any) -> None:
+    async def main(browser: Browser) -> None:
+        server = nbws.start_server(app=nbws.App())
+        plot = nbws.LivePlot("hide", series=["loss", "acc"], server=server)
+        for i in range(500):
+            plot.push(i, loss=i % 50, acc=50 - i % 50)
+        assert plot.flush(10)
+        page = await open_plot(browser, plot.url, 1000)
+        assert await pixels(page, ORANGE) > 500 and await pixels(page, BLUE) > 500
+        await page.click("[data-series='1']")
+        await drawn(page)
+        assert await pixels(page, ORANGE) == 0 and await pixels(page, BLUE) > 500
+        await page.click("[data-series='1']")
+        await drawn(page)
+        assert await pixels(page, ORANGE) > 500
+
+    drive(env, main)
+
+
+SHOTS.mkdir(exist_ok=True)
