@@ -203,4 +203,55 @@ def test_a_series_hidden_from_the_legend_is_not_drawn(env: Any) -> None:
     drive(env, main)
 
 
+DARK_SHARE = """() => {
+    const c = document.querySelector('canvas'), d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+    let dark = 0;
+    for (let i = 0; i < d.length; i += 4) if (d[i] + d[i + 1] + d[i + 2] < 180) dark++;
+    return dark / (d.length / 4);
+}"""
+
+
+def test_dark_theme_renders_dark_pixels_from_the_option_the_browser_and_the_notebook(env: Any) -> None:
+    async def main(browser: Browser) -> None:
+        app = nbws.App()
+        server = nbws.start_server(app=app)
+        dark = nbws.LivePlot("dark", series=["y"], server=server, theme="dark")
+        auto = nbws.LivePlot("auto", series=["y"], server=server)
+        for plot in (dark, auto):
+            plot.push_many(range(100), [i % 10 for i in range(100)])
+            assert plot.flush(10)
+        page = await open_plot(browser, dark.url, 100, color_scheme="light")  # the option wins
+        assert await page.evaluate("window.chart.theme") == "dark" and await page.evaluate(DARK_SHARE) > 0.8
+        await page.screenshot(path=str(SHOTS / "dark.png"))
+        page = await open_plot(browser, auto.url, 100, color_scheme="light")
+        assert await page.evaluate("window.chart.theme") == "light" and await page.evaluate(DARK_SHARE) < 0.2
+        await page.screenshot(path=str(SHOTS / "light.png"))
+        page = await open_plot(browser, auto.url, 100, color_scheme="dark")  # the browser's preference
+        assert await page.evaluate("window.chart.theme") == "dark" and await page.evaluate(DARK_SHARE) > 0.8
+        page = await open_plot(browser, auto.url.replace("/auto/", "/auto/?theme=light&"), 100, color_scheme="dark")
+        assert await page.evaluate("window.chart.theme") == "light"  # the notebook's theme beats the browser's
+
+        # In a notebook: the output's script reads JupyterLab's body attribute and passes ?theme=
+        output = auto._repr_mimebundle_()["text/html"]
+
+        @app.route("/lab")
+        def lab(req: nbws.Request) -> nbws.Response:
+            return nbws.Response(200, f'<!doctype html><body data-jp-theme-light="false">{output}</body>',
+                                 content_type="text/html; charset=utf-8")
+
+        page = await browser.new_page(color_scheme="light")
+        await page.goto(server.url + "lab")
+        frame = page.frame_locator("iframe")
+        await frame.locator("canvas").wait_for(timeout=10000)
+        src = await page.get_attribute("iframe", "src")
+        assert src is not None and "theme=dark" in src
+        inner = page.frames[1]
+        await inner.wait_for_function("window.chart && window.chart.count() === 100 && window.chart.theme === 'dark'",
+                                      timeout=10000)
+        await inner.evaluate("new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))")
+        assert await inner.evaluate(DARK_SHARE) > 0.8
+
+    drive(env, main)
+
+
 SHOTS.mkdir(exist_ok=True)

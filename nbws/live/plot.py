@@ -25,7 +25,8 @@ from typing import TYPE_CHECKING, Any
 from ..boundary import Mailbox, on_io_thread, submit
 from ..envelope import encode_topic
 from ..errors import ServerNotRunningError
-from ..reach import frame_html, link_html, page_url
+from ..reach import link_html, page_url
+from .embed import themed_frame_html
 from .frames import downsample, encode_points
 from .shared import PageInfo, shared_server
 
@@ -267,7 +268,8 @@ class LivePlot:
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
         return {
             "text/plain": f"LivePlot {self.name!r} at {self.url}",
-            "text/html": (frame_html(self.server, self._path) + '<div style="font:12px system-ui">'
+            "text/html": (themed_frame_html(self.server, self._path, theme=self.theme)
+                          + '<div style="font:12px system-ui">'
                           + link_html(self.server, self._path) + "</div>"),
         }
 
