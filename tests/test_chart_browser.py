@@ -254,4 +254,65 @@ def test_dark_theme_renders_dark_pixels_from_the_option_the_browser_and_the_note
     drive(env, main)
 
 
+def test_the_csv_export_holds_every_point_and_the_png_the_view(env: Any, tmp_path: pathlib.Path) -> None:
+    async def main(browser: Browser) -> None:
+        server = nbws.start_server(app=nbws.App())
+        plot = nbws.LivePlot("export", series=["loss", "val"], server=server)
+        for step in range(3000):
+            plot.push(step, loss=1 / (step + 1))
+            if step % 10 == 0:
+                plot.push(step, val=step / 7)
+        assert plot.flush(10)
+        page = await open_plot(browser, plot.url, 3300)
+        async with page.expect_download() as info:
+            await page.click("button.csv")
+        download = await info.value
+        assert download.suggested_filename == "export.csv"
+        rows = pathlib.Path(await download.path()).read_text().splitlines()
+        assert rows[0] == "series,x,y" and len(rows) == 3301
+        loss = [(float(x), float(y)) for name, x, y in (r.split(",") for r in rows[1:]) if name == "loss"]
+        val = [(float(x), float(y)) for name, x, y in (r.split(",") for r in rows[1:]) if name == "val"]
+        assert loss == [(s, 1 / (s + 1)) for s in range(3000)]  # every point, exactly
+        assert val == [(s, s / 7) for s in range(0, 3000, 10)]
+        await download.save_as(tmp_path / "exported.csv")  # and Python reads the page's CSV as a run
+        again = nbws.LivePlot.load(tmp_path / "exported.csv", server=server)
+        assert again.series == ["loss", "val"] and again.points == 3300
+
+        async with page.expect_download() as info:
+            await page.click("button.png")
+        png = pathlib.Path(await (await info.value).path()).read_bytes()
+        size = await page.evaluate("[window.chart.canvas.width, window.chart.canvas.height]")
+        assert png[:8] == b"\x89PNG\r\n\x1a\n"
+        assert [int.from_bytes(png[16:20], "big"), int.from_bytes(png[20:24], "big")] == size
+
+    drive(env, main)
+
+
+def test_a_saved_run_reloads_and_overlays_a_new_one_on_the_page(env: Any, tmp_path: pathlib.Path) -> None:
+    async def main(browser: Browser) -> None:
+        server = nbws.start_server(app=nbws.App())
+        first = nbws.LivePlot("first", series=["loss"], server=server)
+        first.push_many(range(500), [2 - i / 500 for i in range(500)])
+        first.save(tmp_path / "first.parquet")
+        loaded = nbws.LivePlot.load(tmp_path / "first.parquet", name="first-again", server=server)
+        second = nbws.LivePlot("second", series=["loss"], server=server)
+        second.push_many(range(500), [1 - i / 1000 for i in range(500)])
+        assert second.flush(10)
+        page = await open_plot(browser, second.url, 500)
+        await asyncio.to_thread(second.compare, loaded)
+        await page.wait_for_function("window.chart.count() === 1000", timeout=10000)
+        await drawn(page)
+        assert await page.evaluate("window.chart.names") == ["loss", "loss (first-again)"]
+        assert await page.evaluate("window.chart.data(1).y") == [2 - i / 500 for i in range(500)]
+        a = await plot_area(page)
+        mid = (a["t"] + a["b"]) / 2  # y from 0.5 to 2: the old run is in the upper half, the new one lower
+        assert await pixels(page, BLUE, a["l"], a["r"], a["t"], mid) > 100
+        assert await pixels(page, BLUE, a["l"], a["r"], mid, a["b"]) > 100
+        legend = await page.inner_text(".legend")
+        assert "loss (first-again)" in legend
+        await page.screenshot(path=str(SHOTS / "compare.png"))
+
+    drive(env, main)
+
+
 SHOTS.mkdir(exist_ok=True)
