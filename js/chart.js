@@ -183,8 +183,8 @@ export function m4(xs, ys, i0, i1, x0, x1, width, logx = false, logy = false) {
 /**
  * The ticks of an axis between `lo` and `hi` in axis units (log10 units when
  * `log`), each with its label: round numbers on a linear axis; on a log axis
- * whole decades (`1e-3`, `0.01` … `1000`, `1e4`) when the range spans at least
- * one, else round steps labelled with the value they stand for.
+ * whole decades (`0.01` … `1000`, `1e8`) when the range spans at least one,
+ * else round values (`0.04`, `0.06` …) placed at their log10.
  * @param {number} lo @param {number} hi @param {boolean} [log] @param {number} [count]
  * @returns {{at: number, label: string}[]}
  */
@@ -196,7 +196,7 @@ export function axisTicks(lo, hi, log = false, count = 5) {
     for (let d = Math.ceil(lo / every) * every; d <= hi + 1e-9; d += every) out.push({ at: d, label: formatNumber(10 ** d) });
     return out;
   }
-  return ticks(lo, hi, count).map((t) => ({ at: t, label: formatNumber(Number((10 ** t).toPrecision(3))) }));
+  return ticks(10 ** lo, 10 ** hi, count).filter((v) => v > 0).map((v) => ({ at: Math.log10(v), label: formatNumber(v) }));
 }
 
 /**
@@ -308,7 +308,7 @@ export class LinkGroup {
 /** @typedef {{series?: string[], window?: number | null, log?: boolean, logx?: boolean, title?: string,
  *   xlabel?: string, ylabel?: string, theme?: string | null, smoothing?: number, link?: LinkGroup}} ChartOptions */
 /** @typedef {{series: string[], title?: string, window?: number | null, xlabel?: string, ylabel?: string,
- *   theme?: string, overlay?: Record<string, number>}} ChartMeta */
+ *   theme?: string, overlay?: Record<string, number>, logx?: boolean, logy?: boolean}} ChartMeta */
 
 /**
  * A dependency-free streaming chart on a canvas: several series, M4
@@ -559,6 +559,12 @@ export class LiveChart {
     if (meta.xlabel) this.xlabel = meta.xlabel;
     if (meta.ylabel) this.ylabel = meta.ylabel;
     if (meta.overlay) this.overlay = meta.overlay;
+    for (const [key, box] of /** @type {const} */ ([["logx", "logx"], ["logy", "log"]])) {
+      if (typeof meta[key] !== "boolean") continue;
+      if (key === "logx") this.logx = meta[key]; else this.log = meta[key];
+      const input = /** @type {HTMLInputElement | null} */ (this.bar.querySelector("." + box));
+      if (input) input.checked = meta[key];
+    }
     if ((meta.theme === "light" || meta.theme === "dark") && this.themeAsked !== "light" && this.themeAsked !== "dark") {
       this.setTheme(meta.theme);
     }

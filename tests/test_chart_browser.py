@@ -315,4 +315,60 @@ def test_a_saved_run_reloads_and_overlays_a_new_one_on_the_page(env: Any, tmp_pa
     drive(env, main)
 
 
+def test_a_dashboard_shows_plots_a_figure_and_a_channel_with_a_shared_x_axis(env: Any) -> None:
+    async def main(browser: Browser) -> None:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        server = nbws.start_server(app=nbws.App())
+        loss = nbws.LivePlot("dash-loss", series=["loss", "val_loss"], server=server, ylabel="loss")
+        lr = nbws.LivePlot("dash-lr", series=["lr"], server=server, ylabel="lr", logy=True)
+        fig, ax = plt.subplots(figsize=(4, 2.5))
+        ax.plot([1, 3, 2])
+        figure = nbws.FigureStream(fig, name="dash-fig", server=server)
+        status = server.channel("dash-status")
+        board = nbws.Dashboard([loss, lr, figure, status], columns=2, shared_x=True, title="training")
+        for step in range(1000):
+            loss.push(step, loss=1 / (step + 1))
+            if step % 50 == 0:
+                loss.push(step, val_loss=1.2 / (step + 1))
+            lr.push(step, lr=0.1 * 0.999 ** step)
+        assert loss.flush(10) and lr.flush(10)
+        page = await browser.new_page(viewport={"width": 1100, "height": 760})
+        await page.goto(board.url)
+        await page.wait_for_function("window.charts && window.charts.length === 2 && window.charts[0].count() === 1020 "
+                                     "&& window.charts[1].count() === 1000", timeout=20000)
+        await page.wait_for_function("window.charts.every((c) => c.conn.status === 'open')", timeout=10000)
+        figure.update()
+        status.send({"epoch": 3, "note": "ok"})
+        await page.wait_for_function("document.querySelector('img').naturalWidth === 400", timeout=10000)
+        await page.wait_for_function("document.querySelector('pre').textContent.includes('\"epoch\": 3')",
+                                     timeout=10000)
+        await drawn(page)
+        await page.screenshot(path=str(SHOTS / "dashboard.png"))
+        # drag to zoom on the first plot: the second follows on x
+        box = await page.evaluate("""() => { const c = window.charts[0], r = c.canvas.getBoundingClientRect();
+            return {x0: r.left + c.box.l, x1: r.left + c.box.w - c.box.r, y: r.top + r.height / 2}; }""")
+        width = box["x1"] - box["x0"]
+        await page.mouse.move(box["x0"] + 0.1 * width, box["y"])
+        await page.mouse.down()
+        await page.mouse.move(box["x0"] + 0.3 * width, box["y"], steps=5)
+        await page.mouse.up()
+        await drawn(page)
+        views = await page.evaluate("window.charts.map((c) => [c.view.x0, c.view.x1])")
+        assert abs(views[0][0] - 99.9) < 3 and abs(views[0][1] - 299.7) < 3, views
+        assert views[1] == views[0]
+        await page.mouse.dblclick(box["x0"] + 0.5 * width, box["y"])
+        await drawn(page)
+        assert await page.evaluate("window.charts.map((c) => c.following)") == [True, True]
+        assert await page.evaluate("window.charts.map((c) => [c.view.x0, c.view.x1])") == [[0, 999], [0, 999]]
+        html = board._repr_mimebundle_()["text/html"]
+        assert "/live/" + board.name + "/" in html and "<iframe" in html
+        plt.close(fig)
+
+    drive(env, main)
+
+
 SHOTS.mkdir(exist_ok=True)

@@ -54,8 +54,8 @@ export function m4(xs: Float64Array, ys: Float64Array, i0: number, i1: number, x
 /**
  * The ticks of an axis between `lo` and `hi` in axis units (log10 units when
  * `log`), each with its label: round numbers on a linear axis; on a log axis
- * whole decades (`1e-3`, `0.01` … `1000`, `1e4`) when the range spans at least
- * one, else round steps labelled with the value they stand for.
+ * whole decades (`0.01` … `1000`, `1e8`) when the range spans at least one,
+ * else round values (`0.04`, `0.06` …) placed at their log10.
  * @param {number} lo @param {number} hi @param {boolean} [log] @param {number} [count]
  * @returns {{at: number, label: string}[]}
  */
@@ -167,7 +167,7 @@ export class LinkGroup {
 /** @typedef {{series?: string[], window?: number | null, log?: boolean, logx?: boolean, title?: string,
  *   xlabel?: string, ylabel?: string, theme?: string | null, smoothing?: number, link?: LinkGroup}} ChartOptions */
 /** @typedef {{series: string[], title?: string, window?: number | null, xlabel?: string, ylabel?: string,
- *   theme?: string, overlay?: Record<string, number>}} ChartMeta */
+ *   theme?: string, overlay?: Record<string, number>, logx?: boolean, logy?: boolean}} ChartMeta */
 /**
  * A dependency-free streaming chart on a canvas: several series, M4
  * decimation per pixel column, auto-scaled axes, a window of the last N points
@@ -370,4 +370,6 @@ export type ChartMeta = {
     ylabel?: string;
     theme?: string;
     overlay?: Record<string, number>;
+    logx?: boolean;
+    logy?: boolean;
 };

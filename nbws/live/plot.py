@@ -80,6 +80,7 @@ class LivePlot:
         xlabel, ylabel: the axis labels.
         theme: ``"auto"`` (the embedding notebook's theme, else the browser's
             ``prefers-color-scheme``), ``"light"`` or ``"dark"``.
+        logx, logy: start with a log x / log y axis (the page's boxes switch).
     """
 
     def __init__(
@@ -96,6 +97,8 @@ class LivePlot:
         xlabel: str | None = None,
         ylabel: str | None = None,
         theme: str = "auto",
+        logx: bool = False,
+        logy: bool = False,
     ) -> None:
         if not re.fullmatch(r"[A-Za-z0-9_.-]+", name):
             raise ValueError(f"a plot name may use letters, digits, '_', '.', '-', not {name!r}")
@@ -117,6 +120,8 @@ class LivePlot:
         self.xlabel = xlabel or ""
         self.ylabel = ylabel or ""
         self.theme = theme
+        self.logx = logx
+        self.logy = logy
         self.server = server if server is not None else shared_server()
         self._pending: Mailbox[tuple[int, float, float]] = Mailbox()
         self._history = [(array("d"), array("d")) for _ in self.series]
@@ -242,7 +247,7 @@ class LivePlot:
     def _meta(self) -> str:
         return encode_topic("meta", {
             "name": self.name, "title": self.title, "series": self.series, "window": self.window,
-            "xlabel": self.xlabel, "ylabel": self.ylabel, "theme": self.theme,
+            "xlabel": self.xlabel, "ylabel": self.ylabel, "theme": self.theme, "logx": self.logx, "logy": self.logy,
             "overlay": {str(i): base for i, base in self._overlay.items()}})
 
     def _history_frame(self, first: int = 0) -> bytes:
