@@ -371,4 +371,39 @@ def test_a_dashboard_shows_plots_a_figure_and_a_channel_with_a_shared_x_axis(env
     drive(env, main)
 
 
+def test_the_demo_page_plots_a_python_loop_echoes_calls_and_counts_votes_from_two_pages(env: Any) -> None:
+    async def main(browser: Browser) -> None:
+        from nbws.demo import start_demo
+
+        server, plot = start_demo(steps_per_second=100)
+        page = await browser.new_page(viewport={"width": 1100, "height": 900})
+        await page.goto(server.url)
+        await page.wait_for_function("document.getElementById('status').textContent === 'open'", timeout=10000)
+        await page.wait_for_function("window.chart.count() > 20", timeout=10000)  # the Python loop feeds it
+        first = await page.evaluate("window.chart.count()")
+        await page.wait_for_function(f"window.chart.count() > {first}", timeout=10000)  # and keeps feeding it
+        assert await page.evaluate("window.chart.names") == ["loss", "val_loss"]
+        assert len(plot.pages) == 1 and plot.frames_sent > 0
+        await page.fill("#text", "two words")
+        await page.click("#send")
+        await page.wait_for_function("document.getElementById('log').textContent.includes('echo: two words')",
+                                     timeout=10000)
+        await page.click("#call")
+        await page.wait_for_function("document.getElementById('log').textContent.includes('\"reversed\":"
+                                     "\"sdrow owt\"')", timeout=10000)
+        other = await browser.new_page()
+        await other.goto(server.url)
+        await other.wait_for_function("window.poll && window.poll['VS Code'] === 0", timeout=10000)
+        await page.click("button[data-choice='VS Code']")
+        await other.wait_for_function("window.poll['VS Code'] === 1", timeout=10000)  # the other page sees it
+        await page.wait_for_function("window.poll['VS Code'] === 1", timeout=10000)
+        count = await page.inner_text("button[data-choice='VS Code'] ~ .count")
+        assert count == "1"
+        await drawn(page)
+        await page.screenshot(path=str(SHOTS / "demo.png"), full_page=True)
+        await other.close()
+
+    drive(env, main)
+
+
 SHOTS.mkdir(exist_ok=True)
