@@ -35,7 +35,7 @@ from .errors import (
     ServerStoppedError,
 )
 from .fetch import fetch, fetch_async
-from .live import Channel, FigureStream, LivePlot, PageInfo
+from .live import Channel, Dashboard, FigureStream, LivePlot, PageInfo
 from .messages import Form, Headers, Request, Response, UploadedFile
 from .ports import ip_family, random_port
 from .reach import Where, where
@@ -64,6 +64,7 @@ __all__ = [
     "BadRequestError",
     "ConnectError",
     "ConnectionClosedError",
+    "Dashboard",
     "FigureStream",
     "Form",
     "HandlerLoopError",

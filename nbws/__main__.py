@@ -12,57 +12,10 @@ import signal
 import sys
 from collections.abc import Sequence
 
-from .app import App
-from .messages import Request, Response
-from .server import run_server, run_static_server
-from .websocket import Message, WebSocket
+from .demo import demo_app, run_demo
+from .server import run_static_server
 
-DEMO_PAGE = """<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>nbws demo</title>
-<style>body{font:16px system-ui;margin:2em;max-width:40em}#log{white-space:pre-wrap;border:1px solid #ccc;
-padding:.5em;min-height:6em}</style></head>
-<body><h1>nbws echo demo</h1>
-<p>Status: <b id="status">connecting…</b></p>
-<form id="form"><input id="text" value="hello from the browser" size="30"> <button>Send</button></form>
-<div id="log"></div>
-<script type="module">
-import { connect } from "./_nbws/nbws.js";
-const log = (line) => { document.getElementById("log").textContent += line + "\\n"; };
-const conn = connect();
-window.conn = conn;
-conn.on("status", (s) => { document.getElementById("status").textContent = s; });
-conn.topic("echo", (text) => log("← " + text));
-document.getElementById("form").onsubmit = (ev) => {
-  ev.preventDefault();
-  const text = document.getElementById("text").value;
-  log("→ " + text);
-  conn.send("echo", text);
-};
-</script></body></html>
-"""
-
-
-def demo_app() -> App:
-    """The demo: a page at ``/`` that talks through ``nbws.js`` (topic
-    ``echo``), and a plain echo WebSocket at ``/ws`` for other clients."""
-    app = App()
-
-    @app.route("/")
-    def index(req: Request) -> Response:
-        return Response(200, DEMO_PAGE, content_type="text/html; charset=utf-8")
-
-    @app.on("echo")
-    def echo_topic(ws: WebSocket, text: object) -> None:
-        ws.emit("echo", f"echo: {text}")
-
-    @app.websocket("/ws")
-    def echo_socket(ws: WebSocket) -> None:
-        def echo(message: Message) -> None:
-            ws.send(f"echo: {message}" if isinstance(message, str) else message)
-
-        ws.on_message(echo)
-
-    return app
+__all__ = ["main", "demo_app", "stop_on_sigterm"]
 
 
 def stop_on_sigterm() -> None:
@@ -88,8 +41,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     serve.add_argument("--port", type=int, default=None, help="port to listen on (default: a free port)")
     serve.add_argument("--no-browser", action="store_true", help="do not open a browser (default: open one "
                        "when run from a terminal)")
-    demo = commands.add_parser("demo", help="serve a page that echoes over a WebSocket",
-                               description="Serve a demo page with an echo WebSocket (at /ws) until Ctrl-C or SIGTERM.")
+    demo = commands.add_parser("demo", help="serve a page that shows what nbws does",
+                               description="Serve a demo page until Ctrl-C or SIGTERM: a live plot fed by a Python "
+                                           "loop, an echo / RPC box and a poll the page answers (and a plain echo "
+                                           "WebSocket at /ws).")
     demo.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1)")
     demo.add_argument("--port", type=int, default=None, help="port (default: a free port)")
     args = parser.parse_args(argv)
@@ -106,7 +61,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         except (NotADirectoryError, OSError) as exc:
             parser.error(str(exc))
     elif args.command == "demo":
-        run_server(args.host, args.port, demo_app())
+        run_demo(args.host, args.port)
     return 0
 
 

@@ -236,7 +236,7 @@ def test_demo_page_echoes_through_the_helper() -> None:
             await page.goto(server.url)
             await wait_js(page, "document.getElementById('status').textContent === 'open'")
             await page.fill("#text", "typed in chromium")
-            await page.click("button")
+            await page.click("#send")
             await wait_js(page, "document.getElementById('log').textContent.includes('echo: typed in chromium')")
             shot = await page.screenshot()
             assert len(shot) > 1000

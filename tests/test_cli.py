@@ -44,11 +44,13 @@ def serving(*command: str, stop: signal.Signals = signal.SIGINT) -> Iterator[tup
             proc.wait()
 
 
-def test_demo_serves_an_echo_page_and_stops_on_ctrl_c() -> None:
+def test_demo_serves_its_page_a_live_plot_and_an_echo_socket_and_stops_on_ctrl_c() -> None:
     with serving(sys.executable, "-m", "nbws", "demo") as (url, _):
         with urllib.request.urlopen(url, timeout=10) as resp:
             page = resp.read().decode()
-        assert "nbws echo demo" in page and "_nbws/nbws.js" in page
+        assert "<h1>nbws demo</h1>" in page and "_nbws/nbws.js" in page and '"live/demo/ws"' in page
+        with urllib.request.urlopen(url + "live/demo/", timeout=10) as resp:  # its live plot's own page
+            assert resp.status == 200
         with connect(url.replace("http", "ws") + "ws") as ws:
             ws.send("hi")
             assert ws.recv(timeout=10) == "echo: hi"

@@ -11,6 +11,7 @@ import time
 from array import array
 from typing import Any
 
+import pytest
 from websockets.asyncio.client import ClientConnection
 from websockets.asyncio.client import connect as ws_connect
 
@@ -267,5 +268,16 @@ def test_figure_stream_sends_png_frames() -> None:
             assert isinstance(png, bytes) and png.startswith(b"\x89PNG") and len(png) == size
         assert stream.url.endswith("/live/fig1/") and "<iframe" in stream._repr_mimebundle_()["text/html"]
         plt.close(fig)
+
+    run(main)
+
+
+def test_a_dashboard_refuses_items_on_two_servers_and_names_what_to_do() -> None:
+    async def main() -> None:
+        a, b = nbws.start_server(app=nbws.App()), nbws.start_server(app=nbws.App())
+        with pytest.raises(ValueError, match="share one server"):
+            nbws.Dashboard([nbws.LivePlot("on-a", server=a), nbws.LivePlot("on-b", server=b)])
+        with pytest.raises(ValueError, match="at least one"):
+            nbws.Dashboard([])
 
     run(main)

@@ -38,15 +38,82 @@ export function windowStart(columns: {
  */
 export function firstAtOrAfter(xs: Float64Array, x: number): number;
 /**
+ * M4 decimation (first, last, min and max per pixel column): the indexes of
+ * the points of `xs[i0..i1)` / `ys[i0..i1)` to draw on `width` pixel columns
+ * spanning `x0..x1` on the x axis, in index order. A line through them covers
+ * exactly the pixels a line through every point would, so no spike or dip is
+ * lost. Points whose y is not finite (or not positive, with `logy`) are
+ * skipped, as the chart does not draw them; with `logx`, `x0`/`x1` are log10
+ * units and points at x <= 0 are skipped. `xs` must be increasing.
+ * @param {Float64Array} xs @param {Float64Array} ys
+ * @param {number} i0 @param {number} i1 @param {number} x0 @param {number} x1 @param {number} width
+ * @param {boolean} [logx] @param {boolean} [logy]
+ * @returns {Uint32Array}
+ */
+export function m4(xs: Float64Array, ys: Float64Array, i0: number, i1: number, x0: number, x1: number, width: number, logx?: boolean, logy?: boolean): Uint32Array;
+/**
+ * The ticks of an axis between `lo` and `hi` in axis units (log10 units when
+ * `log`), each with its label: round numbers on a linear axis; on a log axis
+ * whole decades (`0.01` … `1000`, `1e8`) when the range spans at least one,
+ * else round values (`0.04`, `0.06` …) placed at their log10.
+ * @param {number} lo @param {number} hi @param {boolean} [log] @param {number} [count]
+ * @returns {{at: number, label: string}[]}
+ */
+export function axisTicks(lo: number, hi: number, log?: boolean, count?: number): {
+    at: number;
+    label: string;
+}[];
+/**
+ * A short label for a number: plain up to 6 significant digits, exponent
+ * notation for very small or large magnitudes.
+ * @param {number} v
+ * @returns {string}
+ */
+export function formatNumber(v: number): string;
+/**
+ * A range zoomed by `factor` around `at` (all in axis units): `factor` < 1
+ * zooms in, > 1 out; `at` stays where it is on the screen.
+ * @param {number} lo @param {number} hi @param {number} at @param {number} factor
+ * @returns {[number, number]}
+ */
+export function zoomAround(lo: number, hi: number, at: number, factor: number): [number, number];
+/**
+ * TensorBoard's smoothing: a debiased exponential moving average with weight
+ * `weight` (0: none; 0.99: heavy). Values that are not finite pass through
+ * and do not move the average. Incremental: pass the `state` of the previous
+ * call to go on from where it stopped.
+ * @param {ArrayLike<number>} ys @param {number} weight
+ * @param {{last: number, count: number}} [state]
+ * @returns {Float64Array}
+ */
+export function ema(ys: ArrayLike<number>, weight: number, state?: {
+    last: number;
+    count: number;
+}): Float64Array;
+/**
+ * The CSV of a chart's data: `series,x,y`, one row per point, every series in
+ * order (the format `nbws.LivePlot.load` reads).
+ * @param {string[]} names @param {{x: Column, y: Column}[]} columns
+ * @returns {string}
+ */
+export function pointsCSV(names: string[], columns: {
+    x: Column;
+    y: Column;
+}[]): string;
+/**
+ * The theme to use: an explicit `"light"` or `"dark"`, else the browser's
+ * `prefers-color-scheme`.
+ * @param {string | null | undefined} asked
+ * @returns {"light" | "dark"}
+ */
+export function resolveTheme(asked: string | null | undefined): "light" | "dark";
+/**
  * Show a live plot served by nbws (`nbws.LivePlot`) in `element`.
  * @param {HTMLElement} element
- * @param {ConnectOptions & {window?: number | null, log?: boolean}} [options]
+ * @param {ConnectOptions & ChartOptions} [options]
  * @returns {LiveChart & {conn: Connection}}
  */
-export function liveplot(element: HTMLElement, options?: ConnectOptions & {
-    window?: number | null;
-    log?: boolean;
-}): LiveChart & {
+export function liveplot(element: HTMLElement, options?: ConnectOptions & ChartOptions): LiveChart & {
     conn: Connection;
 };
 /** A growable column of float64 values. */
@@ -58,23 +125,65 @@ export class Column {
     /** @returns {Float64Array} */
     values(): Float64Array;
 }
+export namespace THEMES {
+    namespace light {
+        let bg: string;
+        let text: string;
+        let grid: string;
+        let axis: string;
+        let tip: string;
+        let select: string;
+    }
+    namespace dark {
+        let bg_1: string;
+        export { bg_1 as bg };
+        let text_1: string;
+        export { text_1 as text };
+        let grid_1: string;
+        export { grid_1 as grid };
+        let axis_1: string;
+        export { axis_1 as axis };
+        let tip_1: string;
+        export { tip_1 as tip };
+        let select_1: string;
+        export { select_1 as select };
+    }
+}
 /**
- * A dependency-free streaming chart on a canvas: several series, auto-scaled
- * axes, legend, hover value, pause/resume, log scale, and a window: the x
- * range of the last N points of the series pushed most often, shared by every
- * series (see {@link windowStart}), or all points.
+ * Charts that share their x axis (a dashboard's `shared_x`): zooming or
+ * panning one moves all, a double-click makes all follow again, and while they
+ * follow each shows the union of their x ranges.
+ */
+export class LinkGroup {
+    /** @type {Set<LiveChart>} */
+    charts: Set<LiveChart>;
+    /** @param {{x0: number, x1: number} | null} zoom x in axis units, or null: follow */
+    setX(zoom: {
+        x0: number;
+        x1: number;
+    } | null): void;
+}
+/** @typedef {{x0: number, x1: number, y0: number | null, y1: number | null}} Zoom */
+/** @typedef {{series?: string[], window?: number | null, log?: boolean, logx?: boolean, title?: string,
+ *   xlabel?: string, ylabel?: string, theme?: string | null, smoothing?: number, link?: LinkGroup}} ChartOptions */
+/** @typedef {{series: string[], title?: string, window?: number | null, xlabel?: string, ylabel?: string,
+ *   theme?: string, overlay?: Record<string, number>, logx?: boolean, logy?: boolean}} ChartMeta */
+/**
+ * A dependency-free streaming chart on a canvas: several series, M4
+ * decimation per pixel column, auto-scaled axes, a window of the last N points
+ * (see {@link windowStart}) or all points, and interaction: drag to zoom on x
+ * (Shift: a box, x and y), the wheel zooms x (Shift: y), Alt-drag or the
+ * middle button pans, a double-click follows the live edge again; a crosshair
+ * with every series' value; the legend hides and shows series; log x and y; an
+ * EMA smoothing slider (the raw line stays faint behind); light and dark
+ * themes; PNG and CSV export.
  */
 export class LiveChart {
     /**
      * @param {HTMLElement} element where to draw (filled with a canvas and controls)
-     * @param {{series?: string[], window?: number | null, log?: boolean, title?: string}} [options]
+     * @param {ChartOptions} [options]
      */
-    constructor(element: HTMLElement, options?: {
-        series?: string[];
-        window?: number | null;
-        log?: boolean;
-        title?: string;
-    });
+    constructor(element: HTMLElement, options?: ChartOptions);
     element: HTMLElement;
     /** @type {string[]} */
     names: string[];
@@ -83,17 +192,54 @@ export class LiveChart {
         x: Column;
         y: Column;
     }[];
+    /** @type {boolean[]} series hidden from the legend */
+    hidden: boolean[];
+    /** @type {Record<string, number>} overlaid series -> the series whose colour they take (drawn dashed) */
+    overlay: Record<string, number>;
     window: number | null;
     log: boolean;
+    logx: boolean;
     paused: boolean;
     title: string;
+    xlabel: string;
+    ylabel: string;
+    smoothing: number;
+    /** @type {{weight: number, state: {last: number, count: number}, values: Column}[]} */
+    smoothed: {
+        weight: number;
+        state: {
+            last: number;
+            count: number;
+        };
+        values: Column;
+    }[];
+    /** @type {Zoom | null} the fixed view (axis units), or null: follow the data */
+    zoom: Zoom | null;
+    /** @type {LinkGroup | null} */
+    link: LinkGroup | null;
     /** @type {{x: number, y: number} | null} */
     hover: {
         x: number;
         y: number;
     } | null;
+    /** @type {{x: number, y: number, mode: "zoom" | "box" | "pan", view: {x0: number, x1: number, y0: number, y1: number}, at: {x: number, y: number}} | null} */
+    drag: {
+        x: number;
+        y: number;
+        mode: "zoom" | "box" | "pan";
+        view: {
+            x0: number;
+            x1: number;
+            y0: number;
+            y1: number;
+        };
+        at: {
+            x: number;
+            y: number;
+        };
+    } | null;
     frames: number;
-    /** The ranges drawn last (data units; y in log10 units with `log`), or null before any point.
+    /** The ranges drawn last (axis units: log10 with log x / log y), or null before any point.
      * @type {{x0: number, x1: number, y0: number, y1: number} | null} */
     view: {
         x0: number;
@@ -101,15 +247,58 @@ export class LiveChart {
         y0: number;
         y1: number;
     } | null;
+    /** @type {{l: number, r: number, t: number, b: number, w: number, h: number}} */
+    box: {
+        l: number;
+        r: number;
+        t: number;
+        b: number;
+        w: number;
+        h: number;
+    };
+    themeAsked: string | null;
+    /** @type {"light" | "dark"} */
+    theme: "light" | "dark";
     bar: HTMLDivElement;
     canvas: HTMLCanvasElement;
     pending: boolean;
-    /** @param {{series: string[], title?: string, window?: number | null}} meta */
-    setMeta(meta: {
-        series: string[];
-        title?: string;
-        window?: number | null;
-    }): void;
+    /** @private */
+    private wire;
+    /** @private @param {number} x @param {number} y */
+    private pointerMove;
+    /** @private @param {number} x @param {number} y */
+    private dragEnd;
+    /**
+     * Canvas position (CSS px) -> axis units, in the view drawn last.
+     * @param {number} px @param {number} py
+     * @returns {{x: number, y: number}}
+     */
+    toData(px: number, py: number): {
+        x: number;
+        y: number;
+    };
+    /**
+     * Fix the view (axis units: log10 with log axes); y null: auto-scale y to
+     * what is in the x range. Linked charts take the same x.
+     * @param {Zoom} zoom
+     */
+    setZoom(zoom: Zoom): void;
+    /** Follow the data again (the live edge, or the window): what a double-click does. */
+    follow(): void;
+    /** True while the view follows the data (not zoomed or panned). */
+    get following(): boolean;
+    /** @param {number} series @param {boolean} hidden */
+    setHidden(series: number, hidden: boolean): void;
+    /** @param {number} weight 0 (off) to 0.99: TensorBoard's smoothing */
+    setSmoothing(weight: number): void;
+    /** @param {string | null | undefined} theme "light", "dark", or "auto"/null: the browser's preference */
+    setTheme(theme: string | null | undefined): void;
+    /** @private */
+    private applyTheme;
+    /** @param {ChartMeta} meta */
+    setMeta(meta: ChartMeta): void;
+    /** @private @param {number} s @returns {string} */
+    private color;
     /** @private */
     private updateLegend;
     /** @param {number} series @param {Float64Array} xs @param {Float64Array} ys */
@@ -121,10 +310,66 @@ export class LiveChart {
         x: number[];
         y: number[];
     };
-    /** @private */
-    private schedule;
+    /** The data as CSV (`series,x,y`; see {@link pointsCSV}). */
+    toCSV(): string;
+    /**
+     * The current view as a PNG, with the legend of the series shown.
+     * @returns {Promise<Blob>}
+     */
+    toPNG(): Promise<Blob>;
+    /**
+     * Save the current view as PNG, or the data as CSV, through the browser's download.
+     * @param {"png" | "csv"} kind
+     */
+    download(kind: "png" | "csv"): Promise<void>;
+    /** @private @param {number} s @returns {Float64Array} the smoothed y of series s */
+    private smoothedValues;
+    /**
+     * The x range the data asks for (axis units), for this chart alone: the
+     * window or all points of the series shown; null without points.
+     * @returns {[number, number] | null}
+     */
+    dataRange(): [number, number] | null;
+    /** Draw at the next animation frame (once, however often it is asked). */
+    schedule(): void;
     /** Draw now. */
     draw(): void;
+    /**
+     * @private
+     * @param {CanvasRenderingContext2D} ctx
+     * @param {({s: number, xs: Float64Array, ys: Float64Array, sy: Float64Array | null} | null)[]} plan
+     * @param {(v: number) => number} fx
+     */
+    private drawCrosshair;
 }
 export type Connection = import("./nbws.js").Connection;
 export type ConnectOptions = import("./nbws.js").ConnectOptions;
+export type Zoom = {
+    x0: number;
+    x1: number;
+    y0: number | null;
+    y1: number | null;
+};
+export type ChartOptions = {
+    series?: string[];
+    window?: number | null;
+    log?: boolean;
+    logx?: boolean;
+    title?: string;
+    xlabel?: string;
+    ylabel?: string;
+    theme?: string | null;
+    smoothing?: number;
+    link?: LinkGroup;
+};
+export type ChartMeta = {
+    series: string[];
+    title?: string;
+    window?: number | null;
+    xlabel?: string;
+    ylabel?: string;
+    theme?: string;
+    overlay?: Record<string, number>;
+    logx?: boolean;
+    logy?: boolean;
+};

@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import html
 import json
+import os
+import pathlib
 import re
 from array import array
 from collections.abc import Iterable, Sequence
@@ -25,8 +27,10 @@ from typing import TYPE_CHECKING, Any
 from ..boundary import Mailbox, on_io_thread, submit
 from ..envelope import encode_topic
 from ..errors import ServerNotRunningError
-from ..reach import frame_html, link_html, page_url
+from ..reach import link_html, page_url
+from .embed import themed_frame_html
 from .frames import downsample, encode_points
+from .runs import Run, read_run, write_run
 from .shared import PageInfo, shared_server
 
 if TYPE_CHECKING:
@@ -38,12 +42,14 @@ __all__ = ["LivePlot"]
 
 PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>{title}</title>
-<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="viewport" content="width=device-width, initial-scale=1"><meta name="color-scheme" content="light dark">
 <style>html,body{{margin:0;height:100%;font:13px system-ui,sans-serif}}#plot{{height:100%}}</style></head>
 <body><div id="plot"></div>
 <script type="module">
 import {{ liveplot }} from "../../_nbws/chart.js";
-window.chart = liveplot(document.getElementById("plot"), {{ path: {path} }});
+// the plot's own theme= option wins; else the embedding notebook's (?theme=), else the browser's preference
+const theme = {theme} !== "auto" ? {theme} : new URLSearchParams(location.search).get("theme");
+window.chart = liveplot(document.getElementById("plot"), {{ path: {path}, theme }});
 </script></body></html>
 """
 
@@ -68,9 +74,13 @@ class LivePlot:
             most often, for every series (a series pushed rarely is cut to the
             same range instead of stretching the axis); None: all points.
             Points are expected in increasing x, as ``push(step, ...)`` gives.
-        title: the page title.
+        title: the chart's title (default: the name).
         client_buffer: bytes that may wait for one page before it skips batches.
         history_points: most points per series sent to a joining page.
+        xlabel, ylabel: the axis labels.
+        theme: ``"auto"`` (the embedding notebook's theme, else the browser's
+            ``prefers-color-scheme``), ``"light"`` or ``"dark"``.
+        logx, logy: start with a log x / log y axis (the page's boxes switch).
     """
 
     def __init__(
@@ -84,6 +94,11 @@ class LivePlot:
         title: str | None = None,
         client_buffer: int = 4 * 1024 * 1024,
         history_points: int = 200_000,
+        xlabel: str | None = None,
+        ylabel: str | None = None,
+        theme: str = "auto",
+        logx: bool = False,
+        logy: bool = False,
     ) -> None:
         if not re.fullmatch(r"[A-Za-z0-9_.-]+", name):
             raise ValueError(f"a plot name may use letters, digits, '_', '.', '-', not {name!r}")
@@ -91,6 +106,8 @@ class LivePlot:
             raise ValueError("a plot needs at least one series")
         if fps <= 0:
             raise ValueError("fps must be positive")
+        if theme not in ("auto", "light", "dark"):
+            raise ValueError(f"theme must be 'auto', 'light' or 'dark', not {theme!r}")
         self.name = name
         self.series = list(series)
         self._index = {s: i for i, s in enumerate(self.series)}
@@ -100,9 +117,15 @@ class LivePlot:
         self.title = title or name
         self.client_buffer = client_buffer
         self.history_points = history_points
+        self.xlabel = xlabel or ""
+        self.ylabel = ylabel or ""
+        self.theme = theme
+        self.logx = logx
+        self.logy = logy
         self.server = server if server is not None else shared_server()
         self._pending: Mailbox[tuple[int, float, float]] = Mailbox()
         self._history = [(array("d"), array("d")) for _ in self.series]
+        self._overlay: dict[int, int] = {}  # overlaid series -> the series whose colour it takes
         self._subscribers: set[WsConnection] = set()
         self._closed = False
         self.frames_sent = 0
@@ -117,7 +140,8 @@ class LivePlot:
                                         "or pass server=None for the shared one")
         self._endpoint = endpoint
         self._path = f"/live/{name}/"
-        page = PAGE.format(title=html.escape(self.title), path=json.dumps(f"live/{name}/ws")).encode()
+        page = PAGE.format(title=html.escape(self.title), path=json.dumps(f"live/{name}/ws"),
+                           theme=json.dumps(theme)).encode()
         def install() -> None:  # I/O thread
             endpoint.routes.add_page(self._path, page, "text/html; charset=utf-8")
             endpoint.routes.add_socket(self._path + "ws", self._subscribe)
@@ -220,18 +244,96 @@ class LivePlot:
             del xs[:drop]
             del ys[:drop]
 
-    def _subscribe(self, conn: WsConnection) -> None:
-        """A page opened the plot's WebSocket: meta, history, then live frames."""
-        meta = {"name": self.name, "title": self.title, "series": self.series, "window": self.window}
-        conn.send_message(encode_topic("meta", meta))
+    def _meta(self) -> str:
+        return encode_topic("meta", {
+            "name": self.name, "title": self.title, "series": self.series, "window": self.window,
+            "xlabel": self.xlabel, "ylabel": self.ylabel, "theme": self.theme, "logx": self.logx, "logy": self.logy,
+            "overlay": {str(i): base for i, base in self._overlay.items()}})
+
+    def _history_frame(self, first: int = 0) -> bytes:
+        """The history of the series from index ``first`` on, M4-decimated to
+        ``history_points`` per series, as one frame."""
         chunks = []
-        for i, (xs, ys) in enumerate(self._history):
+        for i, (xs, ys) in enumerate(self._history[first:], start=first):
             if xs:
                 dx, dy = downsample(xs, ys, self.history_points)
                 chunks.append(encode_points(i, dx, dy))
-        if chunks:
-            conn.send_message(b"".join(chunks))
+        return b"".join(chunks)
+
+    def _subscribe(self, conn: WsConnection) -> None:
+        """A page opened the plot's WebSocket: meta, history, then live frames."""
+        conn.send_message(self._meta())
+        history = self._history_frame()
+        if history:
+            conn.send_message(history)
         self._subscribers.add(conn)
+
+    # -- saved runs --
+
+    def save(self, path: str | os.PathLike[str]) -> None:
+        """Write the points kept (up to ``max_points``, every series, overlays
+        included) to ``path``: Parquet when it ends in ``.parquet`` (needs
+        pyarrow), else CSV (``series,x,y``, one row per point). Flushes what
+        was pushed first. Blocking; any thread but the I/O thread."""
+        self.flush()
+        names, data = self._endpoint.io.call(self._snapshot, 30.0)
+        write_run(path, names, data)
+
+    @on_io_thread
+    def _snapshot(self) -> Run:
+        return list(self.series), [(array("d", xs), array("d", ys)) for xs, ys in self._history]
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str], name: str | None = None, server: Server | None = None,
+             **options: Any) -> LivePlot:
+        """A new plot holding a saved run (:meth:`save`, or a chart's CSV
+        export): its series and points, at ``/live/<name>/`` (default: the
+        file's name). ``options`` are :class:`LivePlot`'s. Blocking."""
+        names, data = read_run(path)
+        if not names:
+            raise ValueError(f"{os.fspath(path)!r} holds no points")
+        if name is None:
+            name = re.sub(r"[^A-Za-z0-9_.-]+", "-", pathlib.Path(path).stem) or "run"
+        total = sum(len(xs) for xs, _ in data)
+        options.setdefault("max_points", max(total, 1_000_000))
+        plot = cls(name, series=names, server=server, **options)
+        for series, (xs, ys) in zip(names, data, strict=True):
+            plot.push_many(xs, ys, series=series)
+        plot.flush(30.0)
+        return plot
+
+    def compare(self, older: LivePlot | str | os.PathLike[str], label: str | None = None) -> list[str]:
+        """Overlay an older run on this plot: every series of ``older`` (a
+        plot, e.g. from :meth:`load`, or a saved file) is added as
+        ``"<series> (<label>)"``, drawn dashed in the colour of this plot's
+        series of the same name. Pages showing the plot get it at once.
+        Returns the names of the added series. Blocking."""
+        if isinstance(older, LivePlot):
+            names, data = older._endpoint.io.call(older._snapshot, 30.0)
+            label = label or older.name
+        else:
+            names, data = read_run(older)
+            label = label or pathlib.Path(older).stem
+        added = [f"{n} ({label})" for n in names]
+        self._endpoint.io.call(lambda: self._add_overlay(names, added, data), 30.0)
+        return added
+
+    @on_io_thread
+    def _add_overlay(self, names: list[str], added: list[str], data: list[tuple[array[float], array[float]]]) -> None:
+        first = len(self.series)
+        for name, label, (xs, ys) in zip(names, added, data, strict=True):
+            i = len(self.series)
+            base = self._index.get(name)
+            self._overlay[i] = base if base is not None else i
+            self.series = [*self.series, label]
+            self._index = {**self._index, label: i}
+            self._history.append((array("d", xs), array("d", ys)))
+        meta, history = self._meta(), self._history_frame(first)
+        for conn in list(self._subscribers):
+            if not conn.lost:
+                conn.send_message(meta)
+                if history:
+                    conn.send_message(history)
 
     # -- the rest --
 
@@ -252,7 +354,8 @@ class LivePlot:
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
         return {
             "text/plain": f"LivePlot {self.name!r} at {self.url}",
-            "text/html": (frame_html(self.server, self._path) + '<div style="font:12px system-ui">'
+            "text/html": (themed_frame_html(self.server, self._path, theme=self.theme)
+                          + '<div style="font:12px system-ui">'
                           + link_html(self.server, self._path) + "</div>"),
         }
 
