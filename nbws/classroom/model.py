@@ -158,7 +158,7 @@ class Room:
         """A student joins, or comes back with the ``id`` and ``key`` the room gave them."""
         if student_id is not None or key is not None:
             known = self.students.get(student_id) if isinstance(student_id, str) else None
-            if known is None or not isinstance(key, str) or not secrets.compare_digest(known.key, key):
+            if known is None or not isinstance(key, str) or not secrets.compare_digest(known.key.encode(), key.encode()):
                 raise Refusal("unknown student or wrong key: join again with a name")
             known.last_seen = now
             self._touch(known)

@@ -118,7 +118,7 @@ class RoomService:
                 raise Refusal(f"unknown topic {topic!r}", 1008)
         except Refusal as refusal:
             if refusal.code is not None:
-                conn.start_close(refusal.code, refusal.reason[:120])
+                conn.start_close(refusal.code, refusal.reason)  # cut to 123 UTF-8 bytes there
             else:
                 answer_id = data.get("id")
                 self._send(conn, "refused", {"reason": refusal.reason,
@@ -189,7 +189,7 @@ class RoomService:
                 self._send(conn, "qr", {"url": url, "svg": qr_svg(url)})
             return
         key = data.get("key")
-        if topic != "hello" or not isinstance(key, str) or not secrets.compare_digest(key, self.instructor_key):
+        if topic != "hello" or not isinstance(key, str) or not secrets.compare_digest(key.encode(), self.instructor_key.encode()):
             conn.start_close(1008, "the instructor key is wrong")
             return
         self.views.add(conn)

