@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from typing import Any
 
 import pytest
@@ -123,3 +124,31 @@ def test_a_listener_that_raises_closes_its_socket_with_1011_and_logs_once(caplog
     raised = [r for r in caplog.records if "listener _Buggy raised" in r.getMessage()]
     assert len(raised) == 4  # per socket: its first message and its loss, each once
     assert not [r for r in caplog.records if r.name == "asyncio"]
+
+
+def panel(room: nbws.Classroom) -> ClientConnection:
+    ws = open_ws(ws_url(room, "_room/view"))
+    send(ws, "hello", {"key": room._instructor_key})
+    return ws
+
+
+def expect_room(ws: ClientConnection, check: Any, timeout: float = 5.0) -> dict[str, Any]:
+    """The first instructor view for which ``check(view)`` holds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        view: dict[str, Any] = expect(ws, "room", max(0.01, deadline - time.monotonic()))
+        if check(view):
+            return view
+
+
+def test_the_panel_sees_a_student_leave() -> None:
+    room = nbws.Classroom("cs101", host="127.0.0.1")
+    try:
+        view = panel(room)
+        ada, _ = join(room, "Ada")
+        expect_room(view, lambda v: v["connected"] == 1)
+        ada.close()
+        seen = expect_room(view, lambda v: v["connected"] == 0)
+        assert seen["roster"][0]["connected"] is False
+    finally:
+        room.close()

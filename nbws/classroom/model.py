@@ -174,6 +174,18 @@ class Room:
         self._touch(student)
         return student
 
+    def connected(self, student: Student, now: float) -> None:
+        """One more socket of ``student`` (the panel counts it)."""
+        student.connections += 1
+        student.last_seen = now
+        self.version += 1
+
+    def left(self, student: Student, now: float) -> None:
+        """One socket of ``student`` is gone (the panel counts it)."""
+        student.connections -= 1
+        student.last_seen = now
+        self.version += 1
+
     def invite(self, name: str, now: float) -> Student:
         """A student the instructor named in advance (a per-student link)."""
         return self.join(name, now=now)

@@ -143,7 +143,7 @@ class RoomService:
         student = self.room.join(data.get("name"), data.get("student"), data.get("key"), now)
         self.students[conn] = student
         self._tries.pop(conn, None)
-        student.connections += 1
+        self.room.connected(student, now)
         self._send(conn, "welcome", {"student": student.id, "key": student.key, "name": student.name})
         self._last.pop(conn, None)  # its first view goes out at the next refresh
 
@@ -169,8 +169,7 @@ class RoomService:
         self._last.pop(conn, None)
         self._tries.pop(conn, None)
         if student is not None:
-            student.connections -= 1
-            student.last_seen = time.time()
+            self.room.left(student, time.time())
             self.changed()
 
     def handle_view(self, conn: WsConnection, message: str | bytes) -> None:
