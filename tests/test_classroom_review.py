@@ -17,7 +17,7 @@ from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection
 
 import nbws
-from tests.test_classroom import expect, join, open_ws, send, ws_url
+from tests.test_classroom import closed_with, expect, join, open_ws, send, ws_url
 
 JSON = st.recursive(st.none() | st.booleans() | st.integers() | st.text(max_size=20),
                     lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3),
@@ -150,5 +150,45 @@ def test_the_panel_sees_a_student_leave() -> None:
         ada.close()
         seen = expect_room(view, lambda v: v["connected"] == 0)
         assert seen["roster"][0]["connected"] is False
+    finally:
+        room.close()
+
+
+def test_sockets_that_never_join_do_not_lock_the_class_out() -> None:
+    room = nbws.Classroom("cs101", host="127.0.0.1", max_connections=10, join_timeout=0.5)
+    try:
+        idle = [open_ws(ws_url(room, "_room/ws" if i % 2 else "_room/view")) for i in range(10)]
+        assert [closed_with(ws) for ws in idle] == [1008] * 10
+        _, welcome = join(room, "Ada")  # before the fix: HTTP 503, for as long as the idle sockets stayed
+        assert welcome["name"] == "Ada"
+    finally:
+        room.close()
+
+
+def test_one_address_cannot_hold_more_than_its_unjoined_sockets() -> None:
+    room = nbws.Classroom("cs101", host="127.0.0.1", max_unjoined_per_address=3)
+    try:
+        idle = [open_ws(ws_url(room)) for _ in range(3)]
+        assert closed_with(open_ws(ws_url(room))) == 1008
+        send(idle[0], "join", {"name": "Ada"})  # joining frees its place
+        expect(idle[0], "welcome")
+        late, _ = join(room, "Grace")
+        assert reply_or_close(late, 1) is None and reply_or_close(idle[1], 2) is None
+    finally:
+        room.close()
+
+
+def test_a_student_has_at_most_four_pages_the_oldest_is_closed() -> None:
+    room = nbws.Classroom("cs101", host="127.0.0.1")
+    try:
+        first, welcome = join(room, "Ada")
+        again = []
+        for _ in range(4):
+            ws = open_ws(ws_url(room))
+            send(ws, "join", {"student": welcome["student"], "key": welcome["key"]})
+            expect(ws, "welcome")
+            again.append(ws)
+        assert closed_with(first) == 1008
+        assert all(reply_or_close(ws, i) is None for i, ws in enumerate(again))
     finally:
         room.close()

@@ -56,6 +56,14 @@ class Classroom:
             at once; past it the student is disconnected (close 1008).
         max_answer: longest text or code answer in characters (close 1009 past it).
         max_name: longest display name.
+        join_timeout: seconds a new socket has to join (a panel: to say
+            hello); then it is closed (1008), so idle sockets cannot hold the
+            server's ``max_connections`` slots.
+        max_sockets_per_student: open pages per student; one more closes the
+            oldest (1008).
+        max_unjoined_per_address: sockets one address may have waiting to
+            join; more are closed at once (1008). A class behind one NAT
+            joins from one address: keep it above the class size.
         traits: server traits (``ssl``, ``max_connections`` …); a classroom
             sets ``token`` (the student token), ``max_message_size`` (from
             ``max_answer``) and ``max_pending_per_address`` (1024: a class
@@ -64,7 +72,8 @@ class Classroom:
 
     def __init__(self, name: str, *, host: str | None = None, port: int | None = None,
                  students: Sequence[str] | None = None, anonymous: bool = False, rate: float = 2.0,
-                 burst: int = 20, max_answer: int = 20_000, max_name: int = 40, **traits: Any) -> None:
+                 burst: int = 20, max_answer: int = 20_000, max_name: int = 40, join_timeout: float = 10.0,
+                 max_sockets_per_student: int = 4, max_unjoined_per_address: int = 512, **traits: Any) -> None:
         self.name = name
         self._instructor_key = secrets.token_urlsafe(24)
         self.room = Room(anonymous=anonymous, max_name=max_name, max_answer=max_answer, rate=rate, burst=burst)
@@ -78,7 +87,8 @@ class Classroom:
         self._io = endpoint.io
         self._plane = endpoint.plane
         self._callbacks: dict[str, list[Callable[[dict[str, Any]], Any]]] = {}
-        self.service = RoomService(self.room, self._instructor_key, self._io.loop, self._answered)
+        self.service = RoomService(self.room, self._instructor_key, self._io.loop, self._answered,
+                                   join_timeout, max_sockets_per_student, max_unjoined_per_address)
         self.join_url = join_url(self.server)
         """The URL students open (token included)."""
         self.qr = qr_svg(self.join_url)

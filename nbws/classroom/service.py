@@ -59,8 +59,15 @@ class RoomService:
     Classroom hands it to the handler plane)."""
 
     def __init__(self, room: Room, instructor_key: str, loop: Any,
-                 on_answer: Callable[[Answer], None] | None = None) -> None:
+                 on_answer: Callable[[Answer], None] | None = None, join_timeout: float = 10.0,
+                 max_sockets_per_student: int = 4, max_unjoined_per_address: int = 512) -> None:
         self.room = room
+        self.join_timeout = join_timeout
+        self.max_sockets_per_student = max_sockets_per_student
+        self.max_unjoined_per_address = max_unjoined_per_address
+        self._waiting: dict[WsConnection, str] = {}  # sockets that have not joined (or said hello): their address
+        self._unjoined: dict[str, int] = {}  # how many of those per address
+        self._sockets: dict[str, list[WsConnection]] = {}  # each student's sockets, oldest first
         self.instructor_key = instructor_key
         self.loop = loop
         self.on_answer = on_answer
@@ -79,10 +86,38 @@ class RoomService:
     def student_opened(self, conn: WsConnection) -> None:
         conn.listener = _Student(self)
         self.students[conn] = None
+        self._wait(conn)
 
     @on_io_thread
     def view_opened(self, conn: WsConnection) -> None:
         conn.listener = _View(self)
+        self._wait(conn)
+
+    def _wait(self, conn: WsConnection) -> None:
+        """A new socket must join (or say hello) within ``join_timeout``
+        seconds, and one address may have at most ``max_unjoined_per_address``
+        such sockets: idle sockets cannot hold the class's connection slots."""
+        address = conn.peer_address[0]
+        if self._unjoined.get(address, 0) >= self.max_unjoined_per_address:
+            conn.start_close(1008, "too many sockets waiting to join from this address")
+            return
+        self._waiting[conn] = address
+        self._unjoined[address] = self._unjoined.get(address, 0) + 1
+        self.loop.call_later(self.join_timeout, self._late, conn)
+
+    def _late(self, conn: WsConnection) -> None:
+        if conn in self._waiting:
+            self._done_waiting(conn)
+            conn.start_close(1008, f"join within {self.join_timeout:g} s")
+
+    def _done_waiting(self, conn: WsConnection) -> None:
+        address = self._waiting.pop(conn, None)
+        if address is not None:
+            left = self._unjoined[address] - 1
+            if left:
+                self._unjoined[address] = left
+            else:
+                del self._unjoined[address]
 
     def _send(self, conn: WsConnection, topic: str, data: Any) -> None:
         if not conn.lost:
@@ -143,7 +178,12 @@ class RoomService:
         student = self.room.join(data.get("name"), data.get("student"), data.get("key"), now)
         self.students[conn] = student
         self._tries.pop(conn, None)
+        self._done_waiting(conn)
         self.room.connected(student, now)
+        sockets = self._sockets.setdefault(student.id, [])
+        sockets.append(conn)
+        if len(sockets) > self.max_sockets_per_student:  # the oldest is most likely a dead page
+            sockets.pop(0).start_close(1008, f"at most {self.max_sockets_per_student} pages per student")
         self._send(conn, "welcome", {"student": student.id, "key": student.key, "name": student.name})
         self._last.pop(conn, None)  # its first view goes out at the next refresh
 
@@ -168,7 +208,13 @@ class RoomService:
         student = self.students.pop(conn, None)
         self._last.pop(conn, None)
         self._tries.pop(conn, None)
+        self._done_waiting(conn)
         if student is not None:
+            sockets = self._sockets.get(student.id, [])
+            if conn in sockets:
+                sockets.remove(conn)
+            if not sockets:
+                self._sockets.pop(student.id, None)
             self.room.left(student, time.time())
             self.changed()
 
@@ -192,10 +238,12 @@ class RoomService:
             conn.start_close(1008, "the instructor key is wrong")
             return
         self.views.add(conn)
+        self._done_waiting(conn)
         self._send(conn, "room", self.instructor_view())
 
     def view_lost(self, conn: WsConnection) -> None:
         self.views.discard(conn)
+        self._done_waiting(conn)
 
     # -- refresh --
 
