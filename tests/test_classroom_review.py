@@ -116,7 +116,6 @@ def test_a_listener_that_raises_closes_its_socket_with_1011_and_logs_once(caplog
         for _ in range(2):
             ws = open_ws(url)
             ws.send("a")
-            ws.send("b")
             with pytest.raises(ConnectionClosed):
                 ws.recv(timeout=5)
             assert ws.close_code == 1011
@@ -192,3 +191,68 @@ def test_a_student_has_at_most_four_pages_the_oldest_is_closed() -> None:
         assert all(reply_or_close(ws, i) is None for i, ws in enumerate(again))
     finally:
         room.close()
+
+
+def test_the_room_holds_at_most_max_students_and_one_address_adds_them_at_join_rate() -> None:
+    room = nbws.Classroom("cs101", host="127.0.0.1", max_students=3)
+    try:
+        joined = [join(room, name) for name in ("Ada", "Grace", "Alan")]
+        full = open_ws(ws_url(room))
+        send(full, "join", {"name": "Ada"})
+        assert "the class is full" in expect(full, "refused")["reason"]
+        again = open_ws(ws_url(room))  # the students already in may always come back
+        send(again, "join", {"student": joined[0][1]["student"], "key": joined[0][1]["key"]})
+        assert expect(again, "welcome")["name"] == "Ada"
+        assert len(room.students) == 3
+    finally:
+        room.close()
+    room = nbws.Classroom("cs101", host="127.0.0.1", join_rate=0.01, join_burst=5)
+    try:
+        ws = open_ws(ws_url(room))
+        for i in range(5):
+            send(ws, "join", {"name": f"Ada {i}"})
+            expect(ws, "welcome")
+            ws = open_ws(ws_url(room))
+        send(ws, "join", {"name": "Ada 6"})
+        assert "too many new students" in expect(ws, "refused")["reason"]
+        assert len(room.students) == 5
+    finally:
+        room.close()
+
+
+def test_attempts_and_stored_text_are_capped_before_anything_is_recorded() -> None:
+    room = nbws.Classroom("cs101", host="127.0.0.1", max_attempts=3, max_stored=250, max_answer=100)
+    try:
+        q = room.ask("Say it", kind="text")
+        ws, _ = join(room, "Ada")
+        for i in range(3):
+            send(ws, "answer", {"activity": q.id, "value": f"try {i}", "id": f"t{i}"})
+            assert expect(ws, "ack") == {"id": f"t{i}"}
+        for _ in range(2):  # refused, and a resend is refused again, never recorded
+            send(ws, "answer", {"activity": q.id, "value": "try 3", "id": "t3"})
+            assert "at most 3 attempts" in expect(ws, "refused")["reason"]
+        rows = q.responses
+        assert [int(a) for a in (rows["attempt"] if hasattr(rows, "columns") else [r["attempt"] for r in rows])] \
+            == [1, 2, 3]
+        long = room.ask("Say more", kind="text")
+        for i in range(3):
+            send(ws, "answer", {"activity": long.id, "value": "x" * 100, "id": f"l{i}"})
+        assert expect(ws, "ack") == {"id": "l0"} and expect(ws, "ack") == {"id": "l1"}
+        assert "may total 250 characters" in expect(ws, "refused")["reason"]
+        assert len(long.responses) == 2
+    finally:
+        room.close()
+
+
+def test_past_max_seen_an_answer_is_refused_before_it_is_recorded() -> None:
+    from nbws.classroom.model import Refusal, Room
+
+    room = Room(max_seen=3)
+    ada = room.join("Ada")
+    activity = room.open_activity("Say it", "text", (), False, 0.0)
+    for i in range(3):
+        assert room.answer(ada, activity.id, "x", f"id{i}", 1.0)
+    with pytest.raises(Refusal) as refused:
+        room.answer(ada, activity.id, "x", "id3", 1.0)
+    assert refused.value.code == 1008
+    assert len(activity.attempts) == 3  # before the fix: stored, not acknowledged, stored again on each resend

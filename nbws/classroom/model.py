@@ -47,6 +47,7 @@ class Student:
     allowance: float = 0.0  # the rate limit's token bucket
     refilled: float = 0.0
     seen_ids: set[str] = field(default_factory=set)  # answer ids already recorded (exactly once)
+    stored: int = 0  # characters of answers kept (the max_stored cap)
 
 
 @dataclass(frozen=True)
@@ -78,6 +79,7 @@ class Activity:
     shared: bool = False
     rounds: list[dict[str, Answer]] = field(default_factory=lambda: [{}])
     attempts: list[Answer] = field(default_factory=list)
+    tries: dict[str, int] = field(default_factory=dict)  # attempts kept per student (questions)
 
     def current(self) -> dict[str, Answer]:
         return self.rounds[-1]
@@ -120,11 +122,20 @@ class Room:
         max_answer: longest text or code answer, in characters.
         rate: answers and other messages a student may send per second, on
             average; ``burst`` at once. Past it the student is disconnected.
+        max_students: most students in the room (new names are refused past it).
+        max_attempts: most attempts a student's answers to one question keep.
+        max_stored: most characters of answers kept per student.
+        max_seen: most answer ids a student may send (past it: disconnected).
     """
 
     def __init__(self, anonymous: bool = False, max_name: int = 40, max_answer: int = 20_000,
-                 rate: float = 2.0, burst: int = 20) -> None:
+                 rate: float = 2.0, burst: int = 20, max_students: int = 1000, max_attempts: int = 50,
+                 max_stored: int = 1_000_000, max_seen: int = 10_000) -> None:
         self.anonymous = anonymous
+        self.max_students = max_students
+        self.max_attempts = max_attempts
+        self.max_stored = max_stored
+        self.max_seen = max_seen
         self.max_name = max_name
         self.max_answer = max_answer
         self.rate = rate
@@ -168,6 +179,8 @@ class Room:
         clean = " ".join(name.split())
         if len(clean) > self.max_name:
             raise Refusal(f"a display name has at most {self.max_name} characters")
+        if len(self.students) >= self.max_students:
+            raise Refusal(f"the class is full ({self.max_students} students)")
         student = Student(secrets.token_urlsafe(6), secrets.token_urlsafe(18), clean, now, now,
                           allowance=float(self.burst), refilled=now)
         self.students[student.id] = student
@@ -232,16 +245,25 @@ class Room:
         if not activity.open:
             raise Refusal("this question is closed")
         value = self._check(activity, value)
-        if activity.poll:
+        # every cap is checked before anything is recorded: a refused answer is neither kept nor acknowledged
+        if len(student.seen_ids) >= self.max_seen:
+            raise Refusal("too many answers", 1008)
+        if activity.poll:  # one choice per student per round: a new one replaces it
             round_answers = activity.current()
-            attempt = round_answers[student.id].attempt + 1 if student.id in round_answers else 1
+            previous = round_answers.get(student.id)
+            attempt = previous.attempt + 1 if previous else 1
             round_answers[student.id] = Answer(student.id, student.name, activity.id, len(activity.rounds),
                                                attempt, value, now)
         else:
-            attempt = 1 + sum(1 for a in activity.attempts if a.student == student.id)
+            attempt = activity.tries.get(student.id, 0) + 1
+            if attempt > self.max_attempts:
+                raise Refusal(f"at most {self.max_attempts} attempts per question")
+            size = len(value) if isinstance(value, str) else 8
+            if student.stored + size > self.max_stored:
+                raise Refusal(f"your answers in this class may total {self.max_stored} characters")
+            student.stored += size
+            activity.tries[student.id] = attempt
             activity.attempts.append(Answer(student.id, student.name, activity.id, 1, attempt, value, now))
-        if len(student.seen_ids) >= 10_000:
-            raise Refusal("too many answers", 1008)
         student.seen_ids.add(answer_id)
         student.answers += 1
         if activity.shared:  # the counts every student sees changed

@@ -64,6 +64,11 @@ class Classroom:
         max_unjoined_per_address: sockets one address may have waiting to
             join; more are closed at once (1008). A class behind one NAT
             joins from one address: keep it above the class size.
+        max_students: most students in the room (a new name is refused past it).
+        join_rate, join_burst: new students one address may add per second,
+            and at once (a class behind one NAT joins in a spike).
+        max_attempts: most attempts kept per student per question (more are refused).
+        max_stored: most characters of answers kept per student (more are refused).
         traits: server traits (``ssl``, ``max_connections`` …); a classroom
             sets ``token`` (the student token), ``max_message_size`` (from
             ``max_answer``) and ``max_pending_per_address`` (1024: a class
@@ -73,10 +78,13 @@ class Classroom:
     def __init__(self, name: str, *, host: str | None = None, port: int | None = None,
                  students: Sequence[str] | None = None, anonymous: bool = False, rate: float = 2.0,
                  burst: int = 20, max_answer: int = 20_000, max_name: int = 40, join_timeout: float = 10.0,
-                 max_sockets_per_student: int = 4, max_unjoined_per_address: int = 512, **traits: Any) -> None:
+                 max_sockets_per_student: int = 4, max_unjoined_per_address: int = 512, max_students: int = 1000,
+                 join_rate: float = 20.0, join_burst: int = 600, max_attempts: int = 50,
+                 max_stored: int = 1_000_000, **traits: Any) -> None:
         self.name = name
         self._instructor_key = secrets.token_urlsafe(24)
-        self.room = Room(anonymous=anonymous, max_name=max_name, max_answer=max_answer, rate=rate, burst=burst)
+        self.room = Room(anonymous=anonymous, max_name=max_name, max_answer=max_answer, rate=rate, burst=burst,
+                         max_students=max_students, max_attempts=max_attempts, max_stored=max_stored)
         traits.setdefault("token", secrets.token_urlsafe(12))
         traits.setdefault("max_message_size", max(64 * 1024, 8 * max_answer))
         # a whole class behind one NAT joins at once: many pending handshakes from one address
@@ -88,7 +96,8 @@ class Classroom:
         self._plane = endpoint.plane
         self._callbacks: dict[str, list[Callable[[dict[str, Any]], Any]]] = {}
         self.service = RoomService(self.room, self._instructor_key, self._io.loop, self._answered,
-                                   join_timeout, max_sockets_per_student, max_unjoined_per_address)
+                                   join_timeout, max_sockets_per_student, max_unjoined_per_address,
+                                   join_rate, join_burst)
         self.join_url = join_url(self.server)
         """The URL students open (token included)."""
         self.qr = qr_svg(self.join_url)

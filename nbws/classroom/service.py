@@ -60,8 +60,12 @@ class RoomService:
 
     def __init__(self, room: Room, instructor_key: str, loop: Any,
                  on_answer: Callable[[Answer], None] | None = None, join_timeout: float = 10.0,
-                 max_sockets_per_student: int = 4, max_unjoined_per_address: int = 512) -> None:
+                 max_sockets_per_student: int = 4, max_unjoined_per_address: int = 512,
+                 join_rate: float = 20.0, join_burst: int = 600) -> None:
         self.room = room
+        self.join_rate = join_rate
+        self.join_burst = join_burst
+        self._new_names: dict[str, tuple[float, float]] = {}  # address -> (allowance, when): new students per address
         self.join_timeout = join_timeout
         self.max_sockets_per_student = max_sockets_per_student
         self.max_unjoined_per_address = max_unjoined_per_address
@@ -175,6 +179,8 @@ class RoomService:
     def _join(self, conn: WsConnection, current: Student | None, data: dict[str, Any], now: float) -> None:
         if current is not None:
             raise Refusal("this socket has already joined", 1008)
+        if data.get("student") is None and data.get("key") is None:
+            self._spend_new_name(conn.peer_address[0], now)
         student = self.room.join(data.get("name"), data.get("student"), data.get("key"), now)
         self.students[conn] = student
         self._tries.pop(conn, None)
@@ -186,6 +192,19 @@ class RoomService:
             sockets.pop(0).start_close(1008, f"at most {self.max_sockets_per_student} pages per student")
         self._send(conn, "welcome", {"student": student.id, "key": student.key, "name": student.name})
         self._last.pop(conn, None)  # its first view goes out at the next refresh
+
+    def _spend_new_name(self, address: str, now: float) -> None:
+        """A token bucket per address for new students (``join_rate`` a
+        second, ``join_burst`` at once): one client cannot fill the room."""
+        if len(self._new_names) > 10_000:  # forget the addresses whose bucket is full again
+            self._new_names = {a: (allowance, then) for a, (allowance, then) in self._new_names.items()
+                               if allowance + (now - then) * self.join_rate < self.join_burst}
+        allowance, then = self._new_names.get(address, (float(self.join_burst), now))
+        allowance = min(float(self.join_burst), allowance + (now - then) * self.join_rate)
+        if allowance < 1.0:
+            self._new_names[address] = (allowance, now)
+            raise Refusal("too many new students from this address: try again in a moment")
+        self._new_names[address] = (allowance - 1.0, now)
 
     def _answer(self, conn: WsConnection, student: Student, data: dict[str, Any], now: float) -> None:
         answer_id = data.get("id")
