@@ -256,3 +256,63 @@ def test_past_max_seen_an_answer_is_refused_before_it_is_recorded() -> None:
         room.answer(ada, activity.id, "x", "id3", 1.0)
     assert refused.value.code == 1008
     assert len(activity.attempts) == 3  # before the fix: stored, not acknowledged, stored again on each resend
+
+
+def shared_room(students: int, size: int) -> tuple[Any, Any]:
+    from nbws.classroom.model import Room
+
+    room = Room(max_answer=size)
+    q = room.open_activity("Reverse a list", "code", (), False, 0.0)
+    for i in range(students):
+        room.answer(room.join(f"S{i}"), q.id, f"{i:05d}" + "x" * (size - 5), f"a{i}", float(i))
+    room.share(q)
+    return room, q
+
+
+def test_each_students_view_is_their_part_spliced_into_the_shared_part_serialized_once() -> None:
+    from nbws.classroom.service import RoomService, _splice
+
+    room, q = shared_room(5, 10)
+    room.show({"id": "c1", "kind": "text", "text": "é ✓"})
+    service = RoomService(room, "key", None)
+    shared = service._shared_part()
+    for student in room.students.values():
+        assert json.loads(_splice(room, student, *shared)) == room.student_view(student)
+    room.close(q)
+    room.current = None
+    student = next(iter(room.students.values()))
+    assert json.loads(_splice(room, student, *service._shared_part())) == room.student_view(student)
+
+
+def test_a_shared_question_shows_at_most_shared_chars_of_answers() -> None:
+    from nbws.classroom.model import SHARED_CHARS
+
+    _, q = shared_room(300, 1000)  # 300 KB of answers
+    public = q.public()
+    assert len(json.dumps(public)) < SHARED_CHARS + 20_000  # before: every answer, 300 KB here (258 MB a refresh)
+    assert public["omitted"] == 300 - len(public["answers"]) > 0
+    assert public["answers"][0]["answer"].startswith("00000")  # the earliest first
+
+
+def test_new_answers_to_a_shared_question_reach_the_class_about_once_a_second() -> None:
+    room = nbws.Classroom("cs101", host="127.0.0.1", rate=100.0, burst=100)
+    try:
+        q = room.ask("Say it", kind="text")
+        q.share()
+        ada, _ = join(room, "Ada")
+        grace, _ = join(room, "Grace")
+        expect(grace, "view")
+        start = time.monotonic()
+        for sent in range(1, 41):  # Ada answers again and again over 1.2 s, each acknowledged
+            time.sleep(max(0.0, start + sent * 0.03 - time.monotonic()))  # pacing the answers, not waiting for one
+            send(ada, "answer", {"activity": q.id, "value": f"take {sent}", "id": f"a{sent}"})
+            assert expect(ada, "ack") == {"id": f"a{sent}"}
+        views = 0
+        while True:  # Grace's views until the one with Ada's last answer
+            view = expect(grace, "view", 3.0)
+            views += 1
+            if view["activity"]["answers"] == [{"name": "Ada", "answer": f"take {sent}"}]:
+                break
+        assert views <= 4, views  # before: a view per 50 ms refresh, about 24
+    finally:
+        room.close()

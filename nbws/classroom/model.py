@@ -13,10 +13,12 @@ import secrets
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["Student", "Answer", "Activity", "Room", "Refusal", "KINDS", "SHARED_ANSWERS"]
+__all__ = ["Student", "Answer", "Activity", "Room", "Refusal", "KINDS", "SHARED_ANSWERS", "SHARED_CHARS"]
 
 SHARED_ANSWERS = 500
 """Most answers a shared text, code or number question shows to the class."""
+SHARED_CHARS = 64_000
+"""Most characters of answers a shared question shows to the class (the rest are counted as ``omitted``)."""
 KINDS = ("choice", "text", "number", "code")
 """What a question may ask for; a poll is a ``choice`` question with a live chart."""
 
@@ -80,6 +82,7 @@ class Activity:
     rounds: list[dict[str, Answer]] = field(default_factory=lambda: [{}])
     attempts: list[Answer] = field(default_factory=list)
     tries: dict[str, int] = field(default_factory=dict)  # attempts kept per student (questions)
+    latest: dict[str, Answer] = field(default_factory=dict)  # each student's latest attempt, oldest first
 
     def current(self) -> dict[str, Answer]:
         return self.rounds[-1]
@@ -93,10 +96,12 @@ class Activity:
         return votes
 
     def _latest(self) -> dict[str, Answer]:
-        latest: dict[str, Answer] = {}
-        for answer in self.attempts:
-            latest[answer.student] = answer
-        return latest
+        return self.latest
+
+    def mine(self, student: Student) -> Any:
+        """The student's answer to show on their page: this round's (polls) or their latest attempt."""
+        mine = self.current().get(student.id) if self.poll else self.latest.get(student.id)
+        return None if mine is None else mine.answer
 
     def public(self, anonymous: bool = False) -> dict[str, Any]:
         """What a student sees of it: never others' answers, unless shared;
@@ -106,9 +111,16 @@ class Activity:
                                 "options": list(self.options), "open": self.open, "round": len(self.rounds)}
         if self.shared and self.kind == "choice":
             view["results"] = self.counts()
-        elif self.shared:
-            latest = sorted(self._latest().values(), key=lambda a: a.time)[:SHARED_ANSWERS]
-            view["answers"] = [{"name": None if anonymous else a.name, "answer": a.answer} for a in latest]
+        elif self.shared:  # the earliest latest answers, up to SHARED_ANSWERS and SHARED_CHARS
+            answers: list[dict[str, Any]] = []
+            chars = 0
+            for a in self.latest.values():
+                chars += len(a.answer) if isinstance(a.answer, str) else 8
+                if len(answers) >= SHARED_ANSWERS or chars > SHARED_CHARS:
+                    break
+                answers.append({"name": None if anonymous else a.name, "answer": a.answer})
+            view["answers"] = answers
+            view["omitted"] = len(self.latest) - len(answers)
         return view
 
 
@@ -147,6 +159,7 @@ class Room:
         self.version = 0  # bumped on every change the views should show
         self.everyone = 0  # bumped on every change to what all students see
         self.touched: set[str] = set()  # students whose own view changed since the last take_touched()
+        self.shared_changed = False  # a shared activity's results changed (the service coalesces these)
 
     # -- what changed (the service refreshes only the views that did) --
 
@@ -263,13 +276,15 @@ class Room:
                 raise Refusal(f"your answers in this class may total {self.max_stored} characters")
             student.stored += size
             activity.tries[student.id] = attempt
-            activity.attempts.append(Answer(student.id, student.name, activity.id, 1, attempt, value, now))
+            answer = Answer(student.id, student.name, activity.id, 1, attempt, value, now)
+            activity.attempts.append(answer)
+            activity.latest.pop(student.id, None)  # kept oldest first: the latest answer moves to the end
+            activity.latest[student.id] = answer
         student.seen_ids.add(answer_id)
         student.answers += 1
-        if activity.shared:  # the counts every student sees changed
-            self._for_everyone()
-        else:
-            self._touch(student)
+        self._touch(student)
+        if activity.shared:  # what every student sees changed: sent at most every SHARED_EVERY s
+            self.shared_changed = True
         return True
 
     def _check(self, activity: Activity, value: Any) -> Any:
@@ -316,14 +331,18 @@ class Room:
 
     def student_view(self, student: Student) -> dict[str, Any]:
         """What one student's page shows now."""
-        view: dict[str, Any] = {"you": {"id": student.id, "name": student.name, "hand": student.hand},
-                                "shown": self.shown, "activity": None}
-        activity = self.activities.get(self.current) if self.current else None
+        view: dict[str, Any] = {"you": self.you(student), "shown": self.shown, "activity": None}
+        activity = self.current_activity()
         if activity is not None:
-            mine = activity.current().get(student.id) if activity.poll else next(
-                (a for a in reversed(activity.attempts) if a.student == student.id), None)
-            view["activity"] = {**activity.public(self.anonymous), "mine": None if mine is None else mine.answer}
+            view["activity"] = {**activity.public(self.anonymous), "mine": activity.mine(student)}
         return view
+
+    def you(self, student: Student) -> dict[str, Any]:
+        """The part of a student's view about them."""
+        return {"id": student.id, "name": student.name, "hand": student.hand}
+
+    def current_activity(self) -> Activity | None:
+        return self.activities.get(self.current) if self.current else None
 
     def roster(self) -> list[dict[str, Any]]:
         """Name, connected, last seen and answers given, per student (instructor only)."""

@@ -136,7 +136,7 @@ function render(v) {{
     $("mine").textContent = a.mine == null ? "" : "Your last answer: " + String(a.mine).slice(0, 200);
     let shared = box.querySelector(".answers");
     if (!shared) {{ shared = document.createElement("div"); shared.className = "answers"; box.appendChild(shared); }}
-    shared.innerHTML = a.answers ? answers(a.answers) : "";
+    shared.innerHTML = a.answers ? answers(a.answers) + (a.omitted ? `<p>and ${{a.omitted}} more</p>` : "") : "";
   }}
   const s = v.shown, out = $("shown");
   if (!s) out.innerHTML = "";

@@ -43,13 +43,15 @@ from .model import Activity, Answer, Refusal, Room, Student
 if TYPE_CHECKING:
     from ..io.wsconn import WsConnection
 
-__all__ = ["RoomService", "REFRESH"]
+__all__ = ["RoomService", "REFRESH", "SHARED_EVERY"]
 
 log = logging.getLogger("nbws")
 MAX_JOIN_TRIES = 10
 """Messages a socket may send before it has joined; past it, close 1008."""
 REFRESH = 0.05
 """Seconds between view refreshes (at most), so a burst of answers costs one."""
+SHARED_EVERY = 1.0
+"""Seconds between the class-wide refreshes that new answers to a shared question cause (at most)."""
 
 
 class RoomService:
@@ -78,9 +80,12 @@ class RoomService:
         self.students: dict[WsConnection, Student | None] = {}
         self._tries: dict[WsConnection, int] = {}  # join attempts of sockets that have not joined
         self.views: set[WsConnection] = set()
-        self._last: dict[WsConnection, str] = {}
+        self._last: dict[WsConnection, tuple[int, str]] = {}  # the view last sent: (shared part's serial, own part)
+        self._shared: tuple[str, str] = ("", "")  # the shared part last serialized, and its serial
+        self._shared_serial = 0
         self._sent_version = -1
         self._sent_everyone = -1
+        self._shared_at = 0.0  # when new shared answers last went to the class (time.monotonic())
         self._timer = False
         self.closed = False
 
@@ -275,23 +280,47 @@ class RoomService:
         self.loop.call_later(REFRESH, self._refresh)
 
     def _refresh(self) -> None:
+        room = self.room
         self._timer = False
-        self._sent_version = self.room.version
-        everyone = self.room.everyone != self._sent_everyone
-        self._sent_everyone = self.room.everyone
-        touched = self.room.take_touched()  # an unshared answer changes one student's view, not 500
+        self._sent_version = room.version
+        everyone = room.everyone != self._sent_everyone
+        self._sent_everyone = room.everyone
+        if room.shared_changed:  # new answers to a shared question: to the whole class at most every SHARED_EVERY s
+            wait = self._shared_at + SHARED_EVERY - time.monotonic()
+            if everyone or wait <= 0:
+                everyone = True
+            elif not self._timer:
+                self._timer = True
+                self.loop.call_later(wait, self._refresh)
+        if everyone:
+            room.shared_changed = False
+            self._shared_at = time.monotonic()
+        touched = room.take_touched()  # an unshared answer changes one student's view, not 500
+        shared: tuple[str, Activity | None, str] | None = None
         for conn, student in list(self.students.items()):
             if student is None or conn.lost or not (everyone or student.id in touched or conn not in self._last):
                 continue
-            view = json.dumps(self.room.student_view(student), separators=(",", ":"))
-            if self._last.get(conn) != view:
-                self._last[conn] = view
-                conn.send_message('{"topic":"view","data":' + view + "}")
+            if shared is None:  # what every student sees, serialized once per refresh
+                shared = self._shared_part()
+                if (shared[0], shared[2]) != self._shared:
+                    self._shared = (shared[0], shared[2])
+                    self._shared_serial += 1
+            own = _own(room, student, shared[1])
+            if self._last.get(conn) != (self._shared_serial, own):  # compared without the shared part's bytes
+                self._last[conn] = (self._shared_serial, own)
+                conn.send_message('{"topic":"view","data":' + _splice(room, student, *shared) + "}")
         if self.views:
-            room = encode_topic("room", self.instructor_view())
+            panel = encode_topic("room", self.instructor_view())
             for conn in list(self.views):
                 if not conn.lost:
-                    conn.send_message(room)
+                    conn.send_message(panel)
+
+    def _shared_part(self) -> tuple[str, Activity | None, str]:
+        """The JSON of what every student sees now: the shown content and the
+        current activity (without the student's own answer)."""
+        activity = self.room.current_activity()
+        public = "null" if activity is None else _dumps(activity.public(self.room.anonymous))
+        return _dumps(self.room.shown), activity, public
 
     def instructor_view(self) -> dict[str, Any]:
         """What the instructor's panel, poll charts and projector show."""
@@ -312,6 +341,22 @@ def _summary(activity: Activity, room: Room) -> dict[str, Any]:
     if activity.kind == "choice":
         summary["rounds"] = [activity.counts(i) for i in range(len(activity.rounds))] if activity.poll else None
     return summary
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"))
+
+
+def _own(room: Room, student: Student, activity: Activity | None) -> str:
+    """The student's own part of their view, as JSON: them and their answer."""
+    return _dumps(room.you(student)) + ("" if activity is None else _dumps(activity.mine(student)))
+
+
+def _splice(room: Room, student: Student, shown: str, activity: Activity | None, public: str) -> str:
+    """One student's view as JSON (:meth:`Room.student_view`): their own small
+    part spliced into the shared part serialized once per refresh."""
+    mine = "null" if activity is None else public[:-1] + ',"mine":' + _dumps(activity.mine(student)) + "}"
+    return '{"you":' + _dumps(room.you(student)) + ',"shown":' + shown + ',"activity":' + mine + "}"
 
 
 def _parse(message: str) -> tuple[str, dict[str, Any]]:
