@@ -316,3 +316,25 @@ def test_new_answers_to_a_shared_question_reach_the_class_about_once_a_second() 
         assert views <= 4, views  # before: a view per 50 ms refresh, about 24
     finally:
         room.close()
+
+
+def test_shown_content_goes_to_each_page_once_not_with_every_view() -> None:
+    room = nbws.Classroom("cs101", host="127.0.0.1")
+    try:
+        ada, _ = join(room, "Ada")
+        expect(ada, "view")
+        room.show("slide " * 100_000)  # 600 KB
+        content = json.loads(ada.recv(timeout=5))  # the content first, then the view that names it
+        assert content["topic"] == "shown" and content["data"]["text"].startswith("slide ")
+        view = json.loads(ada.recv(timeout=5))
+        assert view["topic"] == "view" and view["data"]["shown"] == content["data"]["id"]
+        for raised in (True, False, True):  # before: each hand toggle resent the 600 KB
+            send(ada, "hand", {"raised": raised})
+            raw = ada.recv(timeout=5)
+            assert len(raw) < 1000 and json.loads(raw)["data"]["you"]["hand"] is raised
+        late, _ = join(room, "Grace")  # a page that joins later gets it once too
+        assert expect(late, "shown")["id"] == content["data"]["id"]
+        room.show(None)
+        assert expect(ada, "shown") is None and expect(ada, "view")["shown"] is None
+    finally:
+        room.close()

@@ -331,11 +331,15 @@ class Room:
 
     def student_view(self, student: Student) -> dict[str, Any]:
         """What one student's page shows now."""
-        view: dict[str, Any] = {"you": self.you(student), "shown": self.shown, "activity": None}
+        view: dict[str, Any] = {"you": self.you(student), "shown": self.shown_id(), "activity": None}
         activity = self.current_activity()
         if activity is not None:
             view["activity"] = {**activity.public(self.anonymous), "mine": activity.mine(student)}
         return view
+
+    def shown_id(self) -> str | None:
+        """The id of what is shown (its content goes out under its own topic, once)."""
+        return None if self.shown is None else str(self.shown["id"])
 
     def you(self, student: Student) -> dict[str, Any]:
         """The part of a student's view about them."""

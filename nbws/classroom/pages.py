@@ -91,6 +91,7 @@ conn.topic("refused", (d) => {{
   $("note").textContent = d.reason;
 }});
 conn.topic("view", (v) => {{ view = v; render(v); }});
+conn.topic("shown", (s) => show(s));  // sent only when what is shown changes (a view carries its id)
 // shown HTML runs in a sandboxed frame (no access to this page or its identity); it only reports its height
 const FRAME = '<style>body{{font:15px/1.4 system-ui,sans-serif;margin:.6rem;color:#1b1f24}}table{{border-collapse:collapse;border:0}}' +
   'th,td{{padding:.25rem .6rem;border:0;border-bottom:1px solid #dde;text-align:right}}</style>';
@@ -138,8 +139,10 @@ function render(v) {{
     if (!shared) {{ shared = document.createElement("div"); shared.className = "answers"; box.appendChild(shared); }}
     shared.innerHTML = a.answers ? answers(a.answers) + (a.omitted ? `<p>and ${{a.omitted}} more</p>` : "") : "";
   }}
-  const s = v.shown, out = $("shown");
-  if (!s) out.innerHTML = "";
+}}
+function show(s) {{
+  const out = $("shown");
+  if (!s) {{ out.innerHTML = ""; delete out.dataset.v; }}
   else if (out.dataset.v !== s.id) {{
     out.dataset.v = s.id;
     if (s.kind === "image") out.innerHTML = `<img class="shown" alt="" src="${{s.src}}">`;

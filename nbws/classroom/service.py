@@ -13,7 +13,8 @@ Wire protocol (students):
     → {"topic": "join", "data": {"name": "Ada"}}                      a new student
     → {"topic": "join", "data": {"student": ID, "key": KEY}}          the same student again
     ← {"topic": "welcome", "data": {"student": ID, "key": KEY, "name": "Ada"}}
-    ← {"topic": "view", "data": {"you": {...}, "activity": {...} | null, "shown": {...} | null}}
+    ← {"topic": "shown", "data": {"id", "kind", ...} | null}           what is shown, sent when it changes
+    ← {"topic": "view", "data": {"you": {...}, "activity": {...} | null, "shown": ID | null}}
     → {"topic": "answer", "data": {"activity": "a1", "value": ..., "id": ANSWER_ID}}
     ← {"topic": "ack", "data": {"id": ANSWER_ID}}                    recorded (once, even if resent)
     → {"topic": "hand", "data": {"raised": true}}
@@ -83,6 +84,7 @@ class RoomService:
         self._last: dict[WsConnection, tuple[int, str]] = {}  # the view last sent: (shared part's serial, own part)
         self._shared: tuple[str, str] = ("", "")  # the shared part last serialized, and its serial
         self._shared_serial = 0
+        self._shown: dict[WsConnection, str | None] = {}  # the id of the content last sent to each socket
         self._sent_version = -1
         self._sent_everyone = -1
         self._shared_at = 0.0  # when new shared answers last went to the class (time.monotonic())
@@ -196,7 +198,8 @@ class RoomService:
         if len(sockets) > self.max_sockets_per_student:  # the oldest is most likely a dead page
             sockets.pop(0).start_close(1008, f"at most {self.max_sockets_per_student} pages per student")
         self._send(conn, "welcome", {"student": student.id, "key": student.key, "name": student.name})
-        self._last.pop(conn, None)  # its first view goes out at the next refresh
+        self._last.pop(conn, None)  # its first view (and what is shown) go out at the next refresh
+        self._shown.pop(conn, None)
 
     def _spend_new_name(self, address: str, now: float) -> None:
         """A token bucket per address for new students (``join_rate`` a
@@ -231,6 +234,7 @@ class RoomService:
     def student_lost(self, conn: WsConnection) -> None:
         student = self.students.pop(conn, None)
         self._last.pop(conn, None)
+        self._shown.pop(conn, None)
         self._tries.pop(conn, None)
         self._done_waiting(conn)
         if student is not None:
@@ -297,6 +301,7 @@ class RoomService:
             self._shared_at = time.monotonic()
         touched = room.take_touched()  # an unshared answer changes one student's view, not 500
         shared: tuple[str, Activity | None, str] | None = None
+        shown_id, shown = room.shown_id(), ""
         for conn, student in list(self.students.items()):
             if student is None or conn.lost or not (everyone or student.id in touched or conn not in self._last):
                 continue
@@ -305,6 +310,10 @@ class RoomService:
                 if (shared[0], shared[2]) != self._shared:
                     self._shared = (shared[0], shared[2])
                     self._shared_serial += 1
+            if self._shown.get(conn, "") != shown_id:  # the content itself: once per socket and change
+                shown = shown or encode_topic("shown", room.shown)
+                self._shown[conn] = shown_id
+                conn.send_message(shown)
             own = _own(room, student, shared[1])
             if self._last.get(conn) != (self._shared_serial, own):  # compared without the shared part's bytes
                 self._last[conn] = (self._shared_serial, own)
@@ -320,7 +329,7 @@ class RoomService:
         current activity (without the student's own answer)."""
         activity = self.room.current_activity()
         public = "null" if activity is None else _dumps(activity.public(self.room.anonymous))
-        return _dumps(self.room.shown), activity, public
+        return _dumps(self.room.shown_id()), activity, public
 
     def instructor_view(self) -> dict[str, Any]:
         """What the instructor's panel, poll charts and projector show."""
