@@ -428,14 +428,14 @@ def test_a_kernel_interrupt_loses_no_answer() -> None:
 
     with kernel() as k:
         out = k.run("import nbws\nroom = nbws.Classroom('irq', host='127.0.0.1')\n"
-                    "poll = room.poll('Stable?', ['yes', 'no'])\nprint(room.join_url)")
-        url = out.strip().splitlines()[-1]
+                    "poll = room.poll('Stable?', ['yes', 'no'])\nprint(poll.id)\nprint(room.join_url)")
+        poll_id, url = out.strip().splitlines()[-2:]
         base, _, query = url.partition("?")
         with open_ws("ws" + base[4:] + "_room/ws?" + query) as ws:
             send(ws, "join", {"name": "Ada"})
             expect(ws, "welcome")
             busy = k.start("import time\nwhile True: time.sleep(0.01)")
-            send(ws, "answer", {"activity": "a1", "value": "no", "id": "irq-1"})
+            send(ws, "answer", {"activity": poll_id, "value": "no", "id": "irq-1"})
             assert expect(ws, "ack") == {"id": "irq-1"}  # recorded while the cell runs
             k.km.interrupt_kernel()
             _, reply = k.finish(busy, 30)

@@ -338,3 +338,28 @@ def test_shown_content_goes_to_each_page_once_not_with_every_view() -> None:
         assert expect(ada, "shown") is None and expect(ada, "view")["shown"] is None
     finally:
         room.close()
+
+
+def test_an_answer_from_an_earlier_round_is_refused_and_ids_differ_between_rooms() -> None:
+    room = nbws.Classroom("cs101", host="127.0.0.1")
+    try:
+        poll = room.poll("Stable?", ["yes", "no"])
+        ada, _ = join(room, "Ada")
+        assert expect(ada, "view")["activity"]["round"] == 1
+        send(ada, "answer", {"activity": poll.id, "value": 0, "id": "r1", "round": 1})
+        assert expect(ada, "ack") == {"id": "r1"}
+        poll.reopen()
+        send(ada, "answer", {"activity": poll.id, "value": 1, "id": "stale", "round": 1})  # a page's pending resend
+        refused = expect(ada, "refused")
+        assert refused["id"] == "stale" and "round 1" in refused["reason"] and "answer again" in refused["reason"]
+        assert poll.rounds == [{"yes": 1, "no": 0}, {"yes": 0, "no": 0}]
+        send(ada, "answer", {"activity": poll.id, "value": 1, "id": "r2", "round": 2})
+        assert expect(ada, "ack") == {"id": "r2"}
+        assert poll.rounds == [{"yes": 1, "no": 0}, {"yes": 0, "no": 1}]
+        other = nbws.Classroom("cs101", host="127.0.0.1")
+        try:  # a page of the same class on the same origin: its pending answers cannot land here
+            assert other.poll("Stable?", ["yes", "no"]).id not in (poll.id, "a1")
+        finally:
+            other.close()
+    finally:
+        room.close()

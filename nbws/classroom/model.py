@@ -239,15 +239,21 @@ class Room:
             raise ValueError(f"kind must be one of {', '.join(KINDS)}, not {kind!r}")
         if kind == "choice" and len(options) < 2:
             raise ValueError("a choice question or poll needs at least two options")
-        activity = Activity(f"a{len(self.activities) + 1}", kind, prompt, options, poll, now)
+        activity_id = f"a{secrets.token_hex(4)}"  # random: a page's pending answer never lands in another room's
+        while activity_id in self.activities:
+            activity_id = f"a{secrets.token_hex(4)}"
+        activity = Activity(activity_id, kind, prompt, options, poll, now)
         self.activities[activity.id] = activity
         self.current = activity.id
         self._for_everyone()
         return activity
 
-    def answer(self, student: Student, activity_id: Any, value: Any, answer_id: Any, now: float) -> bool:
+    def answer(self, student: Student, activity_id: Any, value: Any, answer_id: Any, now: float,
+               round_seen: Any = None) -> bool:
         """Record an answer; False when ``answer_id`` was already recorded (a
-        resend after a reconnect: acknowledged again, counted once)."""
+        resend after a reconnect: acknowledged again, counted once). An
+        answer given in another round than the open one (``round_seen``, the
+        round the student's page showed) is refused."""
         if not isinstance(answer_id, str) or not 0 < len(answer_id) <= 64:
             raise Refusal("an answer needs an 'id' string (at most 64 characters)")
         if answer_id in student.seen_ids:
@@ -257,6 +263,10 @@ class Room:
             raise Refusal("no such question")
         if not activity.open:
             raise Refusal("this question is closed")
+        if round_seen is not None and (not isinstance(round_seen, int) or isinstance(round_seen, bool)
+                                       or round_seen != len(activity.rounds)):
+            raise Refusal(f"this answer was given in round {str(round_seen)[:12]}; round {len(activity.rounds)} "
+                          "is open now: answer again")
         value = self._check(activity, value)
         # every cap is checked before anything is recorded: a refused answer is neither kept nor acknowledged
         if len(student.seen_ids) >= self.max_seen:

@@ -110,7 +110,8 @@ conn.topic("ended", () => {{
 $("hand").onclick = () => {{ const up = !(view && view.you.hand); conn.send("hand", {{ raised: up }}); }};
 function answer(activity, value) {{
   const id = crypto.randomUUID ? crypto.randomUUID() : String(Math.random()).slice(2) + Date.now();
-  const msg = {{ activity, value, id }};
+  const a = view && view.activity, msg = {{ activity, value, id }};
+  if (a && a.id === activity) msg.round = a.round;  // the round this page showed: a stale answer is refused
   pending[id] = msg; localStorage.setItem(pendingStore, JSON.stringify(pending));
   if (joined) conn.send("answer", msg);
   $("note").textContent = "Sending…";

@@ -15,7 +15,7 @@ Wire protocol (students):
     ← {"topic": "welcome", "data": {"student": ID, "key": KEY, "name": "Ada"}}
     ← {"topic": "shown", "data": {"id", "kind", ...} | null}           what is shown, sent when it changes
     ← {"topic": "view", "data": {"you": {...}, "activity": {...} | null, "shown": ID | null}}
-    → {"topic": "answer", "data": {"activity": "a1", "value": ..., "id": ANSWER_ID}}
+    → {"topic": "answer", "data": {"activity": ID, "value": ..., "id": ANSWER_ID, "round": N}}
     ← {"topic": "ack", "data": {"id": ANSWER_ID}}                    recorded (once, even if resent)
     → {"topic": "hand", "data": {"raised": true}}
     ← {"topic": "refused", "data": {"reason": "...", "id": ANSWER_ID | null}}
@@ -216,7 +216,7 @@ class RoomService:
 
     def _answer(self, conn: WsConnection, student: Student, data: dict[str, Any], now: float) -> None:
         answer_id = data.get("id")
-        new = self.room.answer(student, data.get("activity"), data.get("value"), answer_id, now)
+        new = self.room.answer(student, data.get("activity"), data.get("value"), answer_id, now, data.get("round"))
         self._send(conn, "ack", {"id": answer_id})
         if new and self.on_answer is not None:
             activity = self.room.activities[data["activity"]]
