@@ -363,3 +363,37 @@ def test_an_answer_from_an_earlier_round_is_refused_and_ids_differ_between_rooms
             other.close()
     finally:
         room.close()
+
+
+def column(rows: Any, name: str) -> list[Any]:
+    """A column of a table (a DataFrame or a list of dicts)."""
+    return list(rows[name]) if hasattr(rows, "columns") else [row[name] for row in rows]
+
+
+def test_names_are_unique_invited_names_reserved_and_every_record_carries_the_student_id(tmp_path: Any) -> None:
+    room = nbws.Classroom("cs101", host="127.0.0.1", students=["Grace"])
+    try:
+        poll = room.poll("Stable?", ["yes", "no"])
+        seen: list[dict[str, Any]] = []
+        poll.on_answer(seen.append)
+        names = {}
+        for name in ("Ada", "Ada", "ada", "Grace", "\u202eAda\u200b", "A\u200bda"):
+            ws, welcome = join(room, name)
+            names[welcome["student"]] = welcome["name"]
+            send(ws, "answer", {"activity": poll.id, "value": 0, "id": "v"})
+            expect(ws, "ack")
+        assert sorted(names.values()) == ["Ada", "Ada (2)", "Ada (4)", "Ada (5)", "Grace (2)", "ada (3)"]
+        roster = room.students
+        assert dict(zip(column(roster, "student"), column(roster, "name"), strict=True)) == \
+            {**names, room.student_links["Grace"].split("=")[-1].split(".")[0]: "Grace"}
+        rows = poll.responses
+        assert dict(zip(column(rows, "student"), column(rows, "name"), strict=True)) == names
+        path = tmp_path / "s.csv"
+        room.save(str(path))
+        assert {r["student"]: r["name"] for r in nbws.Classroom.load(str(path))["responses"]} == names
+        deadline = time.monotonic() + 5
+        while len(seen) < 6 and time.monotonic() < deadline:
+            nbws.service(0.1)
+        assert {r["student"]: r["name"] for r in seen} == names
+    finally:
+        room.close()

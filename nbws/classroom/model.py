@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import secrets
+import unicodedata
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -124,6 +125,16 @@ class Activity:
         return view
 
 
+def display_name(name: Any) -> str:
+    """A display name as shown: NFKC, without control, format (bidi,
+    zero-width) or unassigned characters, whitespace collapsed; '' if none."""
+    if not isinstance(name, str):
+        return ""
+    kept = "".join(ch for ch in unicodedata.normalize("NFKC", name)
+                   if unicodedata.category(ch) not in ("Cc", "Cf", "Cs", "Co", "Cn"))
+    return " ".join(kept.split())
+
+
 class Room:
     """The room's state. Runs on the I/O thread only (no locks).
 
@@ -159,6 +170,7 @@ class Room:
         self.version = 0  # bumped on every change the views should show
         self.everyone = 0  # bumped on every change to what all students see
         self.touched: set[str] = set()  # students whose own view changed since the last take_touched()
+        self.names: set[str] = set()  # the students' names, casefolded (invited ones included: reserved)
         self.shared_changed = False  # a shared activity's results changed (the service coalesces these)
 
     # -- what changed (the service refreshes only the views that did) --
@@ -187,16 +199,22 @@ class Room:
             known.last_seen = now
             self._touch(known)
             return known
-        if not isinstance(name, str) or not name.strip():
+        clean = display_name(name)
+        if not clean:
             raise Refusal("a display name is required")
-        clean = " ".join(name.split())
         if len(clean) > self.max_name:
             raise Refusal(f"a display name has at most {self.max_name} characters")
         if len(self.students) >= self.max_students:
             raise Refusal(f"the class is full ({self.max_students} students)")
-        student = Student(secrets.token_urlsafe(6), secrets.token_urlsafe(18), clean, now, now,
+        unique, n = clean, 1
+        while unique.casefold() in self.names:  # names are unique in the room: a second Ada is "Ada (2)"
+            n += 1
+            suffix = f" ({n})"
+            unique = clean[:self.max_name - len(suffix)] + suffix
+        student = Student(secrets.token_urlsafe(6), secrets.token_urlsafe(18), unique, now, now,
                           allowance=float(self.burst), refilled=now)
         self.students[student.id] = student
+        self.names.add(unique.casefold())
         self._touch(student)
         return student
 
@@ -359,8 +377,8 @@ class Room:
         return self.activities.get(self.current) if self.current else None
 
     def roster(self) -> list[dict[str, Any]]:
-        """Name, connected, last seen and answers given, per student (instructor only)."""
-        return [{"name": s.name, "connected": s.connections > 0, "last_seen": s.last_seen,
+        """Name, student id, connected, last seen and answers given, per student (instructor only)."""
+        return [{"name": s.name, "student": s.id, "connected": s.connections > 0, "last_seen": s.last_seen,
                  "answers": s.answers, "hand": s.hand} for s in self.students.values()]
 
     def public_results(self, activity: Activity) -> dict[str, Any]:

@@ -34,7 +34,7 @@ from .tables import Table, table
 __all__ = ["Classroom", "Poll", "Question"]
 
 T = TypeVar("T")
-CSV_COLUMNS = ["activity", "prompt", "kind", "name", "answer", "time", "round", "attempt"]
+CSV_COLUMNS = ["activity", "prompt", "kind", "name", "student", "answer", "time", "round", "attempt"]
 """The columns of a session saved as CSV (:meth:`Classroom.save`)."""
 
 
@@ -180,9 +180,9 @@ class Classroom:
 
     @property
     def students(self) -> Table:
-        """The roster: name, connected, last seen, answers given (a pandas
+        """The roster: name, student id, connected, last seen, answers given (a pandas
         DataFrame when pandas is installed, else a list of dicts)."""
-        return table(self._io.call(self.room.roster), ["name", "connected", "last_seen", "answers", "hand"])
+        return table(self._io.call(self.room.roster), ["name", "student", "connected", "last_seen", "answers", "hand"])
 
     def _snapshot(self) -> dict[str, Any]:
         return self._io.call(self.service.instructor_view)
@@ -190,8 +190,8 @@ class Classroom:
     def save(self, path: str) -> None:
         """Write the session: as JSON (roster, activities, every answer; times
         as Unix seconds), or, when ``path`` ends with ``.csv``, one CSV row per
-        answer (activity, prompt, kind, name, answer, time as ISO 8601, round,
-        attempt)."""
+        answer (activity, prompt, kind, name, student id, answer, time as ISO
+        8601, round, attempt)."""
         record = self._io.call(lambda: _record(self.name, self.room))
         if path.lower().endswith(".csv"):
             with open(path, "w", encoding="utf-8", newline="") as f:
@@ -284,11 +284,11 @@ class _Activity:
 
     @property
     def responses(self) -> Table:
-        """One row per answer: name, answer, time, round, attempt (a pandas
+        """One row per answer: name, student id, answer, time, round, attempt (a pandas
         DataFrame when pandas is installed, else a list of dicts)."""
         activity = self.activity
         rows = self.room._io.call(lambda: [_row(a, activity) for a in _answers(activity)])
-        return table(rows, ["name", "answer", "time", "round", "attempt"])
+        return table(rows, ["name", "student", "answer", "time", "round", "attempt"])
 
     def on_answer(self, fn: Callable[[dict[str, Any]], Any]) -> Callable[[dict[str, Any]], Any]:
         """Decorator: call ``fn(row)`` on the kernel's loop for each new answer."""
@@ -343,7 +343,7 @@ def _answers(activity: Activity) -> list[Answer]:
 
 def _row(answer: Answer, activity: Activity) -> dict[str, Any]:
     value = activity.options[answer.answer] if activity.kind == "choice" else answer.answer
-    return {"name": answer.name, "answer": value, "time": answer.time, "round": answer.round,
+    return {"name": answer.name, "student": answer.student, "answer": value, "time": answer.time, "round": answer.round,
             "attempt": answer.attempt}
 
 
