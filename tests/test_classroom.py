@@ -17,7 +17,7 @@ from websockets.sync.client import ClientConnection, connect
 
 import nbws
 from nbws.classroom.model import Refusal, Room
-from nbws.classroom.service import _parse
+from nbws.classroom.wire import parse as _parse
 
 
 def ws_url(room: nbws.Classroom, path: str = "_room/ws", token: bool = True) -> str:
@@ -273,7 +273,7 @@ def test_the_instructor_view_sees_names_and_draws_qr_codes(room: nbws.Classroom)
     ada, _ = join(room, "Ada")
     send(ada, "answer", {"activity": poll.id, "value": 1, "id": "v"})
     expect(ada, "ack")
-    key = room.projector_url.split("#key=")[1]
+    key = room._instructor_key
     view = open_ws(ws_url(room, "_room/view"))
     send(view, "hello", {"key": key})
     state = expect(view, "room")
@@ -302,7 +302,7 @@ def test_the_notebook_views_carry_the_instructor_key_and_load_nbws_js(room: nbws
     import urllib.request
 
     poll = room.poll("Stable?", ["yes", "no"])
-    key = room.projector_url.split("#key=")[1]
+    key = room._instructor_key
     for bundle in (room._repr_mimebundle_(), poll._repr_mimebundle_()):
         src = re.search(r'<iframe src="([^"]+)"', bundle["text/html"])
         assert src is not None

@@ -135,6 +135,7 @@ def test_a_class_in_a_real_kernel_with_real_student_browsers(tmp_path: pathlib.P
                 projector = await (await browser.new_context(viewport={"width": 1280, "height": 720})).new_page()
                 await projector.goto(urls["projector"])
                 await projector.wait_for_function("window.room && window.room.last !== null", timeout=15000)
+                assert await projector.evaluate("location.hash") == ""  # the key left the address bar
 
                 # three students join by name; two answer while the kernel is idle
                 pages = {name: await join(browser, urls["join"], name) for name, _ in STUDENTS}

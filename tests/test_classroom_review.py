@@ -270,7 +270,8 @@ def shared_room(students: int, size: int) -> tuple[Any, Any]:
 
 
 def test_each_students_view_is_their_part_spliced_into_the_shared_part_serialized_once() -> None:
-    from nbws.classroom.service import RoomService, _splice
+    from nbws.classroom.service import RoomService
+    from nbws.classroom.wire import splice as _splice
 
     room, q = shared_room(5, 10)
     room.show({"id": "c1", "kind": "text", "text": "é ✓"})
@@ -395,5 +396,34 @@ def test_names_are_unique_invited_names_reserved_and_every_record_carries_the_st
         while len(seen) < 6 and time.monotonic() < deadline:
             nbws.service(0.1)
         assert {r["student"]: r["name"] for r in seen} == names
+    finally:
+        room.close()
+
+
+def test_the_projector_key_sees_what_the_class_sees_and_views_are_rate_limited() -> None:
+    room = nbws.Classroom("cs101", host="127.0.0.1")
+    try:
+        assert room._instructor_key not in room.projector_url
+        q = room.ask("Why?", kind="text")
+        ada, _ = join(room, "Ada")
+        send(ada, "answer", {"activity": q.id, "value": "because", "id": "w"})
+        expect(ada, "ack")
+        send(ada, "hand", {"raised": True})
+        q.share()
+        projector = open_ws(ws_url(room, "_room/view"))
+        send(projector, "hello", {"key": room.projector_url.split("#key=")[1]})
+        state = expect_room(projector, lambda v: v["activities"] and v["activities"][0].get("answers"))
+        assert state["roster"] == [] and state["hands"] == [None] and state["connected"] == 1
+        assert state["activities"][0]["answers"] == [{"name": None, "answer": "because"}]  # no names, not anonymous
+        assert "Ada" not in json.dumps(state)
+        panel_ws = panel(room)
+        assert [s["name"] for s in expect(panel_ws, "room")["roster"]] == ["Ada"]  # the instructor's still has them
+        for _ in range(30):  # before: unthrottled, 120 ms of I/O-thread CPU each
+            try:
+                send(projector, "qr", {"url": "https://example.org/"})
+            except ConnectionClosed:
+                break
+        assert closed_with(projector) == 1008
+        assert reply_or_close(panel_ws, 3) is None
     finally:
         room.close()

@@ -381,10 +381,11 @@ class Room:
         return [{"name": s.name, "student": s.id, "connected": s.connections > 0, "last_seen": s.last_seen,
                  "answers": s.answers, "hand": s.hand} for s in self.students.values()]
 
-    def public_results(self, activity: Activity) -> dict[str, Any]:
-        """The projector's view of an activity: counts, no names when anonymous."""
-        result: dict[str, Any] = {**activity.public(self.anonymous), "answered": len(activity.current()) if activity.poll
-                                  else len({a.student for a in activity.attempts})}
+    def public_results(self, activity: Activity, anonymous: bool | None = None) -> dict[str, Any]:
+        """An activity's results: counts, and shared answers with names unless
+        ``anonymous`` (default: the room's setting)."""
+        result: dict[str, Any] = {**activity.public(self.anonymous if anonymous is None else anonymous),
+                                  "answered": len(activity.current()) if activity.poll else len(activity.latest)}
         if activity.kind == "choice":
             result["results"] = activity.counts()
         return result

@@ -170,7 +170,11 @@ body.projector .join{{font-size:1.1rem}}</style></head>
 <script type="module">
 import {{ connect }} from "{root}_nbws/nbws.js";
 const MODE = {mode_js}, ACTIVITY = {activity}, JOIN = {join_js};
-const key = new URLSearchParams(location.hash.slice(1)).get("key") || "";
+// the key leaves the address bar once read (kept for a reload of this tab only)
+const keyStore = "nbws-room-key:" + location.pathname;
+const key = new URLSearchParams(location.hash.slice(1)).get("key") || sessionStorage.getItem(keyStore) || "";
+sessionStorage.setItem(keyStore, key);
+if (location.hash) history.replaceState(null, "", location.pathname + location.search);
 const conn = connect({{ path: "_room/view", heartbeat: true }});
 window.room = {{ conn, last: null }};
 conn.on("open", () => {{

@@ -130,10 +130,11 @@ class Classroom:
     @property
     def projector_url(self) -> str:
         """The projector page (large QR code and live results, no names):
-        open it on the classroom screen. It carries the instructor key: do not
-        hand it to students."""
+        open it on the classroom screen. It carries a projector key, which
+        shows what the class may see (counts, shared answers without names)
+        and nothing else; the page drops it from the address bar once read."""
         base = self.join_url.split("?")[0].rstrip("/")
-        return f"{base}/_room/projector?token={self.server.token}#key={self._instructor_key}"
+        return f"{base}/_room/projector?token={self.server.token}#key={self.service.projector_key}"
 
     # -- activities --
 

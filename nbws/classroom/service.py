@@ -40,6 +40,7 @@ from ..boundary import on_io_thread
 from ..envelope import encode_topic
 from .join import qr_svg
 from .model import Activity, Answer, Refusal, Room, Student
+from .wire import dumps, own_part, parse, splice, summary
 
 if TYPE_CHECKING:
     from ..io.wsconn import WsConnection
@@ -51,6 +52,8 @@ MAX_JOIN_TRIES = 10
 """Messages a socket may send before it has joined; past it, close 1008."""
 REFRESH = 0.05
 """Seconds between view refreshes (at most), so a burst of answers costs one."""
+VIEW_RATE, VIEW_BURST = 2.0, 20.0
+"""Messages an instructor view or projector may send per second, and at once (heartbeats included)."""
 SHARED_EVERY = 1.0
 """Seconds between the class-wide refreshes that new answers to a shared question cause (at most)."""
 
@@ -64,8 +67,11 @@ class RoomService:
     def __init__(self, room: Room, instructor_key: str, loop: Any,
                  on_answer: Callable[[Answer], None] | None = None, join_timeout: float = 10.0,
                  max_sockets_per_student: int = 4, max_unjoined_per_address: int = 512,
-                 join_rate: float = 20.0, join_burst: int = 600) -> None:
+                 join_rate: float = 20.0, join_burst: int = 600, projector_key: str | None = None) -> None:
         self.room = room
+        self.projector_key = projector_key or secrets.token_urlsafe(24)
+        self.projectors: set[WsConnection] = set()  # views with the projector key: public results only
+        self._view_allowance: dict[WsConnection, tuple[float, float]] = {}  # each view's rate limit
         self.join_rate = join_rate
         self.join_burst = join_burst
         self._new_names: dict[str, tuple[float, float]] = {}  # address -> (allowance, when): new students per address
@@ -151,7 +157,7 @@ class RoomService:
                 tries = self._tries[conn] = self._tries.get(conn, 0) + 1
                 if tries > MAX_JOIN_TRIES:
                     raise Refusal("too many join attempts", 1008)
-            topic, data = _parse(message)
+            topic, data = parse(message)
             if topic == "join":
                 self._join(conn, student, data, now)
             elif student is None:
@@ -247,30 +253,45 @@ class RoomService:
             self.changed()
 
     def handle_view(self, conn: WsConnection, message: str | bytes) -> None:
+        now = time.monotonic()
+        allowance, then = self._view_allowance.get(conn, (VIEW_BURST, now))
+        allowance = min(VIEW_BURST, allowance + (now - then) * VIEW_RATE)
+        if allowance < 1.0:
+            conn.start_close(1008, "too many messages: slow down")
+            return
+        self._view_allowance[conn] = (allowance - 1.0, now)
         if isinstance(message, str) and message.startswith('{"hb":') and len(message) <= 64:
             self._heartbeat(conn, message)
             return
         try:
-            topic, data = _parse(message if isinstance(message, str) else "")
+            topic, data = parse(message if isinstance(message, str) else "")
         except Refusal:
             conn.start_close(1008, "not a classroom message")
             return
-        if conn in self.views:
+        if conn in self.views or conn in self.projectors:
             url = data.get("url")
             if topic == "qr" and isinstance(url, str) and len(url) <= 2048:
                 # the panel behind a proxy: only the browser knows the absolute join URL
                 self._send(conn, "qr", {"url": url, "svg": qr_svg(url)})
             return
         key = data.get("key")
-        if topic != "hello" or not isinstance(key, str) or not secrets.compare_digest(key.encode(), self.instructor_key.encode()):
+        if topic != "hello" or not isinstance(key, str):
+            conn.start_close(1008, "say hello with a key first")
+        elif secrets.compare_digest(key.encode(), self.instructor_key.encode()):
+            self.views.add(conn)
+            self._done_waiting(conn)
+            self._send(conn, "room", self.instructor_view())
+        elif secrets.compare_digest(key.encode(), self.projector_key.encode()):
+            self.projectors.add(conn)
+            self._done_waiting(conn)
+            self._send(conn, "room", self.projector_view())
+        else:
             conn.start_close(1008, "the instructor key is wrong")
-            return
-        self.views.add(conn)
-        self._done_waiting(conn)
-        self._send(conn, "room", self.instructor_view())
 
     def view_lost(self, conn: WsConnection) -> None:
         self.views.discard(conn)
+        self.projectors.discard(conn)
+        self._view_allowance.pop(conn, None)
         self._done_waiting(conn)
 
     # -- refresh --
@@ -314,22 +335,27 @@ class RoomService:
                 shown = shown or encode_topic("shown", room.shown)
                 self._shown[conn] = shown_id
                 conn.send_message(shown)
-            own = _own(room, student, shared[1])
+            own = own_part(room, student, shared[1])
             if self._last.get(conn) != (self._shared_serial, own):  # compared without the shared part's bytes
                 self._last[conn] = (self._shared_serial, own)
-                conn.send_message('{"topic":"view","data":' + _splice(room, student, *shared) + "}")
+                conn.send_message('{"topic":"view","data":' + splice(room, student, *shared) + "}")
         if self.views:
             panel = encode_topic("room", self.instructor_view())
             for conn in list(self.views):
                 if not conn.lost:
                     conn.send_message(panel)
+        if self.projectors:
+            public = encode_topic("room", self.projector_view())
+            for conn in list(self.projectors):
+                if not conn.lost:
+                    conn.send_message(public)
 
     def _shared_part(self) -> tuple[str, Activity | None, str]:
         """The JSON of what every student sees now: the shown content and the
         current activity (without the student's own answer)."""
         activity = self.room.current_activity()
-        public = "null" if activity is None else _dumps(activity.public(self.room.anonymous))
-        return _dumps(self.room.shown_id()), activity, public
+        public = "null" if activity is None else dumps(activity.public(self.room.anonymous))
+        return dumps(self.room.shown_id()), activity, public
 
     def instructor_view(self) -> dict[str, Any]:
         """What the instructor's panel, poll charts and projector show."""
@@ -339,49 +365,23 @@ class RoomService:
             "connected": sum(1 for s in room.students.values() if s.connections > 0),
             "hands": [s.name for s in room.students.values() if s.hand],
             "current": room.current,
-            "activities": [_summary(a, room) for a in room.activities.values()],
+            "activities": [summary(a, room) for a in room.activities.values()],
             "shown": None if room.shown is None else room.shown.get("kind"),
             "anonymous": room.anonymous,
         }
 
-
-def _summary(activity: Activity, room: Room) -> dict[str, Any]:
-    summary = room.public_results(activity)
-    if activity.kind == "choice":
-        summary["rounds"] = [activity.counts(i) for i in range(len(activity.rounds))] if activity.poll else None
-    return summary
-
-
-def _dumps(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"))
-
-
-def _own(room: Room, student: Student, activity: Activity | None) -> str:
-    """The student's own part of their view, as JSON: them and their answer."""
-    return _dumps(room.you(student)) + ("" if activity is None else _dumps(activity.mine(student)))
-
-
-def _splice(room: Room, student: Student, shown: str, activity: Activity | None, public: str) -> str:
-    """One student's view as JSON (:meth:`Room.student_view`): their own small
-    part spliced into the shared part serialized once per refresh."""
-    mine = "null" if activity is None else public[:-1] + ',"mine":' + _dumps(activity.mine(student)) + "}"
-    return '{"you":' + _dumps(room.you(student)) + ',"shown":' + shown + ',"activity":' + mine + "}"
-
-
-def _parse(message: str) -> tuple[str, dict[str, Any]]:
-    """A student's envelope: (topic, data as a dict); Refusal(1008) otherwise."""
-    try:
-        envelope = json.loads(message)
-    except ValueError:
-        raise Refusal("not JSON: the classroom speaks {\"topic\", \"data\"} envelopes", 1008) from None
-    if not isinstance(envelope, dict) or not isinstance(envelope.get("topic"), str):
-        raise Refusal("not a classroom message: {\"topic\": ..., \"data\": {...}} expected", 1008)
-    data = envelope.get("data", {})
-    if data is None:
-        data = {}
-    if not isinstance(data, dict):
-        raise Refusal("'data' must be an object", 1008)
-    return envelope["topic"], data
+    def projector_view(self) -> dict[str, Any]:
+        """What the projector shows (the class sees it): results, counts, never names."""
+        room = self.room
+        return {
+            "roster": [],
+            "connected": sum(1 for s in room.students.values() if s.connections > 0),
+            "hands": [None for s in room.students.values() if s.hand],
+            "current": room.current,
+            "activities": [summary(a, room, anonymous=True) for a in room.activities.values()],
+            "shown": None if room.shown is None else room.shown.get("kind"),
+            "anonymous": True,
+        }
 
 
 class _Student:
