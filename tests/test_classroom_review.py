@@ -427,3 +427,29 @@ def test_the_projector_key_sees_what_the_class_sees_and_views_are_rate_limited()
         assert reply_or_close(panel_ws, 3) is None
     finally:
         room.close()
+
+
+def test_a_student_page_opens_its_socket_once_there_is_a_name_so_a_slow_typist_joins() -> None:
+    import asyncio
+
+    from tests.browser import chromium
+
+    room = nbws.Classroom("cs101", host="127.0.0.1", join_timeout=0.5)
+
+    async def main() -> None:
+        async with chromium() as browser:
+            page = await (await browser.new_context()).new_page()
+            await page.goto(room.join_url)
+            await page.wait_for_selector("#join:not([hidden])", timeout=15000)
+            assert await page.evaluate("window.room.conn") is None  # no socket held while the form waits
+            await page.wait_for_timeout(1500)  # the student types slower than the join timeout
+            await page.fill("#name", "Ada")
+            await page.click("#join button")
+            await page.wait_for_function("document.getElementById('who').textContent === 'Ada'", timeout=10000)
+            assert await page.evaluate("window.room.conn.status") == "open"
+
+    try:
+        asyncio.run(asyncio.wait_for(main(), 60))
+        assert column(room.students, "name") == ["Ada"]
+    finally:
+        room.close()

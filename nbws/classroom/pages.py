@@ -67,15 +67,21 @@ if (invite) {{ const [student, key] = invite.split("."); me = {{student, key, na
 let pending = JSON.parse(localStorage.getItem(pendingStore) || "{{}}");  // answer id -> message, until acked
 let joined = false, view = null, typing = "";
 const $ = (id) => document.getElementById(id);
-// a phone whose Wi-Fi died is noticed within 10 s (heartbeats are answered on the I/O thread)
-const conn = connect({{ path: "_room/ws", heartbeat: true, heartbeatInterval: 5000, heartbeatTimeout: 5000 }});
-window.room = {{ conn, get me() {{ return me; }}, get view() {{ return view; }}, get pending() {{ return pending; }} }};
+let conn = null, name = "";
+window.room = {{ get conn() {{ return conn; }}, get me() {{ return me; }}, get view() {{ return view; }},
+  get pending() {{ return pending; }} }};
 function join() {{
   if (me) conn.send("join", {{ student: me.student, key: me.key }});
+  else if (name) conn.send("join", {{ name }});
   else $("join").hidden = false;
 }}
-$("join").onsubmit = (ev) => {{ ev.preventDefault(); const name = $("name").value.trim();
-  if (name) {{ conn.send("join", {{ name }}); $("join").hidden = true; }} }};
+$("join").onsubmit = (ev) => {{ ev.preventDefault(); name = $("name").value.trim();
+  if (name) {{ $("join").hidden = true; if (conn) join(); else start(); }} }};
+// the socket opens once there is someone to join as: the room closes a socket that does not join within 10 s
+if (me) start(); else {{ $("join").hidden = false; $("state").textContent = ""; }}
+function start() {{
+// a phone whose Wi-Fi died is noticed within 10 s (heartbeats are answered on the I/O thread)
+conn = connect({{ path: "_room/ws", heartbeat: true, heartbeatInterval: 5000, heartbeatTimeout: 5000 }});
 conn.on("status", (s) => {{ $("state").textContent = s; if (s !== "open") joined = false; }});
 conn.on("open", join);
 conn.topic("welcome", (d) => {{
@@ -88,10 +94,16 @@ conn.topic("ack", (d) => {{ delete pending[d.id]; localStorage.setItem(pendingSt
 conn.topic("refused", (d) => {{
   if (d.id) {{ delete pending[d.id]; localStorage.setItem(pendingStore, JSON.stringify(pending)); }}
   if (/unknown student/.test(d.reason)) {{ me = null; localStorage.removeItem(store); join(); }}
+  else if (!me) {{ name = ""; $("join").hidden = false; }}  // a name refused: ask again
   $("note").textContent = d.reason;
 }});
 conn.topic("view", (v) => {{ view = v; render(v); }});
 conn.topic("shown", (s) => show(s));  // sent only when what is shown changes (a view carries its id)
+conn.topic("ended", () => {{
+  conn.close(); $("join").hidden = true; $("hand").hidden = true; $("state").textContent = "ended";
+  $("activity").innerHTML = '<p class="muted">The class has ended. Thank you!</p>';
+}});
+}}
 // shown HTML runs in a sandboxed frame (no access to this page or its identity); it only reports its height
 const FRAME = '<style>body{{font:15px/1.4 system-ui,sans-serif;margin:.6rem;color:#1b1f24}}table{{border-collapse:collapse;border:0}}' +
   'th,td{{padding:.25rem .6rem;border:0;border-bottom:1px solid #dde;text-align:right}}</style>';
@@ -102,10 +114,6 @@ addEventListener("message", (ev) => {{
   const frame = document.querySelector("#shown iframe.shown"), h = ev.data && ev.data.nbwsHeight;
   if (frame && ev.source === frame.contentWindow && typeof h === "number")
     frame.style.height = Math.min(Math.max(h + 4, 48), 4000) + "px";
-}});
-conn.topic("ended", () => {{
-  conn.close(); $("join").hidden = true; $("hand").hidden = true; $("state").textContent = "ended";
-  $("activity").innerHTML = '<p class="muted">The class has ended. Thank you!</p>';
 }});
 $("hand").onclick = () => {{ const up = !(view && view.you.hand); conn.send("hand", {{ raised: up }}); }};
 function answer(activity, value) {{
