@@ -453,3 +453,19 @@ def test_a_student_page_opens_its_socket_once_there_is_a_name_so_a_slow_typist_j
         assert column(room.students, "name") == ["Ada"]
     finally:
         room.close()
+
+
+def test_heartbeats_are_rate_limited_on_both_sockets() -> None:
+    room = nbws.Classroom("cs101", host="127.0.0.1")
+    try:
+        for ws in (open_ws(ws_url(room)), join(room, "Ada")[0], panel(room)):
+            for beat in range(40):  # before: every one answered, as fast as they came
+                try:
+                    ws.send(json.dumps({"hb": beat}))
+                except ConnectionClosed:
+                    break
+            assert closed_with(ws) == 1008
+        calm, _ = join(room, "Grace")
+        assert all(reply_or_close(calm, beat) is None for beat in range(3))  # a page's pace is answered
+    finally:
+        room.close()

@@ -54,6 +54,8 @@ REFRESH = 0.05
 """Seconds between view refreshes (at most), so a burst of answers costs one."""
 VIEW_RATE, VIEW_BURST = 2.0, 20.0
 """Messages an instructor view or projector may send per second, and at once (heartbeats included)."""
+BEAT_RATE, BEAT_BURST = 1.0, 5.0
+"""Heartbeats a socket may send per second, and at once (the page sends one every 5 s)."""
 SHARED_EVERY = 1.0
 """Seconds between the class-wide refreshes that new answers to a shared question cause (at most)."""
 
@@ -72,6 +74,7 @@ class RoomService:
         self.projector_key = projector_key or secrets.token_urlsafe(24)
         self.projectors: set[WsConnection] = set()  # views with the projector key: public results only
         self._view_allowance: dict[WsConnection, tuple[float, float]] = {}  # each view's rate limit
+        self._beats: dict[WsConnection, tuple[float, float]] = {}  # each socket's heartbeat allowance
         self.join_rate = join_rate
         self.join_burst = join_burst
         self._new_names: dict[str, tuple[float, float]] = {}  # address -> (allowance, when): new students per address
@@ -179,7 +182,15 @@ class RoomService:
 
     def _heartbeat(self, conn: WsConnection, message: str) -> None:
         """nbws.js's heartbeat (``heartbeat: true``): answered here, so a page
-        can tell a live socket from a silently dead one (phones, Wi-Fi)."""
+        can tell a live socket from a silently dead one (phones, Wi-Fi). At
+        most ``BEAT_BURST`` at once and ``BEAT_RATE`` a second (close 1008)."""
+        now = time.monotonic()
+        allowance, then = self._beats.get(conn, (BEAT_BURST, now))
+        allowance = min(BEAT_BURST, allowance + (now - then) * BEAT_RATE)
+        if allowance < 1.0:
+            conn.start_close(1008, "too many heartbeats")
+            return
+        self._beats[conn] = (allowance - 1.0, now)
         try:
             beat = json.loads(message).get("hb")
         except (ValueError, AttributeError):
@@ -241,6 +252,7 @@ class RoomService:
         student = self.students.pop(conn, None)
         self._last.pop(conn, None)
         self._shown.pop(conn, None)
+        self._beats.pop(conn, None)
         self._tries.pop(conn, None)
         self._done_waiting(conn)
         if student is not None:
@@ -292,6 +304,7 @@ class RoomService:
         self.views.discard(conn)
         self.projectors.discard(conn)
         self._view_allowance.pop(conn, None)
+        self._beats.pop(conn, None)
         self._done_waiting(conn)
 
     # -- refresh --
