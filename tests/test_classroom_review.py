@@ -469,3 +469,14 @@ def test_heartbeats_are_rate_limited_on_both_sockets() -> None:
         assert all(reply_or_close(calm, beat) is None for beat in range(3))  # a page's pace is answered
     finally:
         room.close()
+
+
+def test_after_close_asking_or_showing_raises_and_results_stay_readable() -> None:
+    room = nbws.Classroom("cs101", host="127.0.0.1")
+    poll = room.poll("Stable?", ["yes", "no"])
+    room.close()
+    for act in (lambda: room.poll("Again?", ["yes", "no"]), lambda: room.ask("Why?"), lambda: room.show("slide"),
+                poll.close, poll.reopen, poll.share):
+        with pytest.raises(RuntimeError, match=r"closed \(room\.close\(\)\)"):
+            act()
+    assert poll.results == {"yes": 0, "no": 0} and column(room.students, "name") == []

@@ -94,7 +94,9 @@ class Classroom:
         assert endpoint is not None
         self._io = endpoint.io
         self._plane = endpoint.plane
-        self._callbacks: dict[str, list[Callable[[dict[str, Any]], Any]]] = {}
+        # replaced whole (copy on write) by on_answer on the instructor's thread, read by the I/O thread
+        self._callbacks: dict[str, tuple[Callable[[dict[str, Any]], Any], ...]] = {}
+        self._closed = False
         self.service = RoomService(self.room, self._instructor_key, self._io.loop, self._answered,
                                    join_timeout, max_sockets_per_student, max_unjoined_per_address,
                                    join_rate, join_burst)
@@ -149,6 +151,7 @@ class Classroom:
         return Question(self, self._open(prompt, kind, tuple(str(o) for o in options or ()), False))
 
     def _open(self, prompt: str, kind: str, options: tuple[str, ...], poll: bool) -> Activity:
+        self._check_open()
         now = time.time()
         activity = self._io.call(lambda: self.room.open_activity(prompt, kind, options, poll, now))
         self._changed()
@@ -162,6 +165,7 @@ class Classroom:
         :class:`~nbws.FigureStream` created on this room's server
         (``server=room.server``), which keeps updating on the students' pages.
         ``None`` clears it."""
+        self._check_open()
         if isinstance(obj, (LivePlot, FigureStream)):
             if obj.server is not self.server:
                 raise ValueError(
@@ -176,6 +180,12 @@ class Classroom:
 
     def _changed(self) -> None:
         self._io.call(self.service.changed)
+
+    def _check_open(self) -> None:
+        """Raise when the class is over: nobody would see a new question or content."""
+        if self._closed:
+            raise RuntimeError(f"the classroom {self.name!r} is closed (room.close()); its results can still be "
+                               "read, but to ask or show anything start a new nbws.Classroom")
 
     # -- reading --
 
@@ -220,7 +230,9 @@ class Classroom:
         return record
 
     def close(self) -> None:
-        """End the class: every student's page says so, then the server stops."""
+        """End the class: every student's page says so, then the server stops.
+        The results stay readable; asking or showing anything raises."""
+        self._closed = True
         if self.server.running:
             self._io.call(self.service.end)
         self.server.stop()
@@ -232,7 +244,7 @@ class Classroom:
         if not callbacks:
             return
         row = _row(answer, self.room.activities[answer.activity])
-        for fn in list(callbacks):
+        for fn in callbacks:
             deliver(self._plane, _bind(invoke, self._plane, fn, row, on_error=_log_callback_error))
 
     # -- display --
@@ -269,17 +281,20 @@ class _Activity:
 
     def close(self) -> None:
         """Stop accepting answers."""
+        self.room._check_open()
         self.room._io.call(lambda: self.room.room.close(self.activity))
         self.room._changed()
 
     def reopen(self) -> None:
         """Accept answers again; a poll starts a new round and keeps the earlier ones."""
+        self.room._check_open()
         now = time.time()
         self.room._io.call(lambda: self.room.room.reopen(self.activity, now))
         self.room._changed()
 
     def share(self, shared: bool = True) -> None:
         """Show the results to the students (and hide them with ``False``)."""
+        self.room._check_open()
         self.room._io.call(lambda: self.room.room.share(self.activity, shared))
         self.room._changed()
 
@@ -293,7 +308,8 @@ class _Activity:
 
     def on_answer(self, fn: Callable[[dict[str, Any]], Any]) -> Callable[[dict[str, Any]], Any]:
         """Decorator: call ``fn(row)`` on the kernel's loop for each new answer."""
-        self.room._callbacks.setdefault(self.id, []).append(fn)
+        callbacks = self.room._callbacks  # a new dict swapped in: the I/O thread never sees one change
+        self.room._callbacks = {**callbacks, self.id: (*callbacks.get(self.id, ()), fn)}
         return fn
 
 
