@@ -480,3 +480,29 @@ def test_after_close_asking_or_showing_raises_and_results_stay_readable() -> Non
         with pytest.raises(RuntimeError, match=r"closed \(room\.close\(\)\)"):
             act()
     assert poll.results == {"yes": 0, "no": 0} and column(room.students, "name") == []
+
+
+def test_with_send_buffer_policy_drop_a_dropped_view_is_sent_again() -> None:
+    from websockets.sync.client import connect
+
+    room = nbws.Classroom("cs101", host="127.0.0.1", send_buffer_policy="drop", send_buffer_size=64 * 1024)
+    try:
+        ada = connect(ws_url(room), max_size=None, max_queue=1).__enter__()
+        send(ada, "join", {"name": "Ada"})
+        expect(ada, "welcome")
+        expect(ada, "view")
+        for i in range(4):  # Ada stops reading: 28 MB of content fill the socket's buffers
+            room.show(str(i) * 7_000_000)
+        send(ada, "hand", {"raised": True})  # her view changes while her buffer is full: dropped
+        last = None
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:  # she reads again: the dropped messages come after all
+            message = json.loads(ada.recv(timeout=max(0.01, deadline - time.monotonic())))
+            if message["topic"] == "shown":
+                last = message["data"]["text"][0]
+            elif message["data"]["you"]["hand"] and message["data"]["shown"] is not None and last == "3":
+                break
+        else:
+            raise AssertionError("the view with the raised hand and the last content never came")
+    finally:
+        room.close()

@@ -38,6 +38,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..boundary import on_io_thread
 from ..envelope import encode_topic
+from ..errors import SendBufferFullError
 from .join import qr_svg
 from .model import Activity, Answer, Refusal, Room, Student
 from .wire import dumps, own_part, parse, splice, summary
@@ -56,6 +57,8 @@ VIEW_RATE, VIEW_BURST = 2.0, 20.0
 """Messages an instructor view or projector may send per second, and at once (heartbeats included)."""
 BEAT_RATE, BEAT_BURST = 1.0, 5.0
 """Heartbeats a socket may send per second, and at once (the page sends one every 5 s)."""
+RETRY = 0.5
+"""Seconds before a view dropped by a full send buffer (``send_buffer_policy``) is offered again."""
 SHARED_EVERY = 1.0
 """Seconds between the class-wide refreshes that new answers to a shared question cause (at most)."""
 
@@ -94,6 +97,7 @@ class RoomService:
         self._shared: tuple[str, str] = ("", "")  # the shared part last serialized, and its serial
         self._shared_serial = 0
         self._shown: dict[WsConnection, str | None] = {}  # the id of the content last sent to each socket
+        self._unsent: set[WsConnection] = set()  # sockets whose last view was dropped (send_buffer_policy): retried
         self._sent_version = -1
         self._sent_everyone = -1
         self._shared_at = 0.0  # when new shared answers last went to the class (time.monotonic())
@@ -253,6 +257,7 @@ class RoomService:
         self._last.pop(conn, None)
         self._shown.pop(conn, None)
         self._beats.pop(conn, None)
+        self._unsent.discard(conn)
         self._tries.pop(conn, None)
         self._done_waiting(conn)
         if student is not None:
@@ -334,10 +339,12 @@ class RoomService:
             room.shared_changed = False
             self._shared_at = time.monotonic()
         touched = room.take_touched()  # an unshared answer changes one student's view, not 500
+        retry, self._unsent = self._unsent, set()
         shared: tuple[str, Activity | None, str] | None = None
         shown_id, shown = room.shown_id(), ""
         for conn, student in list(self.students.items()):
-            if student is None or conn.lost or not (everyone or student.id in touched or conn not in self._last):
+            if student is None or conn.lost or not (everyone or student.id in touched or conn not in self._last
+                                                     or conn in retry):
                 continue
             if shared is None:  # what every student sees, serialized once per refresh
                 shared = self._shared_part()
@@ -346,12 +353,19 @@ class RoomService:
                     self._shared_serial += 1
             if self._shown.get(conn, "") != shown_id:  # the content itself: once per socket and change
                 shown = shown or encode_topic("shown", room.shown)
+                if not _offer(conn, shown):
+                    self._unsent.add(conn)
+                    continue
                 self._shown[conn] = shown_id
-                conn.send_message(shown)
             own = own_part(room, student, shared[1])
             if self._last.get(conn) != (self._shared_serial, own):  # compared without the shared part's bytes
-                self._last[conn] = (self._shared_serial, own)
-                conn.send_message('{"topic":"view","data":' + splice(room, student, *shared) + "}")
+                if _offer(conn, '{"topic":"view","data":' + splice(room, student, *shared) + "}"):
+                    self._last[conn] = (self._shared_serial, own)  # recorded only when sent
+                else:
+                    self._unsent.add(conn)
+        if self._unsent and not self._timer:  # a full send buffer dropped them: try again later
+            self._timer = True
+            self.loop.call_later(RETRY, self._refresh)
         if self.views:
             panel = encode_topic("room", self.instructor_view())
             for conn in list(self.views):
@@ -395,6 +409,15 @@ class RoomService:
             "shown": None if room.shown is None else room.shown.get("kind"),
             "anonymous": True,
         }
+
+
+def _offer(conn: WsConnection, message: str) -> bool:
+    """Send unless the peer's send buffer is full (``send_buffer_policy``
+    ``"drop"`` or ``"error"``): False when the message did not go."""
+    try:
+        return conn.send_message(message)
+    except SendBufferFullError:
+        return False
 
 
 class _Student:
