@@ -247,18 +247,46 @@ def test_any_text_is_a_message_or_a_refusal(text: str) -> None:
     assert isinstance(topic, str) and isinstance(data, dict)
 
 
+def _state(room: Room) -> Any:
+    """Everything an answer may change, as plain data."""
+    return ([(a.id, [dict(r) for r in a.rounds], list(a.attempts), dict(a.tries)) for a in room.activities.values()],
+            [(s.id, s.name, set(s.seen_ids), s.answers, s.stored) for s in room.students.values()])
+
+
 @settings(max_examples=300, deadline=None)
-@given(activity=json_values, value=json_values, answer_id=json_values, name=json_values)
-def test_any_answer_or_join_is_recorded_or_refused(activity: Any, value: Any, answer_id: Any, name: Any) -> None:
-    room = Room()
+@given(steps=st.lists(st.tuples(st.sampled_from([0, 0, 1, 1, 2, 2, 3, 4]),  # mostly the real activities
+                                st.sampled_from([0, 1, "a", 2.5]) | st.text(max_size=15) | json_values,
+                                st.integers(0, 15).map(lambda i: f"id{i}"),  # resends among them
+                                st.sampled_from([None, None, 1, 1, 0, 2])), min_size=10, max_size=40),
+       name=json_values)
+def test_any_answer_or_join_is_recorded_exactly_once_or_refused_without_a_trace(
+        steps: list[tuple[int, Any, Any, Any]], name: Any) -> None:
+    room = Room(max_attempts=2, max_stored=20, max_seen=4)
     ada = room.join("Ada")
-    for kind, options in (("choice", ("a", "b")), ("text", ()), ("number", ())):
-        room.open_activity("q", kind, options, kind == "choice", 0.0)
-    for target in (activity, "a1", "a2", "a3"):
+    ids = [room.open_activity("q", kind, options, kind == "choice", 0.0).id
+           for kind, options in (("choice", ("a", "b")), ("text", ()), ("number", ()))]
+    for target, value, answer_id, round_seen in steps:
+        activity_id: Any = ids[target] if target < 3 else ("a1" if target == 3 else value)
+        before = _state(room)
+        seen = answer_id in ada.seen_ids if isinstance(answer_id, str) else False
         try:
-            room.answer(ada, target, value, answer_id, 1.0)
+            new = room.answer(ada, activity_id, value, answer_id, 1.0, round_seen)
         except Refusal:
-            pass
+            assert _state(room) == before  # refused: nothing recorded, nothing counted
+            continue
+        if not new:  # a resend: acknowledged again, recorded once
+            assert seen and _state(room) == before
+            continue
+        assert not seen and answer_id in ada.seen_ids and ada.answers == before[1][0][3] + 1
+        assert round_seen in (None, 1)  # an answer given in another round is refused
+        activity = room.activities[activity_id]
+        if activity.poll:
+            assert activity.current()[ada.id].answer in (0, 1)
+        else:
+            earlier = next(attempts for aid, _, attempts, _ in before[0] if aid == activity_id)
+            assert activity.attempts[:-1] == earlier and activity.attempts[-1].answer == value  # one more, this one
+            assert activity.tries[ada.id] <= 2
+    assert ada.answers == len(ada.seen_ids) <= 4 and ada.stored <= 20
     try:
         room.join(name)
     except Refusal:
