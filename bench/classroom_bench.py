@@ -12,6 +12,10 @@ spread over ``--workers`` processes. Phases:
    ack, and the answer-to-notebook latency measured in the kernel by
    ``@q.on_answer`` (``time.time() - answer``: same clock, same machine).
 3. **answers paced** — the same, spread evenly over 5 s (100 answers/s).
+3b. **shared, with a figure** — the instructor asks a ``code`` question,
+   shares it (every student sees the others' answers) and shows a matplotlib
+   figure; every student answers with 1 KB of code, spread over 5 s. The
+   bytes the students received (views and the figure) are reported.
 4. **reconnect storm** — every socket is aborted (no closing handshake, like a
    dropped Wi-Fi), then all come back at once with their key, resend their
    first answer (it must be acknowledged and counted once) and answer again.
@@ -64,7 +68,7 @@ latency = []
 def _(row):
     latency.append(time.time() - row["answer"])
 
-print(json.dumps({{"join": room.join_url, "projector": room.projector_url, "question": q.id, "pid": os.getpid(), "nbws": nbws.__file__}}))
+print(json.dumps({{"join": room.join_url, "key": room._instructor_key, "question": q.id, "pid": os.getpid(), "nbws": nbws.__file__}}))
 """
 
 # the kernel's view of a phase: every answer's latency, once all callbacks ran (bounded wait)
@@ -75,6 +79,24 @@ for _ in range(400):
     nbws.service(0.05)
 print(json.dumps(latency))
 latency.clear()
+"""
+
+# a shared code question and a figure on every page
+SHARE = """
+import matplotlib
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+c = room.ask("Reverse a list", kind="code")
+
+@c.on_answer
+def _(row):
+    latency.append(time.time() - float(row["answer"].split()[0]))
+
+c.share()
+fig, ax = plt.subplots(figsize=(6, 4))
+ax.plot(range(200), [i * i for i in range(200)])
+room.show(fig)
+print(json.dumps({{"activity": c.id}}))
 """
 
 CHECK = """
@@ -106,6 +128,7 @@ class Student:
         self.waiting: dict[str, asyncio.Future[Any]] = {}
         self.reader: asyncio.Task[None] | None = None
         self.beats: asyncio.Task[None] | None = None
+        self.received = 0  # bytes of messages received (views, shown content, acks)
 
     async def open(self, url: str) -> None:
         self.ws = await connect(url, open_timeout=60, ping_interval=None, max_size=2**22)
@@ -126,6 +149,7 @@ class Student:
     async def _read(self, ws: ClientConnection) -> None:
         try:
             async for raw in ws:
+                self.received += len(raw)
                 message = json.loads(raw)
                 topic, data = message.get("topic"), message.get("data") or {}
                 if topic == "welcome":
@@ -183,10 +207,19 @@ async def phase_answer(students: list[Student], url: str, arg: dict[str, Any]) -
         await at(arg["t0"] + arg["spread"] * s.index / arg["n"])
         sent = time.time()
         answer_id = f"{s.index}-{arg['round']}"
-        await s.request("answer", {"activity": arg["activity"], "value": sent, "id": answer_id}, answer_id)
+        value: Any = sent if not arg.get("size") else f"{sent:.6f} " + "x" * arg["size"]  # code, its time first
+        await s.request("answer", {"activity": arg["activity"], "value": value, "id": answer_id}, answer_id)
         return time.time() - sent
 
     return {"times": await asyncio.gather(*(one(s) for s in students))}
+
+
+async def phase_received(students: list[Student], url: str, arg: dict[str, Any]) -> dict[str, Any]:
+    """The bytes the students received since the last call (then reset)."""
+    total = sum(s.received for s in students)
+    for s in students:
+        s.received = 0
+    return {"bytes": total}
 
 
 async def phase_drop(students: list[Student], url: str, arg: dict[str, Any]) -> dict[str, Any]:
@@ -225,7 +258,7 @@ async def phase_close(students: list[Student], url: str, arg: dict[str, Any]) ->
 
 
 PHASES = {"join": phase_join, "answer": phase_answer, "drop": phase_drop, "rejoin": phase_rejoin,
-          "close": phase_close}
+          "close": phase_close, "received": phase_received}
 
 
 def worker(pipe: Connection, url: str, indices: list[int], pin: bool) -> None:
@@ -336,7 +369,7 @@ class Run:
         self.activity = info["question"]
         base, _, query = info["join"].partition("?")
         url = "ws" + base[4:] + "_room/ws?" + query
-        self.panel = Panel("ws" + base[4:] + "_room/view?" + query, info["projector"].split("#key=")[1])
+        self.panel = Panel("ws" + base[4:] + "_room/view?" + query, info["key"])
         context = multiprocessing.get_context("spawn")
         self.pipes: list[Connection] = []
         self.procs = []
@@ -393,6 +426,22 @@ class Run:
                               f"p50 {ms(pct(notebook, 0.5))} / p99 {ms(pct(notebook, 0.99))}",
                               f"{kcpu:.2f}", f"{ccpu:.2f}"))
 
+        self.phase("received")
+        cpu = cpu_seconds(self.pid)
+        shared = self.kernel.run(SHARE.format())["activity"]
+        results, _, kcpu, ccpu = self.phase("answer", t0=time.time() + 0.5, spread=PACED_SECONDS, round=4,
+                                               activity=shared, size=1000)
+        acks = [t for r in results for t in r["times"]]
+        notebook = self.kernel.run(COLLECT.format(expected=n))
+        received = sum(r["bytes"] for r in self.phase("received")[0])
+        if len(notebook) != n:
+            raise RuntimeError(f"shared: the notebook saw {len(notebook)} answers, not {n}")
+        self.rows.append((f"shared code question + figure, {n} answers of 1 KB over {PACED_SECONDS:.0f} s",
+                          f"students received {received / 1e6:.1f} MB",
+                          f"p50 {ms(pct(acks, 0.5))} / p99 {ms(pct(acks, 0.99))}",
+                          f"p50 {ms(pct(notebook, 0.5))} / p99 {ms(pct(notebook, 0.99))}",
+                          f"{cpu_seconds(self.pid) - cpu:.2f}", f"{ccpu:.2f}"))
+
         self.phase("drop")
         t0 = time.time() + 0.5
         results, _, kcpu, ccpu = self.phase("rejoin", t0=t0, round=3, activity=self.activity)
@@ -406,7 +455,8 @@ class Run:
                           f"{kcpu:.2f}", f"{ccpu:.2f}"))
         check = self.kernel.run(CHECK.format(n=n))
         self.phase("close")
-        expected = {"students": n, "names": n, "connected": n, "sockets": n, "answers": [3], "responses": 3 * n, "per_student": [3]}
+        expected = {"students": n, "names": n, "connected": n, "sockets": n, "answers": [4], "responses": 3 * n,
+                    "per_student": [3]}
         self.check = check
         self.ok = check == expected and len(notebook) == n
         if not self.ok:
