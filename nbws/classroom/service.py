@@ -2,7 +2,8 @@
 
 Students speak the JSON envelope (``{"topic", "data"}``) at ``/_room/ws``;
 the instructor's views (the notebook panel, poll charts, the projector) at
-``/_room/view`` after a ``hello`` with the instructor key. Every message is
+``/_room/view`` after a ``hello`` with the instructor key (the projector's
+key: public results only). Every message is
 handled here, on the I/O thread, so joining and answering are recorded at
 once while the instructor's cell is busy; views are refreshed at most
 ``1 / REFRESH`` times a second, and each student only gets a view when what
@@ -23,8 +24,9 @@ Wire protocol (students):
     → {"hb": 7}   ← {"hb": 7}                                        a heartbeat, answered at once
 
 Close codes: 1008 for a message that is not JSON of this protocol, a second
-join on one socket, or more messages than the rate limit allows; 1009 for a
-message or answer over its size limit; 1003 for binary frames.
+join on one socket, no join within ``join_timeout``, too many sockets, or
+more messages or heartbeats than the rate limits allow; 1009 for a message
+or answer over its size limit; 1003 for binary frames.
 """
 
 from __future__ import annotations
@@ -38,10 +40,9 @@ from typing import TYPE_CHECKING, Any
 
 from ..boundary import on_io_thread
 from ..envelope import encode_topic
-from ..errors import SendBufferFullError
 from .join import qr_svg
 from .model import Activity, Answer, Refusal, Room, Student
-from .wire import dumps, own_part, parse, splice, summary
+from .wire import dumps, offer, own_part, parse, splice, summary
 
 if TYPE_CHECKING:
     from ..io.wsconn import WsConnection
@@ -353,13 +354,13 @@ class RoomService:
                     self._shared_serial += 1
             if self._shown.get(conn, "") != shown_id:  # the content itself: once per socket and change
                 shown = shown or encode_topic("shown", room.shown)
-                if not _offer(conn, shown):
+                if not offer(conn, shown):
                     self._unsent.add(conn)
                     continue
                 self._shown[conn] = shown_id
             own = own_part(room, student, shared[1])
             if self._last.get(conn) != (self._shared_serial, own):  # compared without the shared part's bytes
-                if _offer(conn, '{"topic":"view","data":' + splice(room, student, *shared) + "}"):
+                if offer(conn, '{"topic":"view","data":' + splice(room, student, *shared) + "}"):
                     self._last[conn] = (self._shared_serial, own)  # recorded only when sent
                 else:
                     self._unsent.add(conn)
@@ -409,15 +410,6 @@ class RoomService:
             "shown": None if room.shown is None else room.shown.get("kind"),
             "anonymous": True,
         }
-
-
-def _offer(conn: WsConnection, message: str) -> bool:
-    """Send unless the peer's send buffer is full (``send_buffer_policy``
-    ``"drop"`` or ``"error"``): False when the message did not go."""
-    try:
-        return conn.send_message(message)
-    except SendBufferFullError:
-        return False
 
 
 class _Student:

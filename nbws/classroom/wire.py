@@ -1,14 +1,18 @@
-"""The classroom's JSON on the wire: parsing a student's envelope and
-building the views, pure functions run on the I/O thread by the service."""
+"""The classroom's JSON on the wire: parsing a student's envelope, building
+the views, offering them to a socket; run on the I/O thread by the service."""
 
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from ..errors import SendBufferFullError
 from .model import Activity, Refusal, Room, Student
 
-__all__ = ["summary", "dumps", "own_part", "splice", "parse"]
+if TYPE_CHECKING:
+    from ..io.wsconn import WsConnection
+
+__all__ = ["summary", "dumps", "own_part", "splice", "parse", "offer"]
 
 
 def summary(activity: Activity, room: Room, anonymous: bool | None = None) -> dict[str, Any]:
@@ -50,3 +54,12 @@ def parse(message: str) -> tuple[str, dict[str, Any]]:
     if not isinstance(data, dict):
         raise Refusal("'data' must be an object", 1008)
     return envelope["topic"], data
+
+
+def offer(conn: WsConnection, message: str) -> bool:
+    """Send unless the peer's send buffer is full (``send_buffer_policy``
+    ``"drop"`` or ``"error"``): False when the message did not go."""
+    try:
+        return conn.send_message(message)
+    except SendBufferFullError:
+        return False
