@@ -258,13 +258,13 @@ def test_past_max_seen_an_answer_is_refused_before_it_is_recorded() -> None:
     assert len(activity.attempts) == 3  # before the fix: stored, not acknowledged, stored again on each resend
 
 
-def shared_room(students: int, size: int) -> tuple[Any, Any]:
+def shared_room(students: int, size: int, char: str = "x") -> tuple[Any, Any]:
     from nbws.classroom.model import Room
 
     room = Room(max_answer=size)
     q = room.open_activity("Reverse a list", "code", (), False, 0.0)
     for i in range(students):
-        room.answer(room.join(f"S{i}"), q.id, f"{i:05d}" + "x" * (size - 5), f"a{i}", float(i))
+        room.answer(room.join(f"S{i}"), q.id, f"{i:05d}" + char * (size - 5), f"a{i}", float(i))
     room.share(q)
     return room, q
 
@@ -285,14 +285,16 @@ def test_each_students_view_is_their_part_spliced_into_the_shared_part_serialize
     assert json.loads(_splice(room, student, *service._shared_part())) == room.student_view(student)
 
 
-def test_a_shared_question_shows_at_most_shared_chars_of_answers() -> None:
-    from nbws.classroom.model import SHARED_CHARS
+def test_a_shared_question_shows_at_most_shared_bytes_of_answers() -> None:
+    from nbws.classroom.model import SHARED_BYTES
 
     _, q = shared_room(300, 1000)  # 300 KB of answers
     public = q.public()
-    assert len(json.dumps(public)) < SHARED_CHARS + 20_000  # before: every answer, 300 KB here (258 MB a refresh)
+    assert len(json.dumps(public)) <= SHARED_BYTES + 200  # before: every answer, 300 KB here (258 MB a refresh)
     assert public["omitted"] == 300 - len(public["answers"]) > 0
     assert public["answers"][0]["answer"].startswith("00000")  # the earliest first
+    _, q = shared_room(300, 100, "é")  # non-ASCII: 6 bytes of JSON a character (\\uXXXX), counted as such
+    assert len(json.dumps(q.public())) <= SHARED_BYTES + 200
 
 
 def test_new_answers_to_a_shared_question_reach_the_class_about_once_a_second() -> None:

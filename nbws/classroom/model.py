@@ -8,18 +8,19 @@ does I/O; the clock is passed in.
 
 from __future__ import annotations
 
+import json
 import math
 import secrets
 import unicodedata
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["Student", "Answer", "Activity", "Room", "Refusal", "KINDS", "SHARED_ANSWERS", "SHARED_CHARS"]
+__all__ = ["Student", "Answer", "Activity", "Room", "Refusal", "KINDS", "SHARED_ANSWERS", "SHARED_BYTES"]
 
 SHARED_ANSWERS = 500
 """Most answers a shared text, code or number question shows to the class."""
-SHARED_CHARS = 64_000
-"""Most characters of answers a shared question shows to the class (the rest are counted as ``omitted``)."""
+SHARED_BYTES = 64_000
+"""Most bytes of JSON answers (and names) a shared question shows to the class (the rest are counted as ``omitted``)."""
 KINDS = ("choice", "text", "number", "code")
 """What a question may ask for; a poll is a ``choice`` question with a live chart."""
 
@@ -112,12 +113,12 @@ class Activity:
                                 "options": list(self.options), "open": self.open, "round": len(self.rounds)}
         if self.shared and self.kind == "choice":
             view["results"] = self.counts()
-        elif self.shared:  # the earliest latest answers, up to SHARED_ANSWERS and SHARED_CHARS
+        elif self.shared:  # the earliest latest answers, up to SHARED_ANSWERS and SHARED_BYTES
             answers: list[dict[str, Any]] = []
-            chars = 0
+            size = 0
             for a in self.latest.values():
-                chars += len(a.answer) if isinstance(a.answer, str) else 8
-                if len(answers) >= SHARED_ANSWERS or chars > SHARED_CHARS:
+                size += len(json.dumps(a.answer)) + (0 if anonymous else len(json.dumps(a.name))) + 24
+                if len(answers) >= SHARED_ANSWERS or size > SHARED_BYTES:
                     break
                 answers.append({"name": None if anonymous else a.name, "answer": a.answer})
             view["answers"] = answers
