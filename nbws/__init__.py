@@ -20,6 +20,7 @@ from .config import defaults
 from .errors import (
     AsyncHandlerBlockedError,
     BadRequestError,
+    ClassroomClosedError,
     ConnectError,
     ConnectionClosedError,
     FetchError,
@@ -59,6 +60,7 @@ __all__ = [
     "App",
     "Channel",
     "Classroom",
+    "ClassroomClosedError",
     "ClientWebSocket",
     "AsyncHandlerBlockedError",
     "BadRequestError",

@@ -186,6 +186,20 @@ class ServerNotRunningError(ServerStoppedError, RuntimeError):
     A :class:`RuntimeError` too, as it was before it had a name."""
 
 
+class ClassroomClosedError(ServerStoppedError, RuntimeError):
+    """A closed :class:`~nbws.Classroom` was asked to ask, show, open or share
+    something. Its results stay readable; start a new classroom to go on.
+
+    Attributes:
+        name: the classroom's name.
+    """
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        super().__init__(f"the classroom {name!r} is closed (room.close()); its results can still be read, but "
+                         "to ask or show anything start a new nbws.Classroom")
+
+
 class WrongThreadError(NbwsError, AssertionError):
     """A function that belongs to one plane was called from another thread.
 

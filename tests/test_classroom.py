@@ -462,7 +462,13 @@ def test_a_kernel_interrupt_loses_no_answer() -> None:
         with open_ws("ws" + base[4:] + "_room/ws?" + query) as ws:
             send(ws, "join", {"name": "Ada"})
             expect(ws, "welcome")
-            busy = k.start("import time\nwhile True: time.sleep(0.01)")
+            busy = k.start("import time\nprint('looping', flush=True)\nwhile True: time.sleep(0.01)")
+            deadline = time.monotonic() + 30  # the loop runs (an interrupt before it would be lost)
+            while True:
+                msg = k.kc.get_iopub_msg(timeout=max(0.1, deadline - time.monotonic()))
+                if (msg["parent_header"].get("msg_id") == busy and msg["msg_type"] == "stream"
+                        and "looping" in msg["content"]["text"]):
+                    break
             send(ws, "answer", {"activity": poll_id, "value": "no", "id": "irq-1"})
             assert expect(ws, "ack") == {"id": "irq-1"}  # recorded while the cell runs
             k.km.interrupt_kernel()

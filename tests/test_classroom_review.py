@@ -479,7 +479,7 @@ def test_after_close_asking_or_showing_raises_and_results_stay_readable() -> Non
     room.close()
     for act in (lambda: room.poll("Again?", ["yes", "no"]), lambda: room.ask("Why?"), lambda: room.show("slide"),
                 poll.close, poll.reopen, poll.share):
-        with pytest.raises(RuntimeError, match=r"closed \(room\.close\(\)\)"):
+        with pytest.raises(nbws.ClassroomClosedError, match=r"closed \(room\.close\(\)\)"):
             act()
     assert poll.results == {"yes": 0, "no": 0} and column(room.students, "name") == []
 

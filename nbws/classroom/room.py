@@ -21,6 +21,7 @@ from urllib.parse import urlsplit
 
 from ..app import App
 from ..boundary import deliver, invoke
+from ..errors import ClassroomClosedError
 from ..live import FigureStream, LivePlot
 from ..reach import frame_html, link_html
 from ..server import Server, start_server
@@ -184,8 +185,7 @@ class Classroom:
     def _check_open(self) -> None:
         """Raise when the class is over: nobody would see a new question or content."""
         if self._closed:
-            raise RuntimeError(f"the classroom {self.name!r} is closed (room.close()); its results can still be "
-                               "read, but to ask or show anything start a new nbws.Classroom")
+            raise ClassroomClosedError(self.name)
 
     # -- reading --
 
