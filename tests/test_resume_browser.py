@@ -54,6 +54,7 @@ class Proxy:
         self.refuse = False
         self.rate: float | None = None
         self.pairs: list[tuple[asyncio.StreamWriter, asyncio.StreamWriter]] = []
+        self.flags: list[list[bool]] = []  # per connection: frozen for good
         self.tasks: set[asyncio.Task[None]] = set()
         self.server: asyncio.Server | None = None
         self.port = 0
@@ -69,6 +70,7 @@ class Proxy:
         up_reader, up_writer = await asyncio.open_connection("127.0.0.1", self.target)
         self.pairs.append((writer, up_writer))
         pair_frozen = [False]
+        self.flags.append(pair_frozen)
 
         async def pump(src: asyncio.StreamReader, dst: asyncio.StreamWriter) -> None:
             to_page = dst is writer
@@ -93,8 +95,11 @@ class Proxy:
             t.add_done_callback(self.tasks.discard)
 
     def freeze(self) -> None:
-        """Stop forwarding on the connections open now (new ones work)."""
+        """Stop forwarding on the connections open now, at once (bytes still
+        on their way are swallowed too); new ones work after thaw_new()."""
         self.frozen = True
+        for flag in self.flags:
+            flag[0] = True
 
     def thaw_new(self) -> None:
         self.frozen = False
