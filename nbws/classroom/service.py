@@ -75,6 +75,8 @@ class RoomService:
                  max_sockets_per_student: int = 4, max_unjoined_per_address: int = 512,
                  join_rate: float = 20.0, join_burst: int = 600, projector_key: str | None = None) -> None:
         self.room = room
+        self._students_listener = _Listener(self.handle_student, self.student_lost)
+        self._views_listener = _Listener(self.handle_view, self.view_lost)
         self.projector_key = projector_key or secrets.token_urlsafe(24)
         self.projectors: set[WsConnection] = set()  # views with the projector key: public results only
         self._view_allowance: dict[WsConnection, tuple[float, float]] = {}  # each view's rate limit
@@ -109,13 +111,13 @@ class RoomService:
 
     @on_io_thread
     def student_opened(self, conn: WsConnection) -> None:
-        conn.listener = _Student(self)
+        conn.listener = self._students_listener
         self.students[conn] = None
         self._wait(conn)
 
     @on_io_thread
     def view_opened(self, conn: WsConnection) -> None:
-        conn.listener = _View(self)
+        conn.listener = self._views_listener
         self._wait(conn)
 
     def _wait(self, conn: WsConnection) -> None:
@@ -385,58 +387,33 @@ class RoomService:
         public = "null" if activity is None else dumps(activity.public(self.room.anonymous))
         return dumps(self.room.shown_id()), activity, public
 
-    def instructor_view(self) -> dict[str, Any]:
-        """What the instructor's panel, poll charts and projector show."""
+    def instructor_view(self, projector: bool = False) -> dict[str, Any]:
+        """What the instructor's panel and poll charts show; with ``projector``
+        what the projector shows (the class sees it): results and counts,
+        never a name."""
         room = self.room
+        hands = [s.name for s in room.students.values() if s.hand]
         return {
-            "roster": room.roster(),
+            "roster": [] if projector else room.roster(),
             "connected": sum(1 for s in room.students.values() if s.connections > 0),
-            "hands": [s.name for s in room.students.values() if s.hand],
+            "hands": [None] * len(hands) if projector else hands,
             "current": room.current,
-            "activities": [summary(a, room) for a in room.activities.values()],
+            "activities": [summary(a, room, anonymous=True if projector else None) for a in room.activities.values()],
             "shown": None if room.shown is None else room.shown.get("kind"),
-            "anonymous": room.anonymous,
+            "anonymous": True if projector else room.anonymous,
         }
 
     def projector_view(self) -> dict[str, Any]:
-        """What the projector shows (the class sees it): results, counts, never names."""
-        room = self.room
-        return {
-            "roster": [],
-            "connected": sum(1 for s in room.students.values() if s.connections > 0),
-            "hands": [None for s in room.students.values() if s.hand],
-            "current": room.current,
-            "activities": [summary(a, room, anonymous=True) for a in room.activities.values()],
-            "shown": None if room.shown is None else room.shown.get("kind"),
-            "anonymous": True,
-        }
+        """:meth:`instructor_view` for the projector."""
+        return self.instructor_view(projector=True)
 
 
-class _Student:
-    """The listener of one student's socket (I/O thread)."""
+class _Listener:
+    """Hands one kind of socket's messages and loss to the service (I/O thread)."""
 
-    __slots__ = ("service",)
+    __slots__ = ("lost", "message")
 
-    def __init__(self, service: RoomService) -> None:
-        self.service = service
-
-    def message(self, conn: WsConnection, message: str | bytes) -> None:
-        self.service.handle_student(conn, message)
-
-    def lost(self, conn: WsConnection) -> None:
-        self.service.student_lost(conn)
-
-
-class _View:
-    """The listener of one instructor view's socket (I/O thread)."""
-
-    __slots__ = ("service",)
-
-    def __init__(self, service: RoomService) -> None:
-        self.service = service
-
-    def message(self, conn: WsConnection, message: str | bytes) -> None:
-        self.service.handle_view(conn, message)
-
-    def lost(self, conn: WsConnection) -> None:
-        self.service.view_lost(conn)
+    def __init__(self, message: Callable[[WsConnection, str | bytes], None],
+                 lost: Callable[[WsConnection], None]) -> None:
+        self.message = message
+        self.lost = lost
