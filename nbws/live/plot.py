@@ -29,6 +29,7 @@ from ..envelope import encode_topic
 from ..errors import ServerNotRunningError
 from ..reach import link_html, page_url
 from .embed import themed_frame_html
+from .export import csv_route
 from .frames import encode_points
 from .queries import Queries
 from .runs import Run, read_run, write_run
@@ -153,6 +154,8 @@ class LivePlot:
         def install() -> None:  # I/O thread
             endpoint.routes.add_page(self._path, page, "text/html; charset=utf-8")
             endpoint.routes.add_socket(self._path + "ws", self._subscribe)
+            endpoint.routes.add_data(self._path + "data.csv",
+                                     csv_route(name, lambda: (list(self.series), self._series_data())))
             endpoint.io.loop.call_later(1 / self.fps, self._tick)
 
         submit(install)
