@@ -1,9 +1,14 @@
 """The live-plot frame format, and M4 decimation for late joiners. Pure.
 
-Frame format (little-endian), repeated once per series present in a batch::
+Frame format (little-endian), a sequence of chunks, each::
 
-    b"NBLP" | u8 version (1) | u8 kind (0: points) | u16 series | u32 count
-    | count float64 x | count float64 y
+    b"NBLP" | u8 version (1) | u8 kind | u16 series | u32 count | body
+
+Kinds: 0 live or history points, 1 a view's points, 3 a view's smoothed
+points (body: count float64 x, then count float64 y); 2 a view's header
+(body: count float64 values: id, x0, x1, width, then per answered series its
+index, its points in [x0, x1], ema_last, ema_count; the header's series field
+is the number of answered series).
 """
 
 from __future__ import annotations
@@ -14,35 +19,64 @@ from array import array
 from collections.abc import Sequence
 from typing import Any
 
-__all__ = ["encode_points", "decode_points", "downsample", "decimate", "m4"]
+__all__ = ["encode_points", "decode_points", "decode_chunks", "encode_view_header", "Chunk", "downsample", "decimate",
+           "m4", "POINTS", "VIEW_POINTS", "VIEW_HEADER", "VIEW_SMOOTHED"]
 
 _HEADER = struct.Struct("<4sBBHI")
 _MAGIC = b"NBLP"
+POINTS, VIEW_POINTS, VIEW_HEADER, VIEW_SMOOTHED = 0, 1, 2, 3
+"""The chunk kinds."""
+
+Chunk = tuple[int, int, list[float], list[float]]
+"""A decoded chunk: (kind, series, xs, ys); a header's values are its xs (ys empty)."""
 
 
-def encode_points(series: int, xs: array[float], ys: array[float]) -> bytes:
-    """One chunk of a points frame."""
+def encode_points(series: int, xs: Any, ys: Any, kind: int = POINTS) -> bytes:
+    """One chunk of points (kind 0, 1 or 3): ``xs`` and ``ys`` are float64
+    arrays (``array('d')`` or numpy) of the same length. Pure."""
     if len(xs) != len(ys):
         raise ValueError("xs and ys must have the same length")
-    return _HEADER.pack(_MAGIC, 1, 0, series, len(xs)) + xs.tobytes() + ys.tobytes()
+    body: bytes = xs.tobytes() + ys.tobytes()
+    return _HEADER.pack(_MAGIC, 1, kind, series, len(xs)) + body
 
 
-def decode_points(frame: bytes) -> list[tuple[int, list[float], list[float]]]:
-    """The chunks of a points frame: (series, xs, ys) each."""
-    out: list[tuple[int, list[float], list[float]]] = []
+def encode_view_header(view_id: int, x0: float, x1: float, width: int,
+                       rows: Sequence[tuple[int, int, float, float]]) -> bytes:
+    """A view answer's first chunk (kind 2): ``rows`` holds, per answered
+    series, (index, points in [x0, x1], ema_last, ema_count). Pure."""
+    values = array("d", [view_id, x0, x1, width])
+    for row in rows:
+        values.extend(row)
+    return _HEADER.pack(_MAGIC, 1, VIEW_HEADER, len(rows), len(values)) + values.tobytes()
+
+
+def decode_chunks(frame: bytes) -> list[Chunk]:
+    """Every chunk of a frame, of any kind: (kind, series, xs, ys). Pure."""
+    out: list[Chunk] = []
     pos = 0
     while pos < len(frame):
         magic, version, kind, series, count = _HEADER.unpack_from(frame, pos)
-        if magic != _MAGIC or version != 1 or kind != 0:
+        if magic != _MAGIC or version != 1 or kind > VIEW_SMOOTHED:
             raise ValueError("not an nbws live-plot frame")
         pos += _HEADER.size
         xs = array("d")
         xs.frombytes(frame[pos:pos + 8 * count])
         pos += 8 * count
         ys = array("d")
-        ys.frombytes(frame[pos:pos + 8 * count])
-        pos += 8 * count
-        out.append((series, list(xs), list(ys)))
+        if kind != VIEW_HEADER:
+            ys.frombytes(frame[pos:pos + 8 * count])
+            pos += 8 * count
+        out.append((kind, series, list(xs), list(ys)))
+    return out
+
+
+def decode_points(frame: bytes) -> list[tuple[int, list[float], list[float]]]:
+    """The chunks of a points frame (kind 0 only): (series, xs, ys) each."""
+    out: list[tuple[int, list[float], list[float]]] = []
+    for kind, series, xs, ys in decode_chunks(frame):
+        if kind != POINTS:
+            raise ValueError("not an nbws live-plot points frame")
+        out.append((series, xs, ys))
     return out
 
 

@@ -30,8 +30,11 @@ from ..errors import ServerNotRunningError
 from ..reach import link_html, page_url
 from .embed import themed_frame_html
 from .frames import downsample, encode_points
+from .queries import Queries
 from .runs import Run, read_run, write_run
 from .shared import PageInfo, shared_server
+from .smooth import ema_python
+from .view import SeriesData
 
 if TYPE_CHECKING:
     from ..io.wsconn import WsConnection
@@ -139,6 +142,7 @@ class LivePlot:
             raise ServerNotRunningError("the plot's server is not running; start one with nbws.start_server() "
                                         "or pass server=None for the shared one")
         self._endpoint = endpoint
+        self._queries = Queries(endpoint.io.loop, self._series_data, self._smoothed)
         self._path = f"/live/{name}/"
         page = PAGE.format(title=html.escape(self.title), path=json.dumps(f"live/{name}/ws"),
                            theme=json.dumps(theme)).encode()
@@ -262,11 +266,20 @@ class LivePlot:
 
     def _subscribe(self, conn: WsConnection) -> None:
         """A page opened the plot's WebSocket: meta, history, then live frames."""
+        conn.listener = self._queries  # the page's view queries, answered on this thread
         conn.send_message(self._meta())
         history = self._history_frame()
         if history:
             conn.send_message(history)
         self._subscribers.add(conn)
+
+    # -- views (I/O thread) --
+
+    def _series_data(self) -> list[SeriesData]:
+        return [(xs, ys, False) for xs, ys in self._history]
+
+    def _smoothed(self, series: int, weight: float) -> tuple[array[float], float, float]:
+        return ema_python(self._history[series][1], weight)
 
     # -- saved runs --
 

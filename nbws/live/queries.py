@@ -1,0 +1,74 @@
+"""A plot's view queries on the I/O thread: each page's newest pending query,
+answered as soon as the loop gets to it.
+
+The plot's socket reports each page message here (``conn.listener``). A
+valid query replaces the page's pending one (newest wins) and one answer is
+computed per page at a time; an invalid message closes the socket with 1008.
+Nothing here waits for the handler loop, so pages zoom while a cell runs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
+
+from ..boundary import on_io_thread
+from ..io.routes import close_reason
+from .view import BadQuery, SeriesData, Smoother, ViewQuery, answer_view, parse_view
+
+if TYPE_CHECKING:
+    from ..io.wsconn import WsConnection
+
+__all__ = ["Queries"]
+
+log = logging.getLogger("nbws")
+
+
+class Queries:
+    """The view queries of one plot's pages. Runs on the I/O thread.
+
+    Args:
+        loop: the I/O thread's loop.
+        data: the plot's series now (full resolution), indexed as the plot's.
+        smoother: a series' smoothed ys and final EMA state, for a weight.
+    """
+
+    __slots__ = ("_data", "_loop", "_pending", "_smoother", "answered")
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, data: Callable[[], Sequence[SeriesData]],
+                 smoother: Smoother) -> None:
+        self._loop = loop
+        self._data = data
+        self._smoother = smoother
+        self._pending: dict[WsConnection, ViewQuery] = {}
+        self.answered = 0
+        """Queries answered so far."""
+
+    @on_io_thread
+    def message(self, conn: WsConnection, message: str | bytes) -> None:
+        """A page's message: a view query, or the end of that page's socket."""
+        try:
+            query = parse_view(message, len(self._data()))
+        except BadQuery as exc:
+            log.debug("nbws: %s: bad view query (%s); closing with 1008", conn.peer_address[0], exc)
+            self._pending.pop(conn, None)
+            conn.start_close(1008, close_reason(str(exc)))
+            return
+        if conn not in self._pending:  # none queued: answer once the loop gets here
+            self._loop.call_soon(self._answer, conn)
+        self._pending[conn] = query  # a newer query replaces a queued one
+
+    @on_io_thread
+    def lost(self, conn: WsConnection) -> None:
+        """A page's socket is gone: its queued query goes too."""
+        self._pending.pop(conn, None)
+
+    @on_io_thread
+    def _answer(self, conn: WsConnection) -> None:
+        query = self._pending.pop(conn, None)
+        if query is None or conn.lost:
+            return
+        conn.send_message(answer_view(query, self._data(), self._smoother))
+        self.answered += 1

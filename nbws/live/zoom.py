@@ -1,0 +1,208 @@
+"""The points of one series that a view shows: M4 per pixel column of a
+range [x0, x1], plus the nearest point outside each side. Pure.
+
+A view of ``width`` columns over [x0, x1] has column edges
+``e[k] = min(x0 + k * ((x1 - x0) / width), x1)`` for k in 0..width-1; a
+point with x in [x0, x1] is in the last column k with ``e[k] <= x``. Its
+points (indexes, increasing) are:
+
+* every point with x in [x0, x1] when there are at most ``4 * width`` of
+  them (non-finite y included: a page breaks its line there);
+* else per column the first and last index and the first index of the
+  minimum and of the maximum y, among the points whose y is finite;
+* and on each side the nearest point outside the range with a finite y (the
+  left one: the largest x below x0, the highest index among equals; the right
+  one: the smallest x above x1, the lowest index among equals), so a page's
+  line runs to the edges.
+
+With x non-decreasing (``sorted_x``) the range and the columns are found by
+binary search and each column is reduced in place; otherwise every point is
+looked at. numpy when installed, plain Python otherwise (same result).
+"""
+
+from __future__ import annotations
+
+import bisect
+import math
+from collections.abc import Sequence
+from typing import Any
+
+try:
+    import numpy as np
+except ImportError:  # pragma: no cover - numpy is optional
+    np = None  # type: ignore[assignment]
+
+__all__ = ["select", "select_python", "edges", "in_range"]
+
+
+def edges(x0: float, x1: float, width: int) -> list[float]:
+    """The left edge of each of the ``width`` columns of [x0, x1]. Pure."""
+    step = (x1 - x0) / width
+    return [min(x0 + k * step, x1) for k in range(width)]
+
+
+def in_range(xs: Any, x0: float, x1: float, sorted_x: bool) -> int:
+    """How many points have x in [x0, x1]. Pure."""
+    if np is not None:
+        x = np.asarray(xs, dtype=np.float64)
+        if sorted_x:
+            return int(np.searchsorted(x, x1, "right") - np.searchsorted(x, x0, "left"))
+        return int(np.count_nonzero((x >= x0) & (x <= x1)))
+    if sorted_x:
+        return bisect.bisect_right(xs, x1) - bisect.bisect_left(xs, x0)
+    return sum(1 for x in xs if x0 <= x <= x1)
+
+
+def select(xs: Any, ys: Any, x0: float, x1: float, width: int, sorted_x: bool = False) -> Any:
+    """The indexes (increasing) of the points a view of ``width`` columns over
+    [x0, x1] shows, as described in the module's docstring: a numpy int64
+    array when numpy is installed, else a list. ``sorted_x`` says x is
+    non-decreasing (the caller knows; it is not checked). Pure."""
+    if np is None:
+        return select_python(xs, ys, x0, x1, width, sorted_x)
+    x = np.asarray(xs, dtype=np.float64)
+    y = np.asarray(ys, dtype=np.float64)
+    if sorted_x:
+        return _select_sorted(x, y, x0, x1, width)
+    return _select_any(x, y, x0, x1, width)
+
+
+def _select_sorted(x: Any, y: Any, x0: float, x1: float, width: int) -> Any:
+    lo = int(np.searchsorted(x, x0, "left"))
+    hi = int(np.searchsorted(x, x1, "right"))
+    parts = []
+    if lo > 0:
+        parts.append(_last_finite(y, 0, lo))
+    if hi - lo <= 4 * width:
+        parts.append(np.arange(lo, hi, dtype=np.int64))
+    else:
+        starts = np.searchsorted(x[lo:hi], np.asarray(edges(x0, x1, width)), "left") + lo
+        parts.append(_m4_columns(y, starts, hi))
+    if hi < len(x):
+        parts.append(_first_finite(y, hi, len(x)))
+    return np.unique(np.concatenate(parts)) if parts else np.zeros(0, dtype=np.int64)
+
+
+def _last_finite(y: Any, lo: int, hi: int) -> Any:
+    """[the highest index in [lo, hi) with a finite y], or []."""
+    if math.isfinite(y[hi - 1]):
+        return np.array([hi - 1], dtype=np.int64)
+    hits = np.flatnonzero(np.isfinite(y[lo:hi]))
+    return hits[-1:] + lo
+
+
+def _first_finite(y: Any, lo: int, hi: int) -> Any:
+    if math.isfinite(y[lo]):
+        return np.array([lo], dtype=np.int64)
+    hits = np.flatnonzero(np.isfinite(y[lo:hi]))
+    return hits[:1] + lo
+
+
+def _m4_columns(y: Any, starts: Any, hi: int) -> Any:
+    """M4 of the columns [starts[k], starts[k+1]) (the last ends at ``hi``) of
+    ``y``, for x sorted: the columns' points are contiguous."""
+    lo = int(starts[0])
+    seg = y[lo:hi]
+    bounds = starts - lo
+    finite = np.isfinite(seg)
+    if not finite.all():  # keep the finite points only, and their columns
+        index = np.flatnonzero(finite)
+        bounds = np.searchsorted(index, bounds, "left")
+        return _grouped_m4(seg[index], bounds, index + lo)
+    return _grouped_m4(seg, bounds, None, lo)
+
+
+def _grouped_m4(values: Any, bounds: Any, index: Any, offset: int = 0) -> Any:
+    """M4 of ``values`` cut at ``bounds`` (non-decreasing positions; empty
+    groups allowed): the positions (mapped through ``index``, or plus
+    ``offset``) of each group's first, last, first minimum and first maximum."""
+    n = values.size
+    if not n:
+        return np.zeros(0, dtype=np.int64)
+    bounds = np.unique(bounds[bounds < n])
+    if bounds[0] != 0:
+        bounds = np.r_[0, bounds]
+    sizes = np.diff(np.r_[bounds, n])
+    group = np.repeat(np.arange(bounds.size), sizes)
+
+    def first_where(hit: Any) -> Any:
+        pos = np.flatnonzero(hit)
+        g = group[pos]
+        return pos[np.r_[True, g[1:] != g[:-1]]]
+
+    i_min = first_where(values == np.minimum.reduceat(values, bounds)[group])
+    i_max = first_where(values == np.maximum.reduceat(values, bounds)[group])
+    chosen = np.concatenate([bounds, bounds + sizes - 1, i_min, i_max])
+    return index[chosen] if index is not None else chosen + offset
+
+
+def _select_any(x: Any, y: Any, x0: float, x1: float, width: int) -> Any:
+    inside = (x >= x0) & (x <= x1)
+    index = np.flatnonzero(inside)
+    parts = [_outside(x, y, x < x0, True), _outside(x, y, x > x1, False)]
+    if index.size <= 4 * width:
+        parts.append(index)
+    else:
+        index = index[np.isfinite(y[index])]
+        column = np.searchsorted(np.asarray(edges(x0, x1, width)), x[index], "right") - 1
+        order = np.argsort(column, kind="stable")
+        index, column = index[order], column[order]
+        bounds = np.flatnonzero(np.r_[True, column[1:] != column[:-1]]) if index.size else index
+        parts.append(_grouped_m4(y[index], bounds, index))
+    return np.unique(np.concatenate(parts))
+
+
+def _outside(x: Any, y: Any, side: Any, left: bool) -> Any:
+    """The nearest point on one side (``side``: the mask of that side's points)."""
+    index = np.flatnonzero(side & np.isfinite(y))
+    if not index.size:
+        return index
+    xs = x[index]
+    best = xs.max() if left else xs.min()
+    hits = index[xs == best]
+    return hits[-1:] if left else hits[:1]
+
+
+def select_python(xs: Sequence[float], ys: Sequence[float], x0: float, x1: float, width: int,
+                  sorted_x: bool = False) -> list[int]:
+    """:func:`select` in plain Python (a list): slow, but needs nothing. Pure."""
+    n = len(xs)
+    if sorted_x:
+        lo, hi = bisect.bisect_left(xs, x0), bisect.bisect_right(xs, x1)
+        inside: Sequence[int] = range(lo, hi)
+    else:
+        inside = [i for i in range(n) if x0 <= xs[i] <= x1]
+    isfinite = math.isfinite
+    keep: set[int] = set()
+    if len(inside) <= 4 * width:
+        keep.update(inside)
+    else:
+        left = edges(x0, x1, width)
+        columns: dict[int, list[Any]] = {}  # column -> [first, last, i_min, i_max, y_min, y_max]
+        for i in inside:
+            y = ys[i]
+            if not isfinite(y):
+                continue
+            c = bisect.bisect_right(left, xs[i]) - 1
+            slot = columns.get(c)
+            if slot is None:
+                columns[c] = [i, i, i, i, y, y]
+                continue
+            slot[1] = i
+            if y < slot[4]:
+                slot[2], slot[4] = i, y
+            elif y > slot[5]:
+                slot[3], slot[5] = i, y
+        for slot in columns.values():
+            keep.update(slot[:4])
+    left_i = right_i = -1
+    for i in range(n):
+        x = xs[i]
+        if not isfinite(ys[i]):
+            continue
+        if x < x0 and (left_i < 0 or x >= xs[left_i]):  # the highest index among equals
+            left_i = i
+        elif x > x1 and (right_i < 0 or x < xs[right_i]):  # the lowest
+            right_i = i
+    keep.update(i for i in (left_i, right_i) if i >= 0)
+    return sorted(keep)
