@@ -405,7 +405,13 @@ export function m4(xs, ys, i0, i1, x0, x1, width, logx = false, logy = false) {
  * @returns {{at: number, label: string}[]}
  */
 export function axisTicks(lo, hi, log = false, count = 5) {
-  if (!log) return ticks(lo, hi, count).map((t) => ({ at: t, label: formatNumber(t) }));
+  if (!log) {
+    const at = ticks(lo, hi, count);
+    // enough significant digits to tell neighbours apart (zoomed deep into 4e6: 3.9996e6, 3.9998e6)
+    const step = at.length > 1 ? at[1] - at[0] : 0;
+    const digits = step > 0 ? Math.min(15, Math.max(4, Math.ceil(Math.log10(Math.max(Math.abs(lo), Math.abs(hi)) / step)) + 1)) : 4;
+    return at.map((t) => ({ at: t, label: formatNumber(t, digits) }));
+  }
   if (hi - lo >= 1) {
     const every = Math.max(1, Math.ceil((hi - lo) / count));
     const out = [];
@@ -417,15 +423,15 @@ export function axisTicks(lo, hi, log = false, count = 5) {
 
 /**
  * A short label for a number: plain up to 6 significant digits, exponent
- * notation for very small or large magnitudes.
- * @param {number} v
+ * notation for very small or large magnitudes (`digits` significant digits, 4 by default).
+ * @param {number} v @param {number} [digits]
  * @returns {string}
  */
-export function formatNumber(v) {
+export function formatNumber(v, digits = 4) {
   if (v === 0 || !Number.isFinite(v)) return String(v);
   const a = Math.abs(v);
-  if (a >= 1e6 || a < 1e-3) return Number(v.toPrecision(4)).toExponential().replace("e+", "e");
-  return String(Number(v.toPrecision(6)));
+  if (a >= 1e6 || a < 1e-3) return Number(v.toPrecision(digits)).toExponential().replace("e+", "e");
+  return String(Number(v.toPrecision(Math.max(6, digits))));
 }
 
 /**

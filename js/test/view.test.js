@@ -4,7 +4,7 @@
 // tested in real Chromium (tests/test_zoom_browser.py).
 import test from "node:test";
 import assert from "node:assert/strict";
-import { decodeFrame, decodePoints, ViewQueries, viewQuery, compaction, Column, m4, dataUrl, ratioLabel, ema } from "../chart.js";
+import { decodeFrame, decodePoints, ViewQueries, viewQuery, compaction, Column, m4, dataUrl, ratioLabel, ema, axisTicks } from "../chart.js";
 
 /** One chunk: the 12-byte header, then the float64 values. */
 function chunk(/** @type {number} */ kind, /** @type {number} */ series, /** @type {number} */ count, /** @type {number[]} */ values) {
@@ -181,4 +181,12 @@ test("smoothing goes on from a state exactly as over the whole series", () => {
   ema(ys.slice(0, 600), 0.9, state);
   const rest = ema(ys.slice(600), 0.9, { ...state }); // the header's ema_last / ema_count
   assert.deepEqual(Array.from(rest), Array.from(whole.subarray(600)));
+});
+
+test("axis labels deep in a zoom tell neighbouring ticks apart", () => {
+  const labels = axisTicks(3_999_500, 4_000_499).map((t) => t.label);
+  assert.equal(new Set(labels).size, labels.length, labels.join(" "));
+  assert.ok(labels.includes("3.9998e6") && labels.includes("4e6"), labels.join(" "));
+  assert.deepEqual(axisTicks(0, 10).map((t) => t.label), ["0", "2", "4", "6", "8", "10"]); // as before
+  assert.deepEqual(axisTicks(0, 1e7).map((t) => t.label), ["0", "2e6", "4e6", "6e6", "8e6", "1e7"]);
 });

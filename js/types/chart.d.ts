@@ -129,11 +129,11 @@ export function axisTicks(lo: number, hi: number, log?: boolean, count?: number)
 }[];
 /**
  * A short label for a number: plain up to 6 significant digits, exponent
- * notation for very small or large magnitudes.
- * @param {number} v
+ * notation for very small or large magnitudes (`digits` significant digits, 4 by default).
+ * @param {number} v @param {number} [digits]
  * @returns {string}
  */
-export function formatNumber(v: number): string;
+export function formatNumber(v: number, digits?: number): string;
 /**
  * A range zoomed by `factor` around `at` (all in axis units): `factor` < 1
  * zooms in, > 1 out; `at` stays where it is on the screen.
