@@ -34,8 +34,10 @@ def test_a_saved_run_loads_back_with_every_point_exactly(tmp_path: pathlib.Path,
         loaded = nbws.LivePlot.load(path, server=server)
         assert loaded.name == "run1" and loaded.url.endswith("/live/run1/")
         assert loaded.series == ["loss", "acc"] and loaded.points == plot.points == 601
-        assert [list(xs) for xs, _ in loaded._history] == [list(xs) for xs, _ in plot._history]
-        ys = list(loaded._history[0][1])
+        _, kept = loaded._endpoint.io.call(loaded._snapshot, 5)
+        _, saved = plot._endpoint.io.call(plot._snapshot, 5)
+        assert [list(xs) for xs, _ in kept] == [list(xs) for xs, _ in saved]
+        ys = list(kept[0][1])
         assert ys[:300] == [1 / (s + 1) for s in range(300)] and math.isnan(ys[300])
 
     run(main)

@@ -29,12 +29,13 @@ from ..envelope import encode_topic
 from ..errors import ServerNotRunningError
 from ..reach import link_html, page_url
 from .embed import themed_frame_html
-from .frames import downsample, encode_points
+from .frames import encode_points
 from .queries import Queries
 from .runs import Run, read_run, write_run
 from .shared import PageInfo, shared_server
 from .smooth import ema_python
-from .view import SeriesData
+from .store import Store
+from .view import SeriesData, history
 
 if TYPE_CHECKING:
     from ..io.wsconn import WsConnection
@@ -72,7 +73,10 @@ class LivePlot:
         series: the names of its series (``push(x, loss=..., acc=...)``).
         server: the server to use (default: a shared one, started on demand).
         fps: most frames per second sent to pages.
-        max_points: points kept for late joiners (oldest dropped first).
+        max_points: points kept at full resolution, all series (oldest
+            dropped first): for views (zoom), CSV export, late joiners and
+            :meth:`save`; 16 bytes a point (160 MB at the default 10,000,000,
+            and up to a quarter more of spare buffer).
         window: show the x range of the last N points of the series pushed
             most often, for every series (a series pushed rarely is cut to the
             same range instead of stretching the axis); None: all points.
@@ -92,7 +96,7 @@ class LivePlot:
         series: Sequence[str] = ("y",),
         server: Server | None = None,
         fps: float = 30.0,
-        max_points: int = 1_000_000,
+        max_points: int = 10_000_000,
         window: int | None = None,
         title: str | None = None,
         client_buffer: int = 4 * 1024 * 1024,
@@ -115,7 +119,6 @@ class LivePlot:
         self.series = list(series)
         self._index = {s: i for i, s in enumerate(self.series)}
         self.fps = fps
-        self.max_points = max_points
         self.window = window
         self.title = title or name
         self.client_buffer = client_buffer
@@ -127,7 +130,7 @@ class LivePlot:
         self.logy = logy
         self.server = server if server is not None else shared_server()
         self._pending: Mailbox[tuple[int, float, float]] = Mailbox()
-        self._history = [(array("d"), array("d")) for _ in self.series]
+        self._store = Store(len(self.series), max_points)
         self._overlay: dict[int, int] = {}  # overlaid series -> the series whose colour it takes
         self._subscribers: set[WsConnection] = set()
         self._closed = False
@@ -152,6 +155,15 @@ class LivePlot:
             endpoint.io.loop.call_later(1 / self.fps, self._tick)
 
         submit(install)
+
+    @property
+    def max_points(self) -> int:
+        """Points kept at full resolution, all series (settable)."""
+        return self._store.max_points
+
+    @max_points.setter
+    def max_points(self, value: int) -> None:
+        self._store.max_points = value
 
     @property
     def pages(self) -> tuple[PageInfo, ...]:
@@ -219,10 +231,8 @@ class LivePlot:
         for i, (xs, ys) in enumerate(grouped):
             if xs:
                 chunks.append(encode_points(i, xs, ys))
-                hx, hy = self._history[i]
-                hx.extend(xs)
-                hy.extend(ys)
-        self._trim()
+                self._store.series[i].append(xs, ys)
+        self._store.trim()
         frame = b"".join(chunks)
         self.largest_frame = max(self.largest_frame, len(frame))
         for conn in list(self._subscribers):
@@ -238,16 +248,6 @@ class LivePlot:
             conn.send_message(frame)
             self.frames_sent += 1
 
-    def _trim(self) -> None:
-        total = sum(len(xs) for xs, _ in self._history)
-        if total <= self.max_points * 1.1:
-            return
-        excess = total - self.max_points
-        for xs, ys in self._history:  # drop the oldest points, evenly across series
-            drop = min(len(xs), excess * len(xs) // max(total, 1) + 1)
-            del xs[:drop]
-            del ys[:drop]
-
     def _meta(self) -> str:
         return encode_topic("meta", {
             "name": self.name, "title": self.title, "series": self.series, "window": self.window,
@@ -258,10 +258,10 @@ class LivePlot:
         """The history of the series from index ``first`` on, M4-decimated to
         ``history_points`` per series, as one frame."""
         chunks = []
-        for i, (xs, ys) in enumerate(self._history[first:], start=first):
-            if xs:
-                dx, dy = downsample(xs, ys, self.history_points)
-                chunks.append(encode_points(i, dx, dy))
+        for i, series in enumerate(self._store.series[first:], start=first):
+            if len(series):
+                xs, ys = series.views()
+                chunks.append(encode_points(i, *history(xs, ys, self.history_points, series.sorted_x)))
         return b"".join(chunks)
 
     def _subscribe(self, conn: WsConnection) -> None:
@@ -276,10 +276,10 @@ class LivePlot:
     # -- views (I/O thread) --
 
     def _series_data(self) -> list[SeriesData]:
-        return [(xs, ys, False) for xs, ys in self._history]
+        return [(*s.views(), s.sorted_x) for s in self._store.series]
 
     def _smoothed(self, series: int, weight: float) -> tuple[array[float], float, float]:
-        return ema_python(self._history[series][1], weight)
+        return ema_python(self._store.series[series].y.view(), weight)
 
     # -- saved runs --
 
@@ -294,7 +294,7 @@ class LivePlot:
 
     @on_io_thread
     def _snapshot(self) -> Run:
-        return list(self.series), [(array("d", xs), array("d", ys)) for xs, ys in self._history]
+        return list(self.series), [s.copy() for s in self._store.series]
 
     @classmethod
     def load(cls, path: str | os.PathLike[str], name: str | None = None, server: Server | None = None,
@@ -308,7 +308,7 @@ class LivePlot:
         if name is None:
             name = re.sub(r"[^A-Za-z0-9_.-]+", "-", pathlib.Path(path).stem) or "run"
         total = sum(len(xs) for xs, _ in data)
-        options.setdefault("max_points", max(total, 1_000_000))
+        options.setdefault("max_points", max(total, 10_000_000))
         plot = cls(name, series=names, server=server, **options)
         for series, (xs, ys) in zip(names, data, strict=True):
             plot.push_many(xs, ys, series=series)
@@ -340,7 +340,7 @@ class LivePlot:
             self._overlay[i] = base if base is not None else i
             self.series = [*self.series, label]
             self._index = {**self._index, label: i}
-            self._history.append((array("d", xs), array("d", ys)))
+            self._store.add(xs, ys)
         meta, history = self._meta(), self._history_frame(first)
         for conn in list(self._subscribers):
             if not conn.lost:
@@ -357,8 +357,8 @@ class LivePlot:
 
     @property
     def points(self) -> int:
-        """Points kept in the history (all series)."""
-        return sum(len(xs) for xs, _ in self._history)
+        """Points kept at full resolution (all series)."""
+        return self._store.points
 
     def close(self) -> None:
         """Stop sending; the page stays served until the server stops."""

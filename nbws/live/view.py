@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from .frames import VIEW_POINTS, VIEW_SMOOTHED, encode_points, encode_view_header
+from .frames import VIEW_POINTS, VIEW_SMOOTHED, downsample, encode_points, encode_view_header
 from .zoom import in_range, select
 
 try:
@@ -25,7 +25,7 @@ try:
 except ImportError:  # pragma: no cover - numpy is optional
     np = None  # type: ignore[assignment]
 
-__all__ = ["ViewQuery", "BadQuery", "parse_view", "answer_view", "MAX_QUERY", "MAX_WIDTH", "SeriesData"]
+__all__ = ["ViewQuery", "BadQuery", "parse_view", "answer_view", "history", "MAX_QUERY", "MAX_WIDTH", "SeriesData"]
 
 MAX_QUERY = 1024
 """The longest view query a page may send, in bytes."""
@@ -126,3 +126,24 @@ def _chunk(kind: int, series: int, xs: Any, ys: Any, query: ViewQuery, sorted_x:
         y = np.asarray(ys, dtype=np.float64)[keep]
         return encode_points(series, x, y, kind)
     return encode_points(series, array("d", (xs[i] for i in keep)), array("d", (ys[i] for i in keep)), kind)
+
+
+def history(xs: Any, ys: Any, limit: int, sorted_x: bool) -> tuple[Any, Any]:
+    """At most about ``limit`` points of a series that keep its shape, for a
+    page that joins: all of them when there are no more, else M4 over the
+    whole x range on ``limit`` / 4 columns, and the newest point. Sorted x
+    takes the binary-search path of :func:`~.zoom.select`. Pure."""
+    n = len(xs)
+    if n <= limit or limit < 12:
+        return xs, ys
+    first, last = float(xs[0]), float(xs[n - 1])
+    if not (sorted_x and math.isfinite(first) and math.isfinite(last) and last > first):
+        return downsample(xs, ys, limit)
+    keep = select(xs, ys, first, last, (limit - 8) // 4, True)
+    if np is not None:
+        if not keep.size or keep[-1] != n - 1:  # the newest point always shows
+            keep = np.r_[keep, n - 1]
+        return np.asarray(xs)[keep], np.asarray(ys)[keep]
+    if not keep or keep[-1] != n - 1:
+        keep.append(n - 1)
+    return array("d", (xs[i] for i in keep)), array("d", (ys[i] for i in keep))

@@ -1,0 +1,63 @@
+"""Full-resolution storage (nbws/live/store.py): columns that grow and drop
+their oldest values cheaply, the non-decreasing-x flag, the plot's bound."""
+
+from __future__ import annotations
+
+import math
+from array import array
+
+import numpy
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from nbws.live.store import Column, Series, Store
+
+operations = st.lists(st.one_of(
+    st.tuples(st.just("append"), st.lists(st.one_of(st.floats(-5, 5), st.just(math.nan)), max_size=300)),
+    st.tuples(st.just("drop"), st.integers(0, 400)),
+), max_size=40)
+
+
+@pytest.mark.parametrize("use_numpy", [True, False])
+@settings(max_examples=150, deadline=None)
+@given(ops=operations)
+def test_a_series_keeps_what_a_list_keeps_and_knows_when_x_is_sorted(use_numpy: bool,
+                                                                    ops: list[tuple[str, object]]) -> None:
+    series = Series(use_numpy)
+    model: list[float] = []
+    for op, arg in ops:
+        if op == "append":
+            assert isinstance(arg, list)
+            values = numpy.array(arg) if use_numpy and arg else array("d", arg)
+            series.append(values, values)
+            model.extend(arg)
+        else:
+            assert isinstance(arg, int)
+            series.drop(arg)
+            del model[:arg]
+        xs, ys = series.views()
+        assert [repr(float(v)) for v in xs] == [repr(v) for v in model] == [repr(float(v)) for v in ys]
+        assert series.sorted_x == all(model[i] >= model[i - 1] for i in range(1, len(model)))
+        assert series.x.capacity <= max(1024, (len(model) + 300) * 5 // 4)
+
+
+@pytest.mark.parametrize("use_numpy", [True, False])
+def test_dropping_the_oldest_points_moves_a_head_not_the_data(use_numpy: bool) -> None:
+    column = Column(use_numpy)
+    column.append(array("d", range(100_000)))
+    buffer = column._data
+    column.drop(99_990)
+    assert column._data is buffer and list(column.view()) == [float(i) for i in range(99_990, 100_000)]
+    column.append(array("d", [1.0]))  # room left at the end: still the same buffer
+    assert column._data is buffer and len(column) == 11
+
+
+def test_a_store_keeps_at_most_max_points_oldest_first_across_series() -> None:
+    store = Store(2, 1000)
+    store.series[0].append(array("d", range(900)), array("d", range(900)))
+    store.series[1].append(array("d", range(300)), array("d", range(300)))
+    store.trim()
+    assert 995 <= store.points <= 1000
+    assert list(store.series[0].x.view())[-1] == 899.0 and list(store.series[1].x.view())[-1] == 299.0
+    assert store.series[0].x.view()[0] > 0 and store.series[1].x.view()[0] > 0
