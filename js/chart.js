@@ -616,8 +616,10 @@ export class LiveChart {
     this.answer = null;
     /** @type {boolean[]} series whose page copy is known to be decimated (history or compaction) */
     this.decimated = [];
-    /** @type {number} ms from sending the last answered query to its answer drawn */
+    /** @type {number} ms from sending the last answered query to the end of the draw that showed its answer */
     this.answerLatency = NaN;
+    /** @private @type {number | null} */
+    this.answerSentAt = null;
     this.answered = 0;
     const doc = element.ownerDocument;
     this.bar = doc.createElement("div");
@@ -872,8 +874,7 @@ export class LiveChart {
     }
     this.answer = { id: header.id, zoomed: sent.tag, x0: header.x0, x1: header.x1, width: header.width, weight, series };
     this.answered += 1;
-    const raf = globalThis.requestAnimationFrame ?? ((/** @type {() => void} */ f) => setTimeout(f, 16));
-    raf(() => { this.answerLatency = now() - sent.at; });
+    this.answerSentAt = sent.at;
     this.schedule();
   }
 
@@ -1280,6 +1281,10 @@ export class LiveChart {
     if (this.hover && !d) this.drawCrosshair(ctx, plan, fx);
     ctx.textAlign = "left";
     this.drawBadge();
+    if (this.answerSentAt !== null) {
+      this.answerLatency = now() - this.answerSentAt;
+      this.answerSentAt = null;
+    }
   }
 
   /** @private */

@@ -426,8 +426,10 @@ export class LiveChart {
     answer: Answer | null;
     /** @type {boolean[]} series whose page copy is known to be decimated (history or compaction) */
     decimated: boolean[];
-    /** @type {number} ms from sending the last answered query to its answer drawn */
+    /** @type {number} ms from sending the last answered query to the end of the draw that showed its answer */
     answerLatency: number;
+    /** @private @type {number | null} */
+    private answerSentAt;
     answered: number;
     bar: HTMLDivElement;
     menu: HTMLDivElement;
