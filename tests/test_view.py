@@ -140,6 +140,34 @@ def test_a_smoothed_view_is_the_ema_of_the_whole_series() -> None:
     run(main)
 
 
+def test_smoothing_is_the_same_at_every_zoom_level() -> None:
+    rng = random.Random(9)
+    xs = [float(i) for i in range(300_000)]
+    ys = [rng.gauss(0, 1) for _ in xs]
+
+    async def main() -> None:
+        server = nbws.start_server(app=nbws.App())
+        try:
+            plot = nbws.LivePlot("levels", server=server)
+            plot.push_many(xs, ys)
+            assert plot.flush()
+            async with ws_connect(server.ws_url + "live/levels/ws", max_size=None) as ws:
+                seen: list[dict[float, float]] = []
+                for i, (x0, x1) in enumerate([(0, 299_999), (100_000, 200_000), (150_000, 150_600)], start=1):
+                    chunks = await view(ws, {"id": i, "x0": x0, "x1": x1, "width": 400, "smooth": 0.99})
+                    kind, _, sx, sy = chunks[2]
+                    assert kind == VIEW_SMOOTHED
+                    seen.append(dict(zip(sx, sy, strict=True)))
+                expected = reference_ema(ys, 0.99)[0]
+                for values in seen:
+                    assert values == {x: pytest.approx(expected[int(x)], rel=1e-9) for x in values}
+                assert set(seen[0]) & set(seen[1]) and set(seen[1]) & set(seen[2])
+        finally:
+            server.stop()
+
+    run(main)
+
+
 @pytest.mark.parametrize("message", [
     "not json",
     '{"view": {"id": 1, "x0": 0, "x1": 1}}',

@@ -33,7 +33,7 @@ from .frames import encode_points
 from .queries import Queries
 from .runs import Run, read_run, write_run
 from .shared import PageInfo, shared_server
-from .smooth import ema_python
+from .smooth import Smoothed
 from .store import Store
 from .view import SeriesData, history
 
@@ -131,6 +131,7 @@ class LivePlot:
         self.server = server if server is not None else shared_server()
         self._pending: Mailbox[tuple[int, float, float]] = Mailbox()
         self._store = Store(len(self.series), max_points)
+        self._smooth: dict[int, Smoothed] = {}  # per series, the EMA of the weight a page asked for last
         self._overlay: dict[int, int] = {}  # overlaid series -> the series whose colour it takes
         self._subscribers: set[WsConnection] = set()
         self._closed = False
@@ -278,8 +279,12 @@ class LivePlot:
     def _series_data(self) -> list[SeriesData]:
         return [(*s.views(), s.sorted_x) for s in self._store.series]
 
-    def _smoothed(self, series: int, weight: float) -> tuple[array[float], float, float]:
-        return ema_python(self._store.series[series].y.view(), weight)
+    def _smoothed(self, index: int, weight: float) -> tuple[Any, float, float]:
+        smoothed = self._smooth.get(index)
+        if smoothed is None or smoothed.weight != weight:
+            smoothed = self._smooth[index] = Smoothed(weight)
+        values = smoothed.update(self._store.series[index])
+        return values, smoothed.last, smoothed.count
 
     # -- saved runs --
 

@@ -11,8 +11,16 @@ from __future__ import annotations
 import math
 from array import array
 from collections.abc import Iterable
+from typing import Any
 
-__all__ = ["ema_python"]
+try:
+    import numpy as np
+except ImportError:  # pragma: no cover - numpy is optional
+    np = None  # type: ignore[assignment]
+
+from .store import Column, Series
+
+__all__ = ["ema", "ema_python", "Smoothed"]
 
 
 def ema_python(ys: Iterable[float], weight: float, last: float = 0.0,
@@ -29,3 +37,98 @@ def ema_python(ys: Iterable[float], weight: float, last: float = 0.0,
         count += 1
         out.append(last / (1 if weight == 0 else 1 - weight ** count))
     return out, last, count
+
+
+SPAN = 60 * math.log(2)
+"""Blocks of the vectorised EMA span at most this many e-folds of the weight
+(w ** -L <= 2 ** 60), so no power over- or underflows."""
+
+
+def ema(ys: Any, weight: float, last: float = 0.0, count: float = 0.0) -> tuple[Any, float, float]:
+    """:func:`ema_python`, vectorised with numpy when it is installed (the
+    same values to about 1e-12 relative): the recursion's closed form in
+    blocks of L points, ``last[j] = (1 - w) * w ** j * cumsum(y[i] * w ** -i)``
+    plus the carry from the block before, which after L points has shrunk by
+    ``w ** L <= 2 ** -60`` (so three blocks back are exact to 2 ** -180).
+    Pure; O(n) with a few passes."""
+    if np is None:
+        return ema_python(ys, weight, last, count)
+    y = np.asarray(ys, dtype=np.float64)
+    out = y.copy()
+    finite = np.isfinite(y)
+    every = bool(finite.all())
+    v = y if every else y[finite]
+    m = v.size
+    if not m:
+        return out, last, count
+    w = float(weight)
+    if w == 0:
+        lasts = v.copy()  # last * 0 + 1 * y, exactly y
+    else:
+        lasts = _ema_lasts(v, w, last)
+    counts_at = count + np.arange(1, m + 1, dtype=np.float64)
+    smoothed = lasts
+    if w != 0:
+        debiased = int(min(m, SPAN / -math.log(w) + 2)) if w < 1 else m  # beyond: 1 - w ** count is 1
+        smoothed = lasts.copy()
+        smoothed[:debiased] = lasts[:debiased] / (1 - w ** counts_at[:debiased])
+    if every:
+        out = smoothed
+    else:
+        out[finite] = smoothed
+    return out, float(lasts[-1]), count + m
+
+
+def _ema_lasts(v: Any, w: float, last: float) -> Any:
+    """The EMA's undebiased state after each of ``v`` (all finite), from ``last``."""
+    m = v.size
+    span = max(1, min(m, int(SPAN / -math.log(w))))
+    blocks = -(-m // span)
+    padded = np.zeros(blocks * span)
+    padded[:m] = v
+    grid = padded.reshape(blocks, span)
+    steps = np.arange(span, dtype=np.float64)
+    local = np.cumsum(grid * w ** -steps, axis=1)
+    local *= (1 - w) * w ** steps  # the block's own points, from a zero state
+    ends = local[:, -1]
+    q = w ** span
+    carry = np.zeros(blocks)  # the state before each block
+    carry[0] = last
+    if blocks > 1:
+        carry[1:] = ends[:-1]
+        carry[2:] += q * ends[:-2]
+        carry[3:] += q * q * ends[:-3]
+        for b in range(1, min(4, blocks)):
+            carry[b] += q ** b * last
+    local += carry[:, None] * w ** (steps + 1)
+    return local.reshape(-1)[:m]
+
+
+class Smoothed:
+    """One series' EMA for one weight, from the first point kept when it was
+    made, extended as points come and trimmed as they go (8 bytes a point).
+    Runs on the I/O thread."""
+
+    __slots__ = ("_first", "count", "last", "values", "weight")
+
+    def __init__(self, weight: float, numpy: bool = True) -> None:
+        self.weight = weight
+        self.values = Column(numpy)
+        self._first = -1  # the absolute index of values[0] (-1: nothing yet)
+        self.last = 0.0
+        self.count = 0.0
+
+    def update(self, series: Series) -> Any:
+        """The smoothed ys of ``series``' points kept (a view, valid until the
+        next update), computing only the points that came since the last call."""
+        if self._first < 0 or series.dropped > self._first + len(self.values):  # new, or fell behind: start again
+            self.values = Column(self.values._np)
+            self._first, self.last, self.count = series.dropped, 0.0, 0.0
+        if series.dropped > self._first:
+            self.values.drop(series.dropped - self._first)
+            self._first = series.dropped
+        done = self._first + len(self.values) - series.dropped
+        if done < len(series):
+            new, self.last, self.count = ema(series.y.view()[done:], self.weight, self.last, self.count)
+            self.values.append(new)
+        return self.values.view()

@@ -98,18 +98,40 @@ def _first_finite(y: Any, lo: int, hi: int) -> Any:
     return hits[:1] + lo
 
 
+LOOP_FROM = 64
+"""Points per column from which a sorted view reduces column by column (a
+few large numpy calls per column) rather than all columns at once (many
+passes over every point in view, each with temporaries)."""
+
+
 def _m4_columns(y: Any, starts: Any, hi: int) -> Any:
     """M4 of the columns [starts[k], starts[k+1]) (the last ends at ``hi``) of
-    ``y``, for x sorted: the columns' points are contiguous."""
+    ``y``, for x sorted: each column's points are contiguous."""
     lo = int(starts[0])
-    seg = y[lo:hi]
-    bounds = starts - lo
-    finite = np.isfinite(seg)
-    if not finite.all():  # keep the finite points only, and their columns
+    if hi - lo < LOOP_FROM * len(starts):
+        seg = y[lo:hi]
+        finite = np.isfinite(seg)
+        if finite.all():
+            return _grouped_m4(seg, starts - lo, None, lo)
         index = np.flatnonzero(finite)
-        bounds = np.searchsorted(index, bounds, "left")
-        return _grouped_m4(seg[index], bounds, index + lo)
-    return _grouped_m4(seg, bounds, None, lo)
+        return _grouped_m4(seg[index], np.searchsorted(index, starts - lo, "left"), index + lo)
+    bounds = np.r_[starts, hi]
+    bounds = bounds[np.r_[bounds[1:] > bounds[:-1], False]]  # the non-empty columns' starts
+    ends = np.r_[bounds[1:], hi].tolist()
+    picks = []
+    for a, b in zip(bounds.tolist(), ends, strict=True):  # one argmin and one argmax a column
+        seg = y[a:b]
+        picks.append((a, b - 1, a + int(seg.argmin()), a + int(seg.argmax())))
+    chosen = np.array(picks, dtype=np.int64)
+    extremes = y[chosen[:, 2:]]
+    bad = np.flatnonzero(~np.isfinite(extremes).all(axis=1))  # NaN or inf in the column: look again
+    parts = [chosen[np.isfinite(extremes).all(axis=1)].ravel()]
+    for k in bad.tolist():
+        a, b = int(chosen[k, 0]), int(chosen[k, 1]) + 1
+        index = np.flatnonzero(np.isfinite(y[a:b]))
+        if index.size:
+            parts.append(_grouped_m4(y[a:b][index], np.zeros(1, dtype=np.int64), index + a))
+    return np.concatenate(parts)
 
 
 def _grouped_m4(values: Any, bounds: Any, index: Any, offset: int = 0) -> Any:
