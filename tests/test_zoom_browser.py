@@ -204,6 +204,10 @@ def test_zooming_out_again_draws_every_spike_and_the_badge_says_how_many_points_
         await drawn(page)
         check(await rgba(page))  # the page's own (decimated) copy keeps every spike too
         assert await page.inner_text(".ratio") == f"1 px ≈ {float(f'{N / width:.2g}'):,.0f} points"
+        await page.evaluate("window.chart.setTheme('dark')")  # the badge takes the theme's colours
+        await drawn(page)
+        assert await page.evaluate("getComputedStyle(window.chart.badge).backgroundColor") == "rgba(30, 30, 30, 0.92)"
+        await page.screenshot(path=str(SHOTS / "zoom-dark.png"))
         await page.close()
 
     drive(env, main)
