@@ -27,7 +27,7 @@ from ..security import Rejection
 from .body import finish_bodyless, read_body
 from .endpoint import SERVER_HEADER, plain
 from .head import has_body, read_head, unparsable_answer
-from .routes import Answer, FileResponse
+from .routes import Answer
 from .send_file import send_file
 from .upgrade import upgrade
 
@@ -433,7 +433,7 @@ class HttpConnection(asyncio.Protocol):
 
     async def _send(self, answer: Answer, extra: list[tuple[bytes, bytes]]) -> None:
         """Send a route's response value, of either kind."""
-        if isinstance(answer, FileResponse):
+        if not isinstance(answer, Response):  # a file region or a streamed body
             await send_file(self, answer, extra)
         else:
             self._safe_respond(answer, extra=extra)

@@ -16,7 +16,7 @@ the route functions are pure but for the file system reads of static paths.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol, Union
 
@@ -29,7 +29,8 @@ from .static import static_route
 if TYPE_CHECKING:
     from .wsconn import WsConnection
 
-__all__ = ["FileResponse", "Answer", "Route", "Routes", "asset_route", "Listener", "tell", "close_reason"]
+__all__ = ["FileResponse", "StreamResponse", "Answer", "Route", "Routes", "asset_route", "Listener", "tell",
+           "close_reason"]
 
 log = logging.getLogger("nbws")
 
@@ -46,7 +47,19 @@ class FileResponse:
     length: int
 
 
-Answer = Union[Response, FileResponse]
+@dataclass(frozen=True)
+class StreamResponse:
+    """A response whose body is made while it is sent: ``chunks()`` gives the
+    body's parts (bytes), each made on the I/O thread when the socket has
+    taken the one before, so a large body costs the memory of one part. No
+    Content-Length: HTTP/1.1 peers get it chunked. Immutable."""
+
+    status: int
+    headers: tuple[tuple[str, str], ...]
+    chunks: Callable[[], Iterator[bytes]]
+
+
+Answer = Union[Response, FileResponse, StreamResponse]
 Route = Callable[[Request], Union[Answer, None]]
 SocketOpened = Callable[["WsConnection"], None]
 
@@ -108,7 +121,10 @@ class Routes:
         """Pages served whole from memory: path -> (body, content type)."""
         self.sockets: dict[str, SocketOpened] = {}
         """WebSocket paths served on the I/O thread: path -> fn(conn) run when one opens."""
-        self.table: list[tuple[str, Route]] = [("live pages", self._page), ("nbws assets", asset_route)]
+        self.data: dict[str, Route] = {}
+        """Paths answered by a function of the request (a plot's CSV): path -> route."""
+        self.table: list[tuple[str, Route]] = [("live pages", self._page), ("live data", self._data),
+                                               ("nbws assets", asset_route)]
         if static:
             self.table.append(("static paths", static_route(static)))
 
@@ -128,6 +144,15 @@ class Routes:
         if page is None:
             return None
         return Response(200, page[0], [("Cache-Control", "no-cache")], content_type=page[1])
+
+    def _data(self, request: Request) -> Answer | None:
+        route = self.data.get(request.path)
+        return route(request) if route is not None else None
+
+    @on_io_thread
+    def add_data(self, path: str, route: Route) -> None:
+        """Answer requests for ``path`` with ``route(request)`` (on the I/O thread)."""
+        self.data[path] = route
 
     @on_io_thread
     def add_page(self, path: str, body: bytes, content_type: str) -> None:

@@ -1,9 +1,11 @@
-"""A file region as an HTTP response on the I/O thread: streamed in chunks,
-waiting for the socket to drain, so a large file costs no more memory than a
-small one."""
+"""Large HTTP bodies on the I/O thread: a file region, or a body made while
+it is sent (a plot's CSV), streamed in chunks, waiting for the socket to
+drain after each, so a large body costs no more memory than a small one."""
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from typing import TYPE_CHECKING
 
 import h11
@@ -11,22 +13,29 @@ import h11
 from ..boundary import on_io_thread
 from ..messages import Response
 from .endpoint import SERVER_HEADER, plain
-from .routes import FileResponse
+from .routes import FileResponse, StreamResponse
 
 if TYPE_CHECKING:
     from .http import HttpConnection
 
-__all__ = ["send_file", "CHUNK"]
+__all__ = ["send_file", "send_stream", "CHUNK"]
+
+log = logging.getLogger("nbws")
 
 CHUNK = 256 * 1024
 """Bytes read and written per step."""
 
 
 @on_io_thread
-async def send_file(conn: HttpConnection, answer: FileResponse, extra: list[tuple[bytes, bytes]]) -> None:
+async def send_file(conn: HttpConnection, answer: FileResponse | StreamResponse,
+                    extra: list[tuple[bytes, bytes]]) -> None:
     """Send ``answer``'s file region (no body for HEAD); a file that shrank
-    while being sent ends the connection. Runs on the I/O thread."""
+    while being sent ends the connection. A :class:`StreamResponse` goes to
+    :func:`send_stream`. Runs on the I/O thread."""
     assert conn.transport is not None
+    if isinstance(answer, StreamResponse):
+        await send_stream(conn, answer, extra)
+        return
     try:
         f = open(answer.path, "rb")
     except OSError:
@@ -53,4 +62,34 @@ async def send_file(conn: HttpConnection, answer: FileResponse, extra: list[tupl
                 await conn._wait_writable()
             if conn._closed:
                 return
+    conn.transport.write(conn.h11.send(h11.EndOfMessage()) or b"")
+
+
+@on_io_thread
+async def send_stream(conn: HttpConnection, answer: StreamResponse, extra: list[tuple[bytes, bytes]]) -> None:
+    """Send ``answer``'s body part by part (none for HEAD), making the next
+    part only when the socket has room again; a part that fails to be made
+    ends the connection (the body is cut short, so the peer sees it broken).
+    Runs on the I/O thread."""
+    assert conn.transport is not None
+    head = conn._method == b"HEAD"
+    raw = [(b"Server", SERVER_HEADER)] + [(n.encode("latin-1"), v.encode("latin-1")) for n, v in answer.headers]
+    conn._log_access(answer.status, 0)
+    conn.transport.write(conn.h11.send(h11.Response(status_code=answer.status, headers=raw + extra,
+                                                    reason=Response(answer.status).reason.encode())) or b"")
+    if not head:
+        try:
+            for part in answer.chunks():
+                if conn._closed:
+                    return
+                if part:
+                    conn.transport.write(conn.h11.send(h11.Data(data=part)) or b"")
+                    await conn._wait_writable()
+                await asyncio.sleep(0)  # a turn for the loop's other work between parts
+        except Exception:
+            log.exception("nbws: a streamed response failed; its connection ends")
+            conn.close()
+            return
+        if conn._closed:
+            return
     conn.transport.write(conn.h11.send(h11.EndOfMessage()) or b"")

@@ -29,6 +29,7 @@ from ..envelope import encode_topic
 from ..errors import ServerNotRunningError
 from ..reach import link_html, page_url
 from .embed import themed_frame_html
+from .export import csv_route
 from .frames import encode_points
 from .queries import Queries
 from .runs import Run, read_run, write_run
@@ -129,7 +130,8 @@ class LivePlot:
         self.logx = logx
         self.logy = logy
         self.server = server if server is not None else shared_server()
-        self._pending: Mailbox[tuple[int, float, float]] = Mailbox()
+        # one point (series, x, y), or a push_many batch (series, xs bytes, ys bytes)
+        self._pending: Mailbox[tuple[int, float | bytes, float | bytes]] = Mailbox()
         self._store = Store(len(self.series), max_points)
         self._smooth: dict[int, Smoothed] = {}  # per series, the EMA of the weight a page asked for last
         self._overlay: dict[int, int] = {}  # overlaid series -> the series whose colour it takes
@@ -153,6 +155,8 @@ class LivePlot:
         def install() -> None:  # I/O thread
             endpoint.routes.add_page(self._path, page, "text/html; charset=utf-8")
             endpoint.routes.add_socket(self._path + "ws", self._subscribe)
+            endpoint.routes.add_data(self._path + "data.csv",
+                                     csv_route(name, lambda: (list(self.series), self._series_data())))
             endpoint.io.loop.call_later(1 / self.fps, self._tick)
 
         submit(install)
@@ -195,7 +199,8 @@ class LivePlot:
         ya = array("d", _floats(ys))
         if len(xa) != len(ya):
             raise ValueError("xs and ys must have the same length")
-        self._pending.put_many(zip([i] * len(xa), xa, ya, strict=True))
+        if xa:
+            self._pending.put((i, xa.tobytes(), ya.tobytes()))  # one hand-off, immutable
 
     def flush(self, timeout: float = 5.0) -> bool:
         """Hand every point pushed so far to the pages now (the I/O thread
@@ -226,8 +231,12 @@ class LivePlot:
             return
         grouped = [(array("d"), array("d")) for _ in self.series]
         for i, x, y in points:
-            grouped[i][0].append(x)
-            grouped[i][1].append(y)
+            if isinstance(x, bytes) and isinstance(y, bytes):  # a push_many batch
+                grouped[i][0].frombytes(x)
+                grouped[i][1].frombytes(y)
+            else:
+                grouped[i][0].append(x)  # type: ignore[arg-type]
+                grouped[i][1].append(y)  # type: ignore[arg-type]
         chunks = []
         for i, (xs, ys) in enumerate(grouped):
             if xs:
