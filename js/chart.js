@@ -19,30 +19,72 @@ import { connect } from "./nbws.js";
 /** @typedef {import("./nbws.js").Connection} Connection */
 /** @typedef {import("./nbws.js").ConnectOptions} ConnectOptions */
 
+/** @typedef {{series: number, xs: Float64Array, ys: Float64Array}} PointsChunk */
 /**
- * Decode a live-plot frame (see nbws/live.py): chunks of
- * "NBLP" | u8 version | u8 kind | u16 series | u32 count | f64 xs | f64 ys.
- * @param {ArrayBuffer} buffer
- * @returns {{series: number, xs: Float64Array, ys: Float64Array}[]}
+ * One series of a view answer's header: the points of that series in the
+ * asked range at full resolution, and the state of its smoothing (the
+ * debiased EMA) at the end of the whole series, for the asked weight.
+ * @typedef {{series: number, points: number, emaLast: number, emaCount: number}} ViewSeries
  */
-export function decodePoints(buffer) {
+/** @typedef {{id: number, x0: number, x1: number, width: number, series: ViewSeries[]}} ViewHeader */
+/**
+ * A decoded live-plot frame: live points (kind 0), or the server's answer to
+ * a view query (a kind-2 header, kind-1 points, kind-3 smoothed points).
+ * @typedef {{points: PointsChunk[], header: ViewHeader | null, view: PointsChunk[], smoothed: PointsChunk[]}} Frame
+ */
+
+/**
+ * Decode a live-plot frame (see nbws/live/frames.py): chunks of
+ * "NBLP" | u8 version (1) | u8 kind | u16 series | u32 count, then for kind 0
+ * (live points), 1 (view points) and 3 (view smoothed) count float64 x and
+ * count float64 y; for kind 2 (view header; series = the number of answered
+ * series S) count float64 values: id, x0, x1, width, then per series its
+ * index, points in range, ema_last, ema_count.
+ * @param {ArrayBuffer} buffer
+ * @returns {Frame}
+ */
+export function decodeFrame(buffer) {
   const view = new DataView(buffer);
-  /** @type {{series: number, xs: Float64Array, ys: Float64Array}[]} */
-  const out = [];
+  /** @type {Frame} */
+  const out = { points: [], header: null, view: [], smoothed: [] };
   let pos = 0;
   while (pos + 12 <= buffer.byteLength) {
     const magic = String.fromCharCode(view.getUint8(pos), view.getUint8(pos + 1), view.getUint8(pos + 2), view.getUint8(pos + 3));
-    if (magic !== "NBLP" || view.getUint8(pos + 4) !== 1 || view.getUint8(pos + 5) !== 0) throw new Error("not a live-plot frame");
+    const kind = view.getUint8(pos + 5);
+    if (magic !== "NBLP" || view.getUint8(pos + 4) !== 1 || kind > 3) throw new Error("not a live-plot frame");
     const series = view.getUint16(pos + 6, true);
     const count = view.getUint32(pos + 8, true);
     pos += 12;
-    const xs = float64s(buffer, view, pos, count);
-    pos += 8 * count;
-    const ys = float64s(buffer, view, pos, count);
-    pos += 8 * count;
-    out.push({ series, xs, ys });
+    const size = (kind === 2 ? 8 : 16) * count;
+    if (pos + size > buffer.byteLength) throw new Error("truncated live-plot frame");
+    if (kind === 2) {
+      const v = float64s(buffer, view, pos, count);
+      if (count < 4 + 4 * series) throw new Error("truncated view header");
+      /** @type {ViewSeries[]} */
+      const list = [];
+      for (let i = 0; i < series; i++) {
+        const at = 4 + 4 * i;
+        list.push({ series: v[at], points: v[at + 1], emaLast: v[at + 2], emaCount: v[at + 3] });
+      }
+      out.header = { id: v[0], x0: v[1], x1: v[2], width: v[3], series: list };
+    } else {
+      const xs = float64s(buffer, view, pos, count);
+      const ys = float64s(buffer, view, pos + 8 * count, count);
+      (kind === 0 ? out.points : kind === 1 ? out.view : out.smoothed).push({ series, xs, ys });
+    }
+    pos += size;
   }
   return out;
+}
+
+/**
+ * The live points (kind 0) of a live-plot frame; the chunks of a view answer
+ * (kinds 1 to 3, see {@link decodeFrame}) are left out.
+ * @param {ArrayBuffer} buffer
+ * @returns {PointsChunk[]}
+ */
+export function decodePoints(buffer) {
+  return decodeFrame(buffer).points;
 }
 
 const LITTLE_ENDIAN = new Uint8Array(new Float64Array([1]).buffer)[7] === 0x3f;
@@ -85,6 +127,180 @@ export class Column {
   values() {
     return this.data.subarray(0, this.length);
   }
+
+  /**
+   * Replace the values before index `upTo` with the values at `keep`
+   * (increasing indexes below `upTo`), in place; the values from `upTo` on
+   * follow them.
+   * @param {number} upTo @param {ArrayLike<number>} keep
+   */
+  replaceHead(upTo, keep) {
+    const d = this.data;
+    let n = 0;
+    for (let k = 0; k < keep.length; k++) d[n++] = d[keep[k]];
+    d.copyWithin(n, upTo, this.length);
+    this.length = n + this.length - upTo;
+  }
+}
+
+/**
+ * How the page compacts its own copy of a series past `cap` points: the
+ * newest `cap / 2` points stay as they are, the older ones are replaced by
+ * their M4 (see {@link m4}) on `cap / 16` columns of their x range (at most
+ * `cap / 4` points), so a series holds at most 3/4 of `cap` after it. No
+ * spike or dip of the older part is lost; the server still answers zooms at
+ * full resolution. Null when the series holds at most `cap` points.
+ * @param {Float64Array} xs @param {Float64Array} ys @param {number} cap
+ * @returns {{upTo: number, keep: Uint32Array} | null} replace xs[0..upTo) by xs[keep] (see {@link Column.replaceHead})
+ */
+export function compaction(xs, ys, cap) {
+  const budget = Math.max(16, Math.floor(cap));
+  if (xs.length <= budget) return null;
+  const upTo = xs.length - Math.floor(budget / 2);
+  const lo = xs[0], hi = xs[upTo - 1];
+  let keep = hi > lo ? m4(xs, ys, 0, upTo, lo, hi, Math.max(1, Math.floor(budget / 16))) : new Uint32Array(0);
+  const most = Math.floor(budget / 4);
+  if (keep.length > most) { // x not increasing: keep the newest of the older points instead
+    keep = new Uint32Array(most);
+    for (let i = 0; i < most; i++) keep[i] = upTo - most + i;
+  }
+  return { upTo, keep };
+}
+
+/**
+ * A view query as sent to the server (see nbws/live, issue 18): the x range
+ * in data units, the pixel columns, the series shown, the smoothing weight.
+ * @typedef {{x0: number, x1: number, width: number, series?: number[], smooth?: number}} ViewQuery
+ */
+
+/**
+ * The view query for an x range in axis units (log10 with `logx`), or null
+ * when the range cannot be asked (not finite, empty, or nothing shown).
+ * @param {number} x0 @param {number} x1 @param {boolean} logx @param {number} width CSS px of the plot
+ * @param {number[] | null} series the series shown (null: every series) @param {number} smooth
+ * @returns {ViewQuery | null}
+ */
+export function viewQuery(x0, x1, logx, width, series, smooth) {
+  const a = logx ? 10 ** x0 : x0, b = logx ? 10 ** x1 : x1;
+  if (!Number.isFinite(a) || !Number.isFinite(b) || !(b > a)) return null;
+  if (series && !series.length) return null;
+  /** @type {ViewQuery} */
+  const q = { x0: a, x1: b, width: Math.min(8192, Math.max(1, Math.round(width))) };
+  if (series && series.length <= 100) q.series = series;
+  if (smooth > 0 && smooth < 1) q.smooth = smooth;
+  return q;
+}
+
+/**
+ * View queries to the server, debounced: {@link ViewQueries#ask} (again and
+ * again while a gesture goes on) sends one query `delay` ms after the last
+ * ask, numbered 1, 2, … (wrapping at 2**31); only the answer to the query
+ * sent last is accepted, so answers to older queries are ignored.
+ * @template T a tag kept with each query (what it was asked for)
+ */
+export class ViewQueries {
+  /**
+   * @param {(text: string) => void} send
+   * @param {number} [delay] ms after the last ask
+   * @param {{set: (f: () => void, ms: number) => unknown, clear: (timer: any) => void}} [timers]
+   */
+  constructor(send, delay = 100, timers = { set: (f, ms) => setTimeout(f, ms), clear: (t) => clearTimeout(t) }) {
+    this.send = send;
+    this.delay = delay;
+    this.timers = timers;
+    this.id = 0;
+    /** @type {unknown} */
+    this.timer = null;
+    /** @type {(() => {query: ViewQuery, tag: T} | null) | null} */
+    this.build = null;
+    /** @type {{id: number, query: ViewQuery, tag: T, at: number} | null} the query sent last, until answered or cancelled */
+    this.sent = null;
+  }
+
+  /**
+   * Send the query `build()` returns (null: none) `delay` ms from now,
+   * unless another ask comes first; the query is built when it is sent.
+   * @param {() => {query: ViewQuery, tag: T} | null} build
+   */
+  ask(build) {
+    this.build = build;
+    if (this.timer !== null) this.timers.clear(this.timer);
+    this.timer = this.timers.set(() => this.flush(), this.delay);
+  }
+
+  /** Send the query asked for now (what the timer does). */
+  flush() {
+    if (this.timer !== null) this.timers.clear(this.timer);
+    this.timer = null;
+    const build = this.build;
+    this.build = null;
+    const made = build ? build() : null;
+    if (!made) return;
+    this.id = this.id >= 2 ** 31 ? 1 : this.id + 1;
+    this.sent = { id: this.id, query: made.query, tag: made.tag, at: now() };
+    this.send(JSON.stringify({ view: { id: this.id, ...made.query } }));
+  }
+
+  /** Forget the query waiting and the one sent: no answer is accepted until the next is sent. */
+  cancel() {
+    if (this.timer !== null) this.timers.clear(this.timer);
+    this.timer = null;
+    this.build = null;
+    this.sent = null;
+  }
+
+  /**
+   * The query an answer numbered `id` answers, when it is the one sent last
+   * (and not answered yet); null for an older or unknown one.
+   * @param {number} id
+   * @returns {{id: number, query: ViewQuery, tag: T, at: number} | null}
+   */
+  take(id) {
+    const sent = this.sent;
+    if (!sent || sent.id !== id) return null;
+    this.sent = null;
+    return sent;
+  }
+
+  /** True while a query waits to be sent or for its answer. */
+  get busy() {
+    return this.timer !== null || this.sent !== null;
+  }
+}
+
+/** @returns {number} ms */
+function now() {
+  return globalThis.performance ? performance.now() : Date.now();
+}
+
+/**
+ * The address of a plot's full-resolution CSV (`/live/<name>/data.csv`)
+ * beside its WebSocket address (`ws[s]://…/live/<name>/ws?token=…`), so it
+ * goes through the same proxy prefix and carries the same token; `params`
+ * are added to its query.
+ * @param {string} wsAddress @param {Record<string, string | number>} [params]
+ * @returns {string}
+ */
+export function dataUrl(wsAddress, params = {}) {
+  const url = new URL(wsAddress);
+  url.protocol = url.protocol === "wss:" ? "https:" : "http:";
+  url.pathname = url.pathname.replace(/\/ws$/, "") + "/data.csv";
+  for (const [k, v] of Object.entries(params)) url.searchParams.set(k, String(v));
+  url.hash = "";
+  return url.toString();
+}
+
+/**
+ * The badge of a decimated view: "1 px ≈ 5,000 points" when more than 4
+ * points per pixel column are in range (the server sends every point up to
+ * that), else null.
+ * @param {number} points @param {number} width pixel columns
+ * @returns {string | null}
+ */
+export function ratioLabel(points, width) {
+  if (!(width >= 1) || !(points > 4 * width)) return null;
+  const ratio = Number((points / width).toPrecision(2));
+  return `1 px ≈ ${ratio.toLocaleString("en-US")} points`;
 }
 
 const PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#17becf"];
@@ -189,7 +405,13 @@ export function m4(xs, ys, i0, i1, x0, x1, width, logx = false, logy = false) {
  * @returns {{at: number, label: string}[]}
  */
 export function axisTicks(lo, hi, log = false, count = 5) {
-  if (!log) return ticks(lo, hi, count).map((t) => ({ at: t, label: formatNumber(t) }));
+  if (!log) {
+    const at = ticks(lo, hi, count);
+    // enough significant digits to tell neighbours apart (zoomed deep into 4e6: 3.9996e6, 3.9998e6)
+    const step = at.length > 1 ? at[1] - at[0] : 0;
+    const digits = step > 0 ? Math.min(15, Math.max(4, Math.ceil(Math.log10(Math.max(Math.abs(lo), Math.abs(hi)) / step)) + 1)) : 4;
+    return at.map((t) => ({ at: t, label: formatNumber(t, digits) }));
+  }
   if (hi - lo >= 1) {
     const every = Math.max(1, Math.ceil((hi - lo) / count));
     const out = [];
@@ -201,15 +423,15 @@ export function axisTicks(lo, hi, log = false, count = 5) {
 
 /**
  * A short label for a number: plain up to 6 significant digits, exponent
- * notation for very small or large magnitudes.
- * @param {number} v
+ * notation for very small or large magnitudes (`digits` significant digits, 4 by default).
+ * @param {number} v @param {number} [digits]
  * @returns {string}
  */
-export function formatNumber(v) {
+export function formatNumber(v, digits = 4) {
   if (v === 0 || !Number.isFinite(v)) return String(v);
   const a = Math.abs(v);
-  if (a >= 1e6 || a < 1e-3) return Number(v.toPrecision(4)).toExponential().replace("e+", "e");
-  return String(Number(v.toPrecision(6)));
+  if (a >= 1e6 || a < 1e-3) return Number(v.toPrecision(digits)).toExponential().replace("e+", "e");
+  return String(Number(v.toPrecision(Math.max(6, digits))));
 }
 
 /**
@@ -299,6 +521,7 @@ export class LinkGroup {
   setX(zoom) {
     for (const c of this.charts) {
       c.zoom = zoom ? { x0: zoom.x0, x1: zoom.x1, y0: null, y1: null } : null;
+      c.viewChanged();
       c.schedule();
     }
   }
@@ -306,7 +529,18 @@ export class LinkGroup {
 
 /** @typedef {{x0: number, x1: number, y0: number | null, y1: number | null}} Zoom */
 /** @typedef {{series?: string[], window?: number | null, log?: boolean, logx?: boolean, title?: string,
- *   xlabel?: string, ylabel?: string, theme?: string | null, smoothing?: number, link?: LinkGroup}} ChartOptions */
+ *   xlabel?: string, ylabel?: string, theme?: string | null, smoothing?: number, link?: LinkGroup,
+ *   maxPoints?: number, viewDelay?: number}} ChartOptions */
+/**
+ * The server's answer to the view query sent last, per series: its points
+ * in the range (every one, or their M4), the smoothed line computed on full
+ * resolution (kind 3) and its continuation over the live points since.
+ * @typedef {{xs: Float64Array, ys: Float64Array, sx: Float64Array | null, sy: Float64Array | null, points: number,
+ *   live: number, tail: {x: Column, y: Column, state: {last: number, count: number}} | null}} AnswerSeries
+ * @typedef {{id: number, zoomed: boolean, x0: number, x1: number, width: number, weight: number,
+ *   series: Map<number, AnswerSeries>}} Answer
+ * @typedef {{xs: Float64Array, ys: Float64Array, i0: number, i1: number, keep: Uint32Array | null}} Part
+ */
 /** @typedef {{series: string[], title?: string, window?: number | null, xlabel?: string, ylabel?: string,
  *   theme?: string, overlay?: Record<string, number>, logx?: boolean, logy?: boolean}} ChartMeta */
 
@@ -319,6 +553,13 @@ export class LinkGroup {
  * with every series' value; the legend hides and shows series; log x and y; an
  * EMA smoothing slider (the raw line stays faint behind); light and dark
  * themes; PNG and CSV export.
+ *
+ * Fed by a server ({@link liveplot}), a zoom or pan asks the server for the
+ * view at full resolution ({@link ViewQueries}, debounced) and draws what the
+ * page holds until the answer comes; a badge shows how many points a pixel
+ * column stands for. The page's own copy of a series is bounded by
+ * `maxPoints` (default 400,000): past it the older part is compacted by M4
+ * ({@link compaction}).
  */
 export class LiveChart {
   /**
@@ -363,6 +604,23 @@ export class LiveChart {
     this.themeAsked = options.theme ?? null;
     /** @type {"light" | "dark"} */
     this.theme = resolveTheme(this.themeAsked);
+    /** Most points the page keeps per series (older ones compacted past it, see {@link compaction}). */
+    this.maxPoints = Math.max(1000, options.maxPoints ?? 400_000);
+    /** @type {((text: string) => void) | null} sends a view query to the server ({@link liveplot} sets it) */
+    this.sender = null;
+    /** @type {string | null} the plot's WebSocket address, for its full-resolution CSV ({@link liveplot} sets it) */
+    this.address = null;
+    /** @type {ViewQueries<boolean>} the tag: asked while zoomed */
+    this.queries = new ViewQueries((text) => this.sender?.(text), options.viewDelay ?? 100);
+    /** @type {Answer | null} the server's answer in use */
+    this.answer = null;
+    /** @type {boolean[]} series whose page copy is known to be decimated (history or compaction) */
+    this.decimated = [];
+    /** @type {number} ms from sending the last answered query to the end of the draw that showed its answer */
+    this.answerLatency = NaN;
+    /** @private @type {number | null} */
+    this.answerSentAt = null;
+    this.answered = 0;
     const doc = element.ownerDocument;
     this.bar = doc.createElement("div");
     this.bar.style.cssText = "display:flex;flex-wrap:wrap;gap:4px 10px;align-items:center;padding:4px 8px;font:12px system-ui,sans-serif";
@@ -371,11 +629,21 @@ export class LiveChart {
       '<label><input type="checkbox" class="logx"> log x</label><label><input type="checkbox" class="log"> log y</label>' +
       '<select class="win" title="show the last N points"><option value="">all</option><option>100</option><option>1000</option><option>10000</option></select>' +
       '<button class="pause">pause</button><button class="png" title="the current view as PNG">PNG</button><button class="csv" title="the data as CSV">CSV</button>';
+    this.menu = doc.createElement("div");
+    this.menu.className = "csv-menu";
+    this.menu.style.cssText = "position:absolute;right:8px;z-index:2;display:none;gap:4px;padding:4px;border-radius:4px;font:12px system-ui,sans-serif;box-shadow:0 1px 4px rgba(0,0,0,.3)";
+    this.menu.innerHTML = '<button class="csv-view" title="every point in the current view, at full resolution">view</button>' +
+      '<button class="csv-all" title="every point of every series, at full resolution">all</button>';
+    this.badge = doc.createElement("div");
+    this.badge.className = "ratio";
+    this.badge.hidden = true;
+    this.badge.style.cssText = "position:absolute;z-index:1;pointer-events:none;padding:1px 5px;border-radius:3px;font:11px system-ui,sans-serif;opacity:.85";
     this.canvas = doc.createElement("canvas");
     this.canvas.style.cssText = "width:100%;flex:1;min-height:0;display:block;touch-action:none;cursor:crosshair";
     element.style.display = "flex";
     element.style.flexDirection = "column";
-    element.append(this.bar, this.canvas);
+    if (!element.style.position) element.style.position = "relative";
+    element.append(this.bar, this.canvas, this.badge, this.menu);
     this.wire();
     this.pending = false;
     this.applyTheme();
@@ -408,7 +676,17 @@ export class LiveChart {
     smooth.value = String(this.smoothing);
     smooth.oninput = () => this.setSmoothing(Number(smooth.value));
     q(".png").onclick = () => { void this.download("png"); };
-    q(".csv").onclick = () => { void this.download("csv"); };
+    q(".csv").onclick = () => {
+      if (!this.address) { void this.download("csv"); return; } // the page's copy: no server to ask
+      this.menu.style.top = `${this.bar.offsetHeight}px`;
+      this.menu.style.display = this.menu.style.display === "none" ? "flex" : "none";
+    };
+    for (const scope of /** @type {const} */ (["view", "all"])) {
+      /** @type {HTMLElement} */ (this.menu.querySelector(`.csv-${scope}`)).onclick = () => {
+        this.menu.style.display = "none";
+        void this.download("csv", scope);
+      };
+    }
     const legend = q(".legend");
     legend.onclick = (ev) => {
       const entry = /** @type {HTMLElement | null} */ (/** @type {HTMLElement} */ (ev.target).closest("[data-series]"));
@@ -502,6 +780,7 @@ export class LiveChart {
     if (zoom.y0 !== null && zoom.y1 !== null && !(zoom.y1 > zoom.y0)) return;
     if (this.link) this.link.setX(zoom);
     this.zoom = zoom;
+    this.viewChanged();
     this.schedule();
   }
 
@@ -509,7 +788,112 @@ export class LiveChart {
   follow() {
     if (this.link) this.link.setX(null);
     this.zoom = null;
+    this.viewChanged();
     this.schedule();
+  }
+
+  /**
+   * The view changed (zoom, pan, follow, series shown, smoothing): ask the
+   * server for it, {@link ViewQueries debounced}. Zoomed, the query is the x
+   * range shown; following, it is the overview, whose header says how many
+   * points the page's copy stands for and whose smoothed line (computed on
+   * full resolution) replaces the page's own EMA. Following again drops a
+   * zoomed answer at once: the chart draws its own data again.
+   */
+  viewChanged() {
+    if (!this.sender) return;
+    if (!this.zoom && this.answer && this.answer.zoomed) {
+      this.answer = null;
+      this.queries.cancel();
+    }
+    this.queries.ask(() => this.buildQuery());
+  }
+
+  /** @private @returns {{query: ViewQuery, tag: boolean} | null} the query for the view now */
+  buildQuery() {
+    const zoomed = this.zoom !== null;
+    const range = zoomed ? [/** @type {Zoom} */ (this.zoom).x0, /** @type {Zoom} */ (this.zoom).x1] : this.dataRange();
+    if (!range) return null;
+    const shown = this.names.map((_, s) => s).filter((s) => !this.hidden[s]);
+    const all = shown.length === this.names.length;
+    const query = viewQuery(range[0], range[1], this.logx, this.box.w - this.box.l - this.box.r,
+      zoomed && !all ? shown : null, this.smoothing);
+    return query ? { query, tag: zoomed } : null;
+  }
+
+  /**
+   * A binary frame from the server: live points, or the answer to a view query.
+   * @param {ArrayBuffer} buffer
+   */
+  receive(buffer) {
+    const frame = decodeFrame(buffer);
+    for (const chunk of frame.points) this.addPoints(chunk.series, chunk.xs, chunk.ys);
+    if (frame.header) this.applyAnswer(frame);
+  }
+
+  /** @private @param {Frame} frame */
+  applyAnswer(frame) {
+    const header = /** @type {ViewHeader} */ (frame.header);
+    const sent = this.queries.take(header.id);
+    if (!sent || sent.tag !== (this.zoom !== null)) return; // an older query's, or asked for another mode
+    const weight = sent.query.smooth ?? 0;
+    /** @type {Map<number, AnswerSeries>} */
+    const series = new Map();
+    const none = new Float64Array(0);
+    for (const info of header.series) {
+      series.set(info.series, { xs: none, ys: none, sx: null, sy: null, points: info.points, live: 0, tail: null });
+    }
+    for (const c of frame.view) {
+      const a = series.get(c.series);
+      if (a) { a.xs = c.xs; a.ys = c.ys; }
+    }
+    for (const c of frame.smoothed) {
+      const a = series.get(c.series), info = header.series.find((i) => i.series === c.series);
+      if (!a || !info || !(weight > 0)) continue;
+      a.sx = c.xs; a.sy = c.ys;
+      const state = { last: info.emaLast, count: info.emaCount };
+      const tail = { x: new Column(), y: new Column(), state };
+      // the server's EMA state is at the end of the series: the newest point this page got
+      const own = this.columns[c.series];
+      const newest = own && own.x.length ? own.x.data[own.x.length - 1] : NaN;
+      if (state.count > 0 && (!c.xs.length || newest > c.xs[c.xs.length - 1])) {
+        tail.x.append(new Float64Array([newest]));
+        tail.y.append(new Float64Array([state.last / (1 - weight ** state.count)]));
+      }
+      a.tail = tail;
+    }
+    // following: the header says whether the page's copy holds every point
+    if (!sent.tag) {
+      const lo = sent.query.x0, hi = sent.query.x1;
+      for (const [s, a] of series) {
+        const c = this.columns[s];
+        if (!c) continue;
+        const xs = c.x.values();
+        if (firstAtOrAfter(xs, hi + Math.abs(hi) * 1e-12 + Number.MIN_VALUE) - firstAtOrAfter(xs, lo) < a.points) this.decimated[s] = true;
+      }
+    }
+    this.answer = { id: header.id, zoomed: sent.tag, x0: header.x0, x1: header.x1, width: header.width, weight, series };
+    this.answered += 1;
+    this.answerSentAt = sent.at;
+    this.schedule();
+  }
+
+  /**
+   * What the badge says: how many points one pixel column stands for, when
+   * the view holds more than 4 per column (from the server's answer; when
+   * following, its overview and the live points since), else null.
+   * @returns {string | null}
+   */
+  ratio() {
+    const a = this.answer, width = this.box.w - this.box.l - this.box.r;
+    if (!a) return null;
+    let most = 0;
+    for (const [s, info] of a.series) {
+      if (this.hidden[s]) continue;
+      if (a.zoomed) most = Math.max(most, info.points);
+      else if (this.window === null) most = Math.max(most, info.points + info.live);
+    }
+    return ratioLabel(most, width);
   }
 
   /** True while the view follows the data (not zoomed or panned). */
@@ -521,6 +905,7 @@ export class LiveChart {
   setHidden(series, hidden) {
     this.hidden[series] = hidden;
     this.updateLegend();
+    if (!hidden && this.zoom && this.answer && !this.answer.series.has(series)) this.viewChanged();
     this.schedule();
   }
 
@@ -531,6 +916,7 @@ export class LiveChart {
     if (label) label.textContent = this.smoothing ? this.smoothing.toFixed(2) : "";
     const input = /** @type {HTMLInputElement | null} */ (this.bar.querySelector(".smooth"));
     if (input && Number(input.value) !== this.smoothing) input.value = String(this.smoothing);
+    if (this.smoothing > 0 && (this.zoom || this.decimated.some(Boolean)) && this.answer?.weight !== this.smoothing) this.viewChanged();
     this.schedule();
   }
 
@@ -549,6 +935,9 @@ export class LiveChart {
     this.element.style.color = c.text;
     this.element.style.colorScheme = this.theme;
     this.element.dataset.theme = this.theme;
+    this.badge.style.background = c.tip;
+    this.badge.style.color = c.text;
+    this.menu.style.background = c.bg;
   }
 
   /** @param {ChartMeta} meta */
@@ -600,11 +989,46 @@ export class LiveChart {
   /** @param {number} series @param {Float64Array} xs @param {Float64Array} ys */
   addPoints(series, xs, ys) {
     while (this.columns.length <= series) this.columns.push({ x: new Column(), y: new Column() });
-    this.columns[series].x.append(xs);
-    this.columns[series].y.append(ys);
+    const c = this.columns[series];
+    c.x.append(xs);
+    c.y.append(ys);
+    if (c.x.length > this.maxPoints) this.compact(series);
+    const a = this.answer?.series.get(series);
+    if (a) {
+      a.live += xs.length;
+      const tail = a.tail;
+      if (tail) {
+        tail.x.append(xs);
+        tail.y.append(ema(ys, /** @type {Answer} */ (this.answer).weight, tail.state));
+        if (tail.x.length > this.maxPoints / 2 && !this.queries.busy) this.viewChanged(); // a fresh answer, a fresh tail
+        if (tail.x.length > this.maxPoints) this.answer = null;
+      }
+    }
     this.frames += 1;
     if (this.link) for (const c of this.link.charts) c.schedule();
     else this.schedule();
+  }
+
+  /**
+   * Compact the page's copy of a series past {@link LiveChart#maxPoints}
+   * (see {@link compaction}); its smoothed values keep the same points.
+   * @private @param {number} s
+   */
+  compact(s) {
+    const c = this.columns[s];
+    const plan = compaction(c.x.values(), c.y.values(), this.maxPoints);
+    if (!plan) return;
+    const cache = this.smoothed[s];
+    if (cache && cache.weight === this.smoothing) { // up to date, then compacted alike: the line stays as drawn
+      this.smoothedValues(s);
+      cache.values.replaceHead(plan.upTo, plan.keep);
+    } else delete this.smoothed[s];
+    c.x.replaceHead(plan.upTo, plan.keep);
+    c.y.replaceHead(plan.upTo, plan.keep);
+    if (!this.decimated[s]) {
+      this.decimated[s] = true;
+      if (this.smoothing > 0 && !this.zoom && !this.answer?.series.get(s)?.sx) this.viewChanged();
+    }
   }
 
   /** Points held, all series. */
@@ -651,12 +1075,44 @@ export class LiveChart {
   }
 
   /**
-   * Save the current view as PNG, or the data as CSV, through the browser's download.
-   * @param {"png" | "csv"} kind
+   * The address of the plot's CSV at full resolution, streamed by the
+   * server (`/live/<name>/data.csv`, beside the plot's WebSocket): `"all"`
+   * its points, or the `"view"`: every point in the x range shown, of the
+   * series shown. Null for a chart not fed by a server.
+   * @param {"view" | "all"} [scope]
+   * @returns {string | null}
    */
-  async download(kind) {
-    const blob = kind === "png" ? await this.toPNG() : new Blob([this.toCSV()], { type: "text/csv" });
+  csvUrl(scope = "all") {
+    if (!this.address) return null;
+    /** @type {Record<string, string | number>} */
+    const params = {};
+    if (scope === "view" && this.view) {
+      const raw = (/** @type {number} */ v) => (this.logx ? 10 ** v : v);
+      params.x0 = raw(this.view.x0);
+      params.x1 = raw(this.view.x1);
+      const shown = this.names.filter((n, s) => !this.hidden[s] && !n.includes(","));
+      if (shown.length < this.names.length) params.series = shown.join(",");
+    }
+    return dataUrl(this.address, params);
+  }
+
+  /**
+   * Save the current view as PNG, or the data as CSV, through the browser's
+   * download: from the server at full resolution ({@link LiveChart#csvUrl}:
+   * the `scope` "view" or "all"), or the points the page holds when no
+   * server feeds the chart.
+   * @param {"png" | "csv"} kind @param {"view" | "all"} [scope]
+   */
+  async download(kind, scope = "all") {
     const a = this.element.ownerDocument.createElement("a");
+    const url = kind === "csv" ? this.csvUrl(scope) : null;
+    if (url) { // streamed by the server to the browser's download, not through this page's memory
+      a.href = url;
+      a.download = "";
+      a.click();
+      return;
+    }
+    const blob = kind === "png" ? await this.toPNG() : new Blob([this.toCSV()], { type: "text/csv" });
     a.href = URL.createObjectURL(blob);
     a.download = `${(this.title || "plot").replace(/[^\w.-]+/g, "_")}.${kind}`;
     a.click();
@@ -741,35 +1197,21 @@ export class LiveChart {
     let [x0, x1] = range;
     if (x1 === x0) { x0 -= 1; x1 += 1; }
     const columns = Math.max(1, (w - box.l - box.r) * dpr);
-    const raw = (/** @type {number} */ v) => (logx ? 10 ** v : v);
-    const smooth = this.smoothing > 0;
-    // per series: the indexes to draw (M4 when there are more points than pixel columns)
-    const plan = this.columns.map((c, s) => {
-      if (this.hidden[s] || !c.x.length) return null;
-      const xs = c.x.values(), ys = c.y.values();
-      // one point beyond each edge too, so a line enters and leaves the plot
-      const i0 = Math.max(0, firstAtOrAfter(xs, raw(x0)) - 1);
-      const i1 = Math.min(xs.length, firstAtOrAfter(xs, raw(x1)) + 1);
-      const sy = smooth ? this.smoothedValues(s) : null;
-      const many = i1 - i0 > 2 * columns;
-      return {
-        s, xs, ys, i0, i1, sy,
-        keep: many ? m4(xs, ys, i0, i1, x0, x1, columns, logx, logy) : null,
-        skeep: many && sy ? m4(xs, sy, i0, i1, x0, x1, columns, logx, logy) : null,
-      };
-    });
+    const plan = this.columns.map((c, s) => (this.hidden[s] || !c.x.length ? null : this.parts(s, x0, x1, columns)));
     const fx = (/** @type {number} */ v) => (logx ? (v > 0 ? Math.log10(v) : NaN) : v);
     const fy = (/** @type {number} */ v) => (logy ? (v > 0 ? Math.log10(v) : NaN) : v);
     let y0 = Infinity, y1 = -Infinity;
     if (this.zoom && this.zoom.y0 !== null && this.zoom.y1 !== null) { y0 = this.zoom.y0; y1 = this.zoom.y1; } else {
       for (const p of plan) { // the y range of what is inside the x range (M4 keeps every column's extremes)
         if (!p) continue;
-        const scan = (/** @type {number} */ i) => {
-          const x = fx(p.xs[i]), y = fy(p.ys[i]);
-          if (x >= x0 && x <= x1 && Number.isFinite(y)) { if (y < y0) y0 = y; if (y > y1) y1 = y; }
-        };
-        if (p.keep) for (const i of p.keep) scan(i);
-        else for (let i = p.i0; i < p.i1; i++) scan(i);
+        for (const q of p.parts) {
+          const scan = (/** @type {number} */ i) => {
+            const x = fx(q.xs[i]), y = fy(q.ys[i]);
+            if (x >= x0 && x <= x1 && Number.isFinite(y)) { if (y < y0) y0 = y; if (y > y1) y1 = y; }
+          };
+          if (q.keep) for (const i of q.keep) scan(i);
+          else for (let i = q.i0; i < q.i1; i++) scan(i);
+        }
       }
       if (!(y1 >= y0)) { y0 = 0; y1 = 1; }
       if (y1 === y0) { y0 -= 1; y1 += 1; }
@@ -802,29 +1244,30 @@ export class LiveChart {
     ctx.beginPath();
     ctx.rect(box.l, box.t, w - box.l - box.r, h - box.t - box.b);
     ctx.clip(); // the points beyond the edges are drawn outside, clipped
-    const line = (/** @type {Float64Array} */ xs, /** @type {Float64Array} */ ys,
-      /** @type {Uint32Array | null} */ keep, /** @type {number} */ i0, /** @type {number} */ i1) => {
+    const line = (/** @type {Part[]} */ parts) => { // one line through the parts, in order
       ctx.beginPath();
       let started = false;
-      const point = (/** @type {number} */ i) => {
-        const x = fx(xs[i]), y = fy(ys[i]);
-        if (!Number.isFinite(y) || !Number.isFinite(x)) return;
-        if (started) ctx.lineTo(px(x), py(y));
-        else { ctx.moveTo(px(x), py(y)); started = true; }
-      };
-      if (keep) for (const i of keep) point(i);
-      else for (let i = i0; i < i1; i++) point(i);
+      for (const { xs, ys, keep, i0, i1 } of parts) {
+        const point = (/** @type {number} */ i) => {
+          const x = fx(xs[i]), y = fy(ys[i]);
+          if (!Number.isFinite(y) || !Number.isFinite(x)) return;
+          if (started) ctx.lineTo(px(x), py(y));
+          else { ctx.moveTo(px(x), py(y)); started = true; }
+        };
+        if (keep) for (const i of keep) point(i);
+        else for (let i = i0; i < i1; i++) point(i);
+      }
       ctx.stroke();
     };
-    for (const p of plan) {
-      if (!p) continue;
-      ctx.strokeStyle = this.color(p.s);
+    plan.forEach((p, s) => {
+      if (!p) return;
+      ctx.strokeStyle = this.color(s);
       ctx.lineWidth = 1.5;
-      ctx.setLineDash(this.overlay[String(p.s)] !== undefined ? [6, 4] : []);
-      ctx.globalAlpha = p.sy ? 0.25 : 1;
-      line(p.xs, p.ys, p.keep, p.i0, p.i1);
-      if (p.sy) { ctx.globalAlpha = 1; line(p.xs, p.sy, p.skeep, p.i0, p.i1); }
-    }
+      ctx.setLineDash(this.overlay[String(s)] !== undefined ? [6, 4] : []);
+      ctx.globalAlpha = p.smooth ? 0.25 : 1;
+      line(p.parts);
+      if (p.smooth) { ctx.globalAlpha = 1; line(p.smooth); }
+    });
     ctx.globalAlpha = 1;
     ctx.setLineDash([]);
     ctx.restore();
@@ -837,12 +1280,84 @@ export class LiveChart {
     }
     if (this.hover && !d) this.drawCrosshair(ctx, plan, fx);
     ctx.textAlign = "left";
+    this.drawBadge();
+    if (this.answerSentAt !== null) {
+      this.answerLatency = now() - this.answerSentAt;
+      this.answerSentAt = null;
+    }
+  }
+
+  /** @private */
+  drawBadge() {
+    const text = this.ratio();
+    this.badge.hidden = text === null;
+    if (text === null) return;
+    if (this.badge.textContent !== text) this.badge.textContent = text;
+    this.badge.style.right = `${this.box.r + 4}px`;
+    this.badge.style.bottom = `${this.box.b + 4}px`;
+  }
+
+  /**
+   * What to draw of series `s` in the x range `x0..x1` (axis units) on
+   * `columns` pixel columns: the raw line and the smoothed one, each as parts
+   * drawn as one line — the page's own points, with the server's answer
+   * swapped in for its range (zoomed), and the smoothed line the server
+   * computed on full resolution with its live continuation (when it sent
+   * one for this weight). Each part keeps one point beyond each edge, so
+   * lines enter and leave the plot, and is M4-decimated when the series has
+   * more points in range than twice the pixel columns.
+   * @private
+   * @param {number} s @param {number} x0 @param {number} x1 @param {number} columns
+   * @returns {{parts: Part[], smooth: Part[] | null}}
+   */
+  parts(s, x0, x1, columns) {
+    const logx = this.logx, logy = this.log;
+    const lo = logx ? 10 ** x0 : x0, hi = logx ? 10 ** x1 : x1;
+    const c = this.columns[s], own = c.x.values(), oy = c.y.values();
+    const a = this.answer, got = a ? a.series.get(s) : undefined;
+    const cut = (/** @type {Part[]} */ out, /** @type {Float64Array} */ xs, /** @type {Float64Array} */ ys,
+      /** @type {number} */ from, /** @type {number} */ to) => {
+      const i0 = Math.max(from, firstAtOrAfter(xs, lo) - 1), i1 = Math.min(to, firstAtOrAfter(xs, hi) + 1);
+      if (i1 > i0) out.push({ xs, ys, i0, i1, keep: null });
+    };
+    const after = (/** @type {Float64Array} */ xs, /** @type {number} */ x) => { // first index with xs[i] > x
+      let i = firstAtOrAfter(xs, x);
+      while (i < xs.length && xs[i] === x) i++;
+      return i;
+    };
+    /** The page's own points around `xs` (before its first x and after its last), and xs itself. */
+    const around = (/** @type {Part[]} */ out, /** @type {Float64Array} */ ys0, /** @type {Float64Array} */ xs,
+      /** @type {Float64Array} */ ys, /** @type {{x: Column, y: Column} | null} */ tail) => {
+      cut(out, own, ys0, 0, firstAtOrAfter(own, xs[0]));
+      cut(out, xs, ys, 0, xs.length);
+      if (tail) cut(out, tail.x.values(), tail.y.values(), 0, tail.x.length);
+      else cut(out, own, ys0, after(own, xs[xs.length - 1]), own.length);
+    };
+    /** @type {Part[]} */
+    const parts = [];
+    if (got && a && a.zoomed && got.xs.length) around(parts, oy, got.xs, got.ys, null);
+    else cut(parts, own, oy, 0, own.length);
+    /** @type {Part[] | null} */
+    let smooth = null;
+    if (this.smoothing > 0) {
+      smooth = [];
+      const sy = this.smoothedValues(s);
+      if (got && got.sx && got.sy && got.sx.length && a && a.weight === this.smoothing) around(smooth, sy, got.sx, got.sy, got.tail);
+      else cut(smooth, own, sy, 0, own.length);
+    }
+    const decimate = (/** @type {Part[]} */ list) => {
+      if (list.reduce((n, q) => n + q.i1 - q.i0, 0) <= 2 * columns) return;
+      for (const q of list) q.keep = m4(q.xs, q.ys, q.i0, q.i1, x0, x1, columns, logx, logy);
+    };
+    decimate(parts);
+    if (smooth) decimate(smooth);
+    return { parts, smooth };
   }
 
   /**
    * @private
    * @param {CanvasRenderingContext2D} ctx
-   * @param {({s: number, xs: Float64Array, ys: Float64Array, sy: Float64Array | null} | null)[]} plan
+   * @param {({parts: Part[], smooth: Part[] | null} | null)[]} plan
    * @param {(v: number) => number} fx
    */
   drawCrosshair(ctx, plan, fx) {
@@ -851,13 +1366,26 @@ export class LiveChart {
     const at = this.toData(hv.x, hv.y);
     const rawX = this.logx ? 10 ** at.x : at.x;
     const lines = [`x = ${formatNumber(Number(rawX.toPrecision(6)))}`];
-    for (const p of plan) {
-      if (!p || !p.xs.length) continue;
-      let i = Math.min(p.xs.length - 1, firstAtOrAfter(p.xs, rawX));
-      if (i > 0 && Math.abs(fx(p.xs[i - 1]) - at.x) <= Math.abs(fx(p.xs[i]) - at.x)) i -= 1;
-      const value = formatNumber(Number(p.ys[i].toPrecision(6)));
-      lines.push(`${this.names[p.s] ?? p.s}: ${value}` + (p.sy ? ` (smoothed ${formatNumber(Number(p.sy[i].toPrecision(6)))})` : ""));
-    }
+    /** @type {number[]} */
+    const shown = [];
+    const nearest = (/** @type {Part[]} */ parts) => { // the y of the point nearest to the cursor's x
+      let best = NaN, distance = Infinity;
+      for (const q of parts) {
+        const i = q.i0 + firstAtOrAfter(q.xs.subarray(q.i0, q.i1), rawX);
+        for (const j of [i - 1, i]) {
+          const d = j >= q.i0 && j < q.i1 ? Math.abs(fx(q.xs[j]) - at.x) : Infinity;
+          if (d < distance) { distance = d; best = q.ys[j]; }
+        }
+      }
+      return best;
+    };
+    plan.forEach((p, s) => {
+      if (!p || !p.parts.length) return;
+      const value = formatNumber(Number(nearest(p.parts).toPrecision(6)));
+      const smooth = p.smooth ? ` (smoothed ${formatNumber(Number(nearest(p.smooth).toPrecision(6)))})` : "";
+      lines.push(`${this.names[s] ?? s}: ${value}${smooth}`);
+      shown.push(s);
+    });
     ctx.strokeStyle = theme.axis;
     ctx.setLineDash([3, 3]);
     ctx.beginPath();
@@ -872,8 +1400,7 @@ export class LiveChart {
     ctx.fillStyle = theme.tip;
     ctx.fillRect(left, b.t + 2, width, 14 * lines.length + 6);
     lines.forEach((text, i) => {
-      const s = plan.filter((p) => p && p.xs.length)[i - 1];
-      ctx.fillStyle = i && s ? this.color(s.s) : theme.text;
+      ctx.fillStyle = i ? this.color(shown[i - 1]) : theme.text;
       ctx.fillText(text, left + 5, b.t + 2 + 14 * (i + 1));
     });
   }
@@ -888,9 +1415,14 @@ export class LiveChart {
 export function liveplot(element, options = {}) {
   const chart = /** @type {LiveChart & {conn: Connection}} */ (new LiveChart(element, options));
   const conn = connect(options);
+  chart.sender = (text) => conn.sendText(text);
+  chart.address = conn.url;
+  let joined = false; // after each (re)connection, the first frame (the history) asks for the view
+  conn.on("open", () => { joined = false; });
   conn.topic("meta", (meta) => chart.setMeta(meta));
   conn.on("binary", (/** @type {ArrayBuffer} */ buf) => {
-    for (const chunk of decodePoints(buf)) chart.addPoints(chunk.series, chunk.xs, chunk.ys);
+    chart.receive(buf);
+    if (!joined) { joined = true; chart.viewChanged(); }
   });
   chart.conn = conn;
   return chart;

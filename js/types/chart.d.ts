@@ -1,16 +1,80 @@
 /** @typedef {import("./nbws.js").Connection} Connection */
 /** @typedef {import("./nbws.js").ConnectOptions} ConnectOptions */
+/** @typedef {{series: number, xs: Float64Array, ys: Float64Array}} PointsChunk */
 /**
- * Decode a live-plot frame (see nbws/live.py): chunks of
- * "NBLP" | u8 version | u8 kind | u16 series | u32 count | f64 xs | f64 ys.
- * @param {ArrayBuffer} buffer
- * @returns {{series: number, xs: Float64Array, ys: Float64Array}[]}
+ * One series of a view answer's header: the points of that series in the
+ * asked range at full resolution, and the state of its smoothing (the
+ * debiased EMA) at the end of the whole series, for the asked weight.
+ * @typedef {{series: number, points: number, emaLast: number, emaCount: number}} ViewSeries
  */
-export function decodePoints(buffer: ArrayBuffer): {
-    series: number;
-    xs: Float64Array;
-    ys: Float64Array;
-}[];
+/** @typedef {{id: number, x0: number, x1: number, width: number, series: ViewSeries[]}} ViewHeader */
+/**
+ * A decoded live-plot frame: live points (kind 0), or the server's answer to
+ * a view query (a kind-2 header, kind-1 points, kind-3 smoothed points).
+ * @typedef {{points: PointsChunk[], header: ViewHeader | null, view: PointsChunk[], smoothed: PointsChunk[]}} Frame
+ */
+/**
+ * Decode a live-plot frame (see nbws/live/frames.py): chunks of
+ * "NBLP" | u8 version (1) | u8 kind | u16 series | u32 count, then for kind 0
+ * (live points), 1 (view points) and 3 (view smoothed) count float64 x and
+ * count float64 y; for kind 2 (view header; series = the number of answered
+ * series S) count float64 values: id, x0, x1, width, then per series its
+ * index, points in range, ema_last, ema_count.
+ * @param {ArrayBuffer} buffer
+ * @returns {Frame}
+ */
+export function decodeFrame(buffer: ArrayBuffer): Frame;
+/**
+ * The live points (kind 0) of a live-plot frame; the chunks of a view answer
+ * (kinds 1 to 3, see {@link decodeFrame}) are left out.
+ * @param {ArrayBuffer} buffer
+ * @returns {PointsChunk[]}
+ */
+export function decodePoints(buffer: ArrayBuffer): PointsChunk[];
+/**
+ * How the page compacts its own copy of a series past `cap` points: the
+ * newest `cap / 2` points stay as they are, the older ones are replaced by
+ * their M4 (see {@link m4}) on `cap / 16` columns of their x range (at most
+ * `cap / 4` points), so a series holds at most 3/4 of `cap` after it. No
+ * spike or dip of the older part is lost; the server still answers zooms at
+ * full resolution. Null when the series holds at most `cap` points.
+ * @param {Float64Array} xs @param {Float64Array} ys @param {number} cap
+ * @returns {{upTo: number, keep: Uint32Array} | null} replace xs[0..upTo) by xs[keep] (see {@link Column.replaceHead})
+ */
+export function compaction(xs: Float64Array, ys: Float64Array, cap: number): {
+    upTo: number;
+    keep: Uint32Array;
+} | null;
+/**
+ * A view query as sent to the server (see nbws/live, issue 18): the x range
+ * in data units, the pixel columns, the series shown, the smoothing weight.
+ * @typedef {{x0: number, x1: number, width: number, series?: number[], smooth?: number}} ViewQuery
+ */
+/**
+ * The view query for an x range in axis units (log10 with `logx`), or null
+ * when the range cannot be asked (not finite, empty, or nothing shown).
+ * @param {number} x0 @param {number} x1 @param {boolean} logx @param {number} width CSS px of the plot
+ * @param {number[] | null} series the series shown (null: every series) @param {number} smooth
+ * @returns {ViewQuery | null}
+ */
+export function viewQuery(x0: number, x1: number, logx: boolean, width: number, series: number[] | null, smooth: number): ViewQuery | null;
+/**
+ * The address of a plot's full-resolution CSV (`/live/<name>/data.csv`)
+ * beside its WebSocket address (`ws[s]://…/live/<name>/ws?token=…`), so it
+ * goes through the same proxy prefix and carries the same token; `params`
+ * are added to its query.
+ * @param {string} wsAddress @param {Record<string, string | number>} [params]
+ * @returns {string}
+ */
+export function dataUrl(wsAddress: string, params?: Record<string, string | number>): string;
+/**
+ * The badge of a decimated view: "1 px ≈ 5,000 points" when more than 4
+ * points per pixel column are in range (the server sends every point up to
+ * that), else null.
+ * @param {number} points @param {number} width pixel columns
+ * @returns {string | null}
+ */
+export function ratioLabel(points: number, width: number): string | null;
 /**
  * Nice axis ticks between lo and hi.
  * @param {number} lo @param {number} hi @param {number} [count]
@@ -65,11 +129,11 @@ export function axisTicks(lo: number, hi: number, log?: boolean, count?: number)
 }[];
 /**
  * A short label for a number: plain up to 6 significant digits, exponent
- * notation for very small or large magnitudes.
- * @param {number} v
+ * notation for very small or large magnitudes (`digits` significant digits, 4 by default).
+ * @param {number} v @param {number} [digits]
  * @returns {string}
  */
-export function formatNumber(v: number): string;
+export function formatNumber(v: number, digits?: number): string;
 /**
  * A range zoomed by `factor` around `at` (all in axis units): `factor` < 1
  * zooms in, > 1 out; `at` stays where it is on the screen.
@@ -124,6 +188,79 @@ export class Column {
     append(values: Float64Array): void;
     /** @returns {Float64Array} */
     values(): Float64Array;
+    /**
+     * Replace the values before index `upTo` with the values at `keep`
+     * (increasing indexes below `upTo`), in place; the values from `upTo` on
+     * follow them.
+     * @param {number} upTo @param {ArrayLike<number>} keep
+     */
+    replaceHead(upTo: number, keep: ArrayLike<number>): void;
+}
+/**
+ * View queries to the server, debounced: {@link ViewQueries#ask} (again and
+ * again while a gesture goes on) sends one query `delay` ms after the last
+ * ask, numbered 1, 2, … (wrapping at 2**31); only the answer to the query
+ * sent last is accepted, so answers to older queries are ignored.
+ * @template T a tag kept with each query (what it was asked for)
+ */
+export class ViewQueries<T> {
+    /**
+     * @param {(text: string) => void} send
+     * @param {number} [delay] ms after the last ask
+     * @param {{set: (f: () => void, ms: number) => unknown, clear: (timer: any) => void}} [timers]
+     */
+    constructor(send: (text: string) => void, delay?: number, timers?: {
+        set: (f: () => void, ms: number) => unknown;
+        clear: (timer: any) => void;
+    });
+    send: (text: string) => void;
+    delay: number;
+    timers: {
+        set: (f: () => void, ms: number) => unknown;
+        clear: (timer: any) => void;
+    };
+    id: number;
+    /** @type {unknown} */
+    timer: unknown;
+    /** @type {(() => {query: ViewQuery, tag: T} | null) | null} */
+    build: (() => {
+        query: ViewQuery;
+        tag: T;
+    } | null) | null;
+    /** @type {{id: number, query: ViewQuery, tag: T, at: number} | null} the query sent last, until answered or cancelled */
+    sent: {
+        id: number;
+        query: ViewQuery;
+        tag: T;
+        at: number;
+    } | null;
+    /**
+     * Send the query `build()` returns (null: none) `delay` ms from now,
+     * unless another ask comes first; the query is built when it is sent.
+     * @param {() => {query: ViewQuery, tag: T} | null} build
+     */
+    ask(build: () => {
+        query: ViewQuery;
+        tag: T;
+    } | null): void;
+    /** Send the query asked for now (what the timer does). */
+    flush(): void;
+    /** Forget the query waiting and the one sent: no answer is accepted until the next is sent. */
+    cancel(): void;
+    /**
+     * The query an answer numbered `id` answers, when it is the one sent last
+     * (and not answered yet); null for an older or unknown one.
+     * @param {number} id
+     * @returns {{id: number, query: ViewQuery, tag: T, at: number} | null}
+     */
+    take(id: number): {
+        id: number;
+        query: ViewQuery;
+        tag: T;
+        at: number;
+    } | null;
+    /** True while a query waits to be sent or for its answer. */
+    get busy(): boolean;
 }
 export namespace THEMES {
     namespace light {
@@ -165,7 +302,18 @@ export class LinkGroup {
 }
 /** @typedef {{x0: number, x1: number, y0: number | null, y1: number | null}} Zoom */
 /** @typedef {{series?: string[], window?: number | null, log?: boolean, logx?: boolean, title?: string,
- *   xlabel?: string, ylabel?: string, theme?: string | null, smoothing?: number, link?: LinkGroup}} ChartOptions */
+ *   xlabel?: string, ylabel?: string, theme?: string | null, smoothing?: number, link?: LinkGroup,
+ *   maxPoints?: number, viewDelay?: number}} ChartOptions */
+/**
+ * The server's answer to the view query sent last, per series: its points
+ * in the range (every one, or their M4), the smoothed line computed on full
+ * resolution (kind 3) and its continuation over the live points since.
+ * @typedef {{xs: Float64Array, ys: Float64Array, sx: Float64Array | null, sy: Float64Array | null, points: number,
+ *   live: number, tail: {x: Column, y: Column, state: {last: number, count: number}} | null}} AnswerSeries
+ * @typedef {{id: number, zoomed: boolean, x0: number, x1: number, width: number, weight: number,
+ *   series: Map<number, AnswerSeries>}} Answer
+ * @typedef {{xs: Float64Array, ys: Float64Array, i0: number, i1: number, keep: Uint32Array | null}} Part
+ */
 /** @typedef {{series: string[], title?: string, window?: number | null, xlabel?: string, ylabel?: string,
  *   theme?: string, overlay?: Record<string, number>, logx?: boolean, logy?: boolean}} ChartMeta */
 /**
@@ -177,6 +325,13 @@ export class LinkGroup {
  * with every series' value; the legend hides and shows series; log x and y; an
  * EMA smoothing slider (the raw line stays faint behind); light and dark
  * themes; PNG and CSV export.
+ *
+ * Fed by a server ({@link liveplot}), a zoom or pan asks the server for the
+ * view at full resolution ({@link ViewQueries}, debounced) and draws what the
+ * page holds until the answer comes; a badge shows how many points a pixel
+ * column stands for. The page's own copy of a series is bounded by
+ * `maxPoints` (default 400,000): past it the older part is compacted by M4
+ * ({@link compaction}).
  */
 export class LiveChart {
     /**
@@ -259,7 +414,26 @@ export class LiveChart {
     themeAsked: string | null;
     /** @type {"light" | "dark"} */
     theme: "light" | "dark";
+    /** Most points the page keeps per series (older ones compacted past it, see {@link compaction}). */
+    maxPoints: number;
+    /** @type {((text: string) => void) | null} sends a view query to the server ({@link liveplot} sets it) */
+    sender: ((text: string) => void) | null;
+    /** @type {string | null} the plot's WebSocket address, for its full-resolution CSV ({@link liveplot} sets it) */
+    address: string | null;
+    /** @type {ViewQueries<boolean>} the tag: asked while zoomed */
+    queries: ViewQueries<boolean>;
+    /** @type {Answer | null} the server's answer in use */
+    answer: Answer | null;
+    /** @type {boolean[]} series whose page copy is known to be decimated (history or compaction) */
+    decimated: boolean[];
+    /** @type {number} ms from sending the last answered query to the end of the draw that showed its answer */
+    answerLatency: number;
+    /** @private @type {number | null} */
+    private answerSentAt;
+    answered: number;
     bar: HTMLDivElement;
+    menu: HTMLDivElement;
+    badge: HTMLDivElement;
     canvas: HTMLCanvasElement;
     pending: boolean;
     /** @private */
@@ -285,6 +459,31 @@ export class LiveChart {
     setZoom(zoom: Zoom): void;
     /** Follow the data again (the live edge, or the window): what a double-click does. */
     follow(): void;
+    /**
+     * The view changed (zoom, pan, follow, series shown, smoothing): ask the
+     * server for it, {@link ViewQueries debounced}. Zoomed, the query is the x
+     * range shown; following, it is the overview, whose header says how many
+     * points the page's copy stands for and whose smoothed line (computed on
+     * full resolution) replaces the page's own EMA. Following again drops a
+     * zoomed answer at once: the chart draws its own data again.
+     */
+    viewChanged(): void;
+    /** @private @returns {{query: ViewQuery, tag: boolean} | null} the query for the view now */
+    private buildQuery;
+    /**
+     * A binary frame from the server: live points, or the answer to a view query.
+     * @param {ArrayBuffer} buffer
+     */
+    receive(buffer: ArrayBuffer): void;
+    /** @private @param {Frame} frame */
+    private applyAnswer;
+    /**
+     * What the badge says: how many points one pixel column stands for, when
+     * the view holds more than 4 per column (from the server's answer; when
+     * following, its overview and the live points since), else null.
+     * @returns {string | null}
+     */
+    ratio(): string | null;
     /** True while the view follows the data (not zoomed or panned). */
     get following(): boolean;
     /** @param {number} series @param {boolean} hidden */
@@ -303,6 +502,12 @@ export class LiveChart {
     private updateLegend;
     /** @param {number} series @param {Float64Array} xs @param {Float64Array} ys */
     addPoints(series: number, xs: Float64Array, ys: Float64Array): void;
+    /**
+     * Compact the page's copy of a series past {@link LiveChart#maxPoints}
+     * (see {@link compaction}); its smoothed values keep the same points.
+     * @private @param {number} s
+     */
+    private compact;
     /** Points held, all series. */
     count(): number;
     /** @param {number} series @returns {{x: number[], y: number[]}} the data of one series */
@@ -318,10 +523,22 @@ export class LiveChart {
      */
     toPNG(): Promise<Blob>;
     /**
-     * Save the current view as PNG, or the data as CSV, through the browser's download.
-     * @param {"png" | "csv"} kind
+     * The address of the plot's CSV at full resolution, streamed by the
+     * server (`/live/<name>/data.csv`, beside the plot's WebSocket): `"all"`
+     * its points, or the `"view"`: every point in the x range shown, of the
+     * series shown. Null for a chart not fed by a server.
+     * @param {"view" | "all"} [scope]
+     * @returns {string | null}
      */
-    download(kind: "png" | "csv"): Promise<void>;
+    csvUrl(scope?: "view" | "all"): string | null;
+    /**
+     * Save the current view as PNG, or the data as CSV, through the browser's
+     * download: from the server at full resolution ({@link LiveChart#csvUrl}:
+     * the `scope` "view" or "all"), or the points the page holds when no
+     * server feeds the chart.
+     * @param {"png" | "csv"} kind @param {"view" | "all"} [scope]
+     */
+    download(kind: "png" | "csv", scope?: "view" | "all"): Promise<void>;
     /** @private @param {number} s @returns {Float64Array} the smoothed y of series s */
     private smoothedValues;
     /**
@@ -334,16 +551,76 @@ export class LiveChart {
     schedule(): void;
     /** Draw now. */
     draw(): void;
+    /** @private */
+    private drawBadge;
+    /**
+     * What to draw of series `s` in the x range `x0..x1` (axis units) on
+     * `columns` pixel columns: the raw line and the smoothed one, each as parts
+     * drawn as one line — the page's own points, with the server's answer
+     * swapped in for its range (zoomed), and the smoothed line the server
+     * computed on full resolution with its live continuation (when it sent
+     * one for this weight). Each part keeps one point beyond each edge, so
+     * lines enter and leave the plot, and is M4-decimated when the series has
+     * more points in range than twice the pixel columns.
+     * @private
+     * @param {number} s @param {number} x0 @param {number} x1 @param {number} columns
+     * @returns {{parts: Part[], smooth: Part[] | null}}
+     */
+    private parts;
     /**
      * @private
      * @param {CanvasRenderingContext2D} ctx
-     * @param {({s: number, xs: Float64Array, ys: Float64Array, sy: Float64Array | null} | null)[]} plan
+     * @param {({parts: Part[], smooth: Part[] | null} | null)[]} plan
      * @param {(v: number) => number} fx
      */
     private drawCrosshair;
 }
 export type Connection = import("./nbws.js").Connection;
 export type ConnectOptions = import("./nbws.js").ConnectOptions;
+export type PointsChunk = {
+    series: number;
+    xs: Float64Array;
+    ys: Float64Array;
+};
+/**
+ * One series of a view answer's header: the points of that series in the
+ * asked range at full resolution, and the state of its smoothing (the
+ * debiased EMA) at the end of the whole series, for the asked weight.
+ */
+export type ViewSeries = {
+    series: number;
+    points: number;
+    emaLast: number;
+    emaCount: number;
+};
+export type ViewHeader = {
+    id: number;
+    x0: number;
+    x1: number;
+    width: number;
+    series: ViewSeries[];
+};
+/**
+ * A decoded live-plot frame: live points (kind 0), or the server's answer to
+ * a view query (a kind-2 header, kind-1 points, kind-3 smoothed points).
+ */
+export type Frame = {
+    points: PointsChunk[];
+    header: ViewHeader | null;
+    view: PointsChunk[];
+    smoothed: PointsChunk[];
+};
+/**
+ * A view query as sent to the server (see nbws/live, issue 18): the x range
+ * in data units, the pixel columns, the series shown, the smoothing weight.
+ */
+export type ViewQuery = {
+    x0: number;
+    x1: number;
+    width: number;
+    series?: number[];
+    smooth?: number;
+};
 export type Zoom = {
     x0: number;
     x1: number;
@@ -361,6 +638,55 @@ export type ChartOptions = {
     theme?: string | null;
     smoothing?: number;
     link?: LinkGroup;
+    maxPoints?: number;
+    viewDelay?: number;
+};
+/**
+ * The server's answer to the view query sent last, per series: its points
+ * in the range (every one, or their M4), the smoothed line computed on full
+ * resolution (kind 3) and its continuation over the live points since.
+ */
+export type AnswerSeries = {
+    xs: Float64Array;
+    ys: Float64Array;
+    sx: Float64Array | null;
+    sy: Float64Array | null;
+    points: number;
+    live: number;
+    tail: {
+        x: Column;
+        y: Column;
+        state: {
+            last: number;
+            count: number;
+        };
+    } | null;
+};
+/**
+ * The server's answer to the view query sent last, per series: its points
+ * in the range (every one, or their M4), the smoothed line computed on full
+ * resolution (kind 3) and its continuation over the live points since.
+ */
+export type Answer = {
+    id: number;
+    zoomed: boolean;
+    x0: number;
+    x1: number;
+    width: number;
+    weight: number;
+    series: Map<number, AnswerSeries>;
+};
+/**
+ * The server's answer to the view query sent last, per series: its points
+ * in the range (every one, or their M4), the smoothed line computed on full
+ * resolution (kind 3) and its continuation over the live points since.
+ */
+export type Part = {
+    xs: Float64Array;
+    ys: Float64Array;
+    i0: number;
+    i1: number;
+    keep: Uint32Array | null;
 };
 export type ChartMeta = {
     series: string[];
