@@ -41,6 +41,7 @@ _RANGES: dict[str, tuple[Callable[[Any], bool], str]] = {
     "session_timeout": (lambda v: v > 0, "a number of seconds above 0"),
     "max_sessions": (lambda v: v >= 1, "at least 1"),
     "max_total_session_buffer": (lambda v: v >= 1, "at least 1 (or None for no total bound)"),
+    "switch_interval": (lambda v: 0 < v <= 1, "a number of seconds above 0 and at most 1 (or None: leave it alone)"),
 }
 
 
@@ -188,6 +189,14 @@ class ServerConfig(LoggingConfigurable):
         64 * MiB, allow_none=True,
         help="Most bytes all resumable sessions of one server keep for replays together; past it a session that "
         "sends drops its oldest kept messages. None: only the per-session bounds apply.",
+    ).tag(config=True)
+    switch_interval = Float(
+        0.001, allow_none=True,
+        help="Seconds: the most CPython's switch interval (sys.setswitchinterval) may be while this server runs, "
+        "so that the I/O thread gets the GIL back quickly from a cell that spins in Python (Python's default, "
+        "5 ms, is what it can wait at each wake-up: a live plot's frames leave late). Process-wide: the shortest "
+        "of the running servers' applies, and when the last one stops the interval found is put back. None: "
+        "leave the interval alone.",
     ).tag(config=True)
 
     @validate(*_RANGES)

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from traitlets.config import Config
 
 from .app import resolve_app
-from .boundary import HandlerPlane, handler_plane, io_thread, submit
+from .boundary import HandlerPlane, handler_plane, hold_switch_interval, io_thread, release_switch_interval, submit
 from .config import ServerConfig, check_arguments, check_trait_names, defaults
 from .envelope import encode_topic
 from .errors import HandlerLoopError, ServerStoppedError
@@ -150,6 +150,7 @@ class Server(ServerConfig):
         self._relay = relay
         self._endpoint = endpoint
         self._running = True
+        hold_switch_interval(self, self.switch_interval)
 
     def _opened(self, ws: WebSocket) -> None:  # handler plane
         self._sockets[ws.id] = ws
@@ -184,6 +185,7 @@ class Server(ServerConfig):
             if path is not None:
                 with contextlib.suppress(OSError):
                     os.unlink(path)
+        release_switch_interval(self)
 
     @property
     def running(self) -> bool:

@@ -114,6 +114,47 @@ def test_colab_frame_loads_the_page_through_what_proxyport_returns(colab: None) 
     run(main, 60)
 
 
+DARK_SHARE = """() => {
+    const c = document.querySelector('canvas'), d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+    let dark = 0;
+    for (let i = 0; i < d.length; i += 4) if (d[i] + d[i + 1] + d[i + 2] < 180) dark++;
+    return dark / (d.length / 4);
+}"""
+
+
+def test_a_plot_in_colabs_dark_output_frame_is_dark_and_follows_a_theme_switch(colab: None) -> None:
+    """Colab marks its output frame ``<html theme="dark">`` (or ``"light"``);
+    the plot's output reads it, whatever the browser prefers, and reloads the
+    chart in the new theme when it changes."""
+
+    async def main() -> None:
+        plot = nbws.LivePlot("colab-dark")
+        plot.push_many(range(100), [i % 10 for i in range(100)])
+        assert plot.flush(10)
+        output = plot._repr_mimebundle_()["text/html"]
+        async with chromium() as browser:
+            page = await browser.new_page(color_scheme="light")
+            await page.set_content(
+                '<html theme="dark"><body><script>window.google = {colab: {kernel: {proxyPort: '
+                "async (port) => 'http://127.0.0.1:' + port}}};</script>" + output + "</body></html>")
+            await page.wait_for_function("document.querySelector('iframe').src.includes('theme=dark')", timeout=10000)
+            inner = page.frame_locator("iframe")
+            await inner.locator("canvas").wait_for(timeout=10000)
+            chart = page.frames[1]
+            await chart.wait_for_function("window.chart && window.chart.count() === 100", timeout=10000)
+            await chart.evaluate("new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))")
+            assert await chart.evaluate("window.chart.theme") == "dark"
+            assert await chart.evaluate(DARK_SHARE) > 0.8
+            await page.evaluate("document.documentElement.setAttribute('theme', 'light')")  # the user switches
+            await page.wait_for_function("document.querySelector('iframe').src.includes('theme=light')", timeout=10000)
+            await chart.wait_for_function("window.chart && window.chart.count() === 100", timeout=10000)
+            await chart.evaluate("new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))")
+            assert await chart.evaluate("window.chart.theme") == "light"
+            assert await chart.evaluate(DARK_SHARE) < 0.2
+
+    run(main, 60)
+
+
 def test_vscode_webview_origins_only_under_vscode(monkeypatch: pytest.MonkeyPatch) -> None:
     webview = "vscode-webview://1f0c2e7d9a8b4c5d"
 

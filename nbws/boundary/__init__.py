@@ -23,6 +23,9 @@ The interface, and nothing else, crosses between them:
 * Blocking waits: :meth:`HandlerPlane.wait`, :meth:`HandlerPlane.wait_for_thread`,
   :class:`Latch`, :func:`service`, :func:`interrupt`; :func:`call_on_loop`
   wakes a coroutine awaiting on any loop.
+* :func:`hold_switch_interval` / :func:`release_switch_interval` — the GIL's
+  switch interval while servers run, so the I/O thread is not kept waiting by
+  a thread spinning in Python.
 * :func:`on_io_thread` / :func:`on_handler_plane` — plane assertions, active
   with ``NBWS_DEBUG_THREADS=1``.
 
@@ -39,6 +42,7 @@ from .io_thread import IOThread, io_thread, submit
 from .mailbox import Mailbox
 from .outbox import WATCH_LEVEL, DrainWake, Outbox, frame_header
 from .queue import Job, WakeQueue
+from .switch import hold_switch_interval, release_switch_interval
 
 __all__ = [
     "ClientOutbox",
@@ -58,11 +62,13 @@ __all__ = [
     "deliver",
     "frame_header",
     "handler_plane",
+    "hold_switch_interval",
     "interrupt",
     "invoke",
     "io_thread",
     "on_handler_plane",
     "on_io_thread",
+    "release_switch_interval",
     "service",
     "submit",
 ]

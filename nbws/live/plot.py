@@ -152,12 +152,15 @@ class LivePlot:
         self._path = f"/live/{name}/"
         page = PAGE.format(title=html.escape(self.title), path=json.dumps(f"live/{name}/ws"),
                            theme=json.dumps(theme)).encode()
+        self._next_tick = 0.0  # when the next tick is due (the I/O loop's clock); I/O thread
+
         def install() -> None:  # I/O thread
             endpoint.routes.add_page(self._path, page, "text/html; charset=utf-8")
             endpoint.routes.add_socket(self._path + "ws", self._subscribe)
             endpoint.routes.add_data(self._path + "data.csv",
                                      csv_route(name, lambda: (list(self.series), self._series_data())))
-            endpoint.io.loop.call_later(1 / self.fps, self._tick)
+            self._next_tick = endpoint.io.loop.time() + 1 / self.fps
+            endpoint.io.loop.call_at(self._next_tick, self._tick)
 
         submit(install)
 
@@ -217,12 +220,19 @@ class LivePlot:
 
     @on_io_thread
     def _tick(self) -> None:
+        """Send what was pushed, ``fps`` times a second at fixed times (a late
+        tick does not push the next ones back). Runs on the I/O thread."""
         if self._closed or not self.server.running:
             return
         try:
             self._flush()
         finally:
-            self._endpoint.io.loop.call_later(1 / self.fps, self._tick)
+            loop = self._endpoint.io.loop
+            period = 1 / self.fps
+            self._next_tick += period
+            if self._next_tick < loop.time():  # more than a period late: start afresh
+                self._next_tick = loop.time() + period
+            loop.call_at(self._next_tick, self._tick)
 
     @on_io_thread
     def _flush(self) -> None:
