@@ -41,6 +41,14 @@ _RANGES: dict[str, tuple[Callable[[Any], bool], str]] = {
     "session_timeout": (lambda v: v > 0, "a number of seconds above 0"),
     "max_sessions": (lambda v: v >= 1, "at least 1"),
     "max_total_session_buffer": (lambda v: v >= 1, "at least 1 (or None for no total bound)"),
+    "backplane": (lambda v: v == "memory" or re.match(r"(redis|rediss|unix)://", v) is not None,
+                  "'memory' or a Redis URL (redis://host:6379/0, rediss://..., unix:///path)"),
+    "app_name": (lambda v: re.fullmatch(r"[A-Za-z0-9_.-]{1,64}", v) is not None,
+                 "1-64 letters, digits, '_', '.', '-' (or None)"),
+    "backplane_buffer_messages": (lambda v: v >= 1, "at least 1"),
+    "backplane_buffer_bytes": (lambda v: v >= 1, "at least 1"),
+    "backplane_log_length": (lambda v: v >= 1, "at least 1"),
+    "backplane_resume_wait": (lambda v: v >= 0, "0 or more seconds"),
 }
 
 
@@ -188,6 +196,33 @@ class ServerConfig(LoggingConfigurable):
         64 * MiB, allow_none=True,
         help="Most bytes all resumable sessions of one server keep for replays together; past it a session that "
         "sends drops its oldest kept messages. None: only the per-session bounds apply.",
+    ).tag(config=True)
+    backplane = Unicode(
+        "memory",
+        help="How the servers of one app (app_name) share broadcasts, emits, channels and live plot frames: "
+        "'memory' (the servers of this process; the default) or a Redis URL such as 'redis://127.0.0.1:6379/0' "
+        "(every process and machine using that Redis; needs nbws[redis]).",
+    ).tag(config=True)
+    app_name = Unicode(
+        None, allow_none=True,
+        help="The app this server belongs to: servers with the same app_name and backplane share what they send "
+        "(broker keys are namespaced nbws:{app_name}:). None (default): this server shares nothing.",
+    ).tag(config=True)
+    backplane_buffer_messages = Int(
+        10_000,
+        help="Most messages a server keeps for the backplane while its broker is unreachable; past it the oldest "
+        "are dropped (counted in backplane_stats().dropped). Publishing never blocks or raises.",
+    ).tag(config=True)
+    backplane_buffer_bytes = Int(
+        16 * MiB, help="Most bytes kept for the backplane while its broker is unreachable (as backplane_buffer_messages)."
+    ).tag(config=True)
+    backplane_log_length = Int(
+        10_000, help="Most entries of each backplane replay log (Redis: XADD MAXLEN ~); older ones are trimmed."
+    ).tag(config=True)
+    backplane_resume_wait = Float(
+        2.0,
+        help="Seconds a server reconnected to its broker waits for the app's other servers to resubscribe "
+        "before it publishes what it buffered (so they get it).",
     ).tag(config=True)
 
     @validate(*_RANGES)

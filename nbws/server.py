@@ -34,19 +34,12 @@ from .security import is_loopback, is_wildcard
 from .websocket import Message, WebSocket
 
 if TYPE_CHECKING:
+    from .backplane import BackplaneStats
     from .live import Channel
     from .session import Session
 
-__all__ = [
-    "Server",
-    "start_server",
-    "start_pipe_server",
-    "stop_server",
-    "stop_all_servers",
-    "list_servers",
-    "run_server",
-    "run_static_server",
-]
+__all__ = ["Server", "start_server", "start_pipe_server", "stop_server", "stop_all_servers", "list_servers",
+           "run_server", "run_static_server"]
 
 log = logging.getLogger("nbws")
 _registry: dict[int | str, Server] = {}  # by port, or by socket path
@@ -260,9 +253,8 @@ class Server(ServerConfig):
         return list(self._sockets.values())
 
     def broadcast(self, message: Message) -> None:
-        """Send ``message`` to every open WebSocket of this server.
-
-        Thread-safe and non-blocking: the frame is built once on the I/O
+        """Send ``message`` to every open WebSocket of this server, and of every server of its app
+        (``app_name``, ``backplane``). Thread-safe and non-blocking: the frame is built once on the I/O
         thread and written to each peer; peers over their send buffer get the
         send-buffer policy (a broadcast never raises for one slow peer)."""
         if isinstance(message, (bytearray, memoryview)):
@@ -272,7 +264,7 @@ class Server(ServerConfig):
         endpoint = self._endpoint
         if endpoint is None or not self._running:
             raise ServerStoppedError("the server is stopped; start a new one with nbws.start_server()")
-        submit(lambda: endpoint.broadcast(message))
+        submit(lambda: endpoint.router.share("b", "", message, endpoint.broadcast))
 
     def channel(self, name: str, policy: str = "latest") -> Channel:
         """A named stream to pages (``/_nbws/channel/<name>``) with a delivery
@@ -289,11 +281,18 @@ class Server(ServerConfig):
 
     def emit(self, topic: str, data: Any = None) -> None:
         """Send a JSON topic message to every open WebSocket (a page's ``conn.topic(topic, fn)``) and
-        every resumable session (numbered, kept for a page that is away now). Thread-safe."""
+        every resumable session (numbered, kept for a page that is away now), of this server and of every
+        server of its app (``app_name``, ``backplane``; numbered by each). Thread-safe."""
         if (endpoint := self._endpoint) is None or not self._running:
             raise ServerStoppedError("the server is stopped; start a new one with nbws.start_server()")
         text = encode_topic(topic, data)
-        submit(lambda: endpoint.emit(text))
+        submit(lambda: endpoint.router.share("e", "", text, endpoint.emit_text))
+
+    def backplane_stats(self) -> BackplaneStats:
+        """The backplane's counters (``backplane``, ``app_name``): published, buffered, dropped, received,
+        missed ... (see :class:`nbws.BackplaneStats`). Thread-safe and non-blocking (a moment old)."""
+        assert self._endpoint is not None  # set by _start, before the server is handed out
+        return self._endpoint.router.stats()
 
     @property
     def sessions(self) -> list[Session]:
