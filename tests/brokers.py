@@ -74,3 +74,67 @@ class RedisServer:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+NODE_SCRIPT = os.path.join(ROOT, "tests", "backplane_node.py")
+
+
+class Node:
+    """One nbws server process of an app (tests/backplane_node.py), driven
+    through its stdin / stdout; always stopped (:meth:`stop`)."""
+
+    def __init__(self, app: str, backplane: str, policy: str = "all", traits: dict[str, object] | None = None,
+                 timeout: float = 30.0) -> None:
+        import json
+        import sys
+        import tempfile
+
+        self.log = tempfile.TemporaryFile()
+        self.process = subprocess.Popen(
+            [sys.executable, NODE_SCRIPT, app, backplane, policy, json.dumps(traits or {})],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.log, cwd=ROOT,
+            env={**os.environ, "PYTHONPATH": ROOT, "NBWS_DEBUG_THREADS": "1"})
+        first = self._read(timeout)
+        self.port: int = first["port"]
+        self.node: str = first["node"]
+        self.url = f"ws://127.0.0.1:{self.port}/"
+
+    def _read(self, timeout: float) -> dict[str, object]:
+        import json
+        import select
+
+        assert self.process.stdout is not None
+        ready, _, _ = select.select([self.process.stdout], [], [], timeout)
+        line = self.process.stdout.readline() if ready else b""
+        if not line:
+            self.log.seek(0)
+            raise AssertionError(f"node on {getattr(self, 'port', '?')} did not answer within {timeout:g} s:\n"
+                                 + self.log.read().decode(errors="replace")[-3000:])
+        value = json.loads(line)
+        assert isinstance(value, dict)
+        return value
+
+    def command(self, line: str, timeout: float = 30.0) -> dict[str, object]:
+        """Send one command; its one-line JSON answer (bounded wait)."""
+        assert self.process.stdin is not None
+        self.process.stdin.write(line.encode() + b"\n")
+        self.process.stdin.flush()
+        return self._read(timeout)
+
+    def stats(self) -> dict[str, object]:
+        """The server's backplane stats and socket counts."""
+        return self.command("stats")
+
+    def stop(self) -> None:
+        """Ask it to quit; kill it if it does not within 10 s."""
+        if self.process.poll() is None:
+            try:
+                assert self.process.stdin is not None
+                self.process.stdin.write(b"quit\n")
+                self.process.stdin.flush()
+                self.process.wait(10)
+            except (OSError, subprocess.TimeoutExpired):
+                self.process.kill()
+                self.process.wait(10)
+        self.log.close()

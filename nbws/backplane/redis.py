@@ -92,6 +92,7 @@ class RedisBackplane(Backplane):
         self.direct = f"{prefix}node:{self.node}".encode()
         self._out: deque[tuple[bytes, bytes]] = deque()  # (channel, envelope) waiting for Redis
         self._out_bytes = 0
+        self._inflight = (0, 0)  # (messages, bytes) being written now
         self._wake = asyncio.Event()
         self._subscribed = asyncio.Event()
         self._sub_ok = False
@@ -108,7 +109,7 @@ class RedisBackplane(Backplane):
 
     @property
     def buffered(self) -> tuple[int, int]:
-        return len(self._out), self._out_bytes
+        return len(self._out) + self._inflight[0], self._out_bytes + self._inflight[1]
 
     async def start(self) -> None:
         from redis.asyncio import Redis
@@ -181,12 +182,14 @@ class RedisBackplane(Backplane):
             batch = [self._out.popleft() for _ in range(min(BATCH, len(self._out)))]
             size = sum(len(raw) for _, raw in batch)
             self._out_bytes -= size
+            self._inflight = (len(batch), size)
             try:
                 pipe = self._client.pipeline(transaction=False)
                 for channel, raw in batch:
                     pipe.publish(channel, raw)
                 reached = await pipe.execute()
             except errors as exc:
+                self._inflight = (0, 0)
                 self._out.extendleft(reversed(batch))  # kept, in order; the bound drops the oldest
                 self._out_bytes += size
                 self._bound()
@@ -197,6 +200,7 @@ class RedisBackplane(Backplane):
                             redacted(self.url), exc, self.buffer_messages)
                 await self._reconnect()
                 continue
+            self._inflight = (0, 0)
             self.published += len(batch)
             for (channel, _), count in zip(batch, reached, strict=True):
                 if channel == self.bus and isinstance(count, int):
