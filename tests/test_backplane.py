@@ -132,6 +132,22 @@ def test_log_reads_after_an_id_and_reports_trimmed_entries(make: Make) -> None:
     with_nodes(make, 2, body)
 
 
+def test_a_value_put_by_one_node_is_read_by_a_node_started_later(make: Make) -> None:
+    async def body(n: list[Backplane], inboxes: list[list[Envelope]]) -> None:
+        assert await n[0].get("announce") is None
+        await n[0].put("announce", b"v1")
+        await n[0].put("announce", b"v2")  # replaces
+        late = make(lambda envelope: None)
+        await late.start()
+        try:
+            assert await late.get("announce") == b"v2"
+            assert await late.get("other") is None
+        finally:
+            await late.stop()
+
+    with_nodes(make, 1, body)
+
+
 def test_queue_gives_each_entry_to_exactly_one_consumer(make: Make) -> None:
     async def body(n: list[Backplane], inboxes: list[list[Envelope]]) -> None:
         async def produce(node: Backplane, tag: str) -> None:

@@ -13,6 +13,8 @@ of every node. It offers three things, all on the I/O thread (asyncio):
   to a page that reconnects to a different node. Entries have consecutive
   ids in the order appended (``0-1``, ``0-2`` ...: Redis Streams ids), so a
   reader learns whether it missed trimmed entries (:attr:`LogSlice.missed`).
+* **Values** (:meth:`put`, :meth:`get`): one record per key, for what a
+  node that starts later must find (a kernel's announcement to relays).
 * **Queues** (:meth:`enqueue`, :meth:`take`, :meth:`ack`, :meth:`pending`,
   :meth:`claim`): consumer groups, for messages from browsers to the app's
   handlers. An entry goes to one consumer of a group and stays pending until
@@ -208,6 +210,16 @@ class Backplane(abc.ABC):
     @abc.abstractmethod
     async def read(self, key: str, after: str, limit: int) -> LogSlice:
         """The log ``key``'s entries after the id ``after`` ("0-0": from the start)."""
+
+    @abc.abstractmethod
+    async def put(self, key: str, value: bytes) -> None:
+        """Store ``value`` under ``key`` (replacing what was there): a small
+        record a node that starts later reads with :meth:`get` (what a kernel
+        announces to relays). Not bounded by the log's length: one value per key."""
+
+    @abc.abstractmethod
+    async def get(self, key: str) -> bytes | None:
+        """The value stored under ``key``, or None."""
 
     @abc.abstractmethod
     async def enqueue(self, queue: str, payload: bytes) -> str:

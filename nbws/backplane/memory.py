@@ -42,6 +42,7 @@ class Hub:
         self.logs: dict[str, deque[tuple[int, bytes]]] = {}
         self.log_next: dict[str, int] = {}
         self.queues: dict[str, _Queue] = {}
+        self.values: dict[str, bytes] = {}
 
 
 _hubs: dict[str, Hub] = {}
@@ -110,6 +111,14 @@ class MemoryBackplane(Backplane):
         entries = self.hub.logs.get(key, deque())
         found = [Entry(f"0-{n}", p) for n, p in entries if (0, n) > mark][:limit]
         return LogSlice(tuple(found), gap(mark, found, f"0-{entries[-1][0]}" if entries else None))
+
+    # -- values --
+
+    async def put(self, key: str, value: bytes) -> None:
+        self.hub.values[key] = value
+
+    async def get(self, key: str) -> bytes | None:
+        return self.hub.values.get(key)
 
     # -- queues --
 

@@ -4,7 +4,7 @@ Fan-out is Redis pub/sub on one channel per app (``nbws:{app}:bus``) and one
 per node (``nbws:{app}:node:{id}``, :meth:`send_to`); logs and queues are
 Redis Streams (``nbws:{app}:log:{key}``, ``nbws:{app}:q:{name}``: ``XADD``
 with ``MAXLEN ~``, ``XRANGE``, consumer groups with ``XREADGROUP`` /
-``XACK`` / ``XAUTOCLAIM``). redis-py's asyncio client, on the I/O thread.
+``XACK`` / ``XAUTOCLAIM``); values are plain keys (``nbws:{app}:kv:{key}``). redis-py's asyncio client, on the I/O thread.
 
 The failure policy (the README's "Past one process"):
 
@@ -318,6 +318,17 @@ class RedisBackplane(Backplane):
             except (TypeError, ValueError, KeyError, IndexError):
                 self.bad += 1
         return entries
+
+    # -- values --
+
+    async def put(self, key: str, value: bytes) -> None:
+        name = f"{self.prefix}kv:{key}"
+        await self._call(lambda: self._client.set(name, value))
+
+    async def get(self, key: str) -> bytes | None:
+        name = f"{self.prefix}kv:{key}"
+        value = await self._call(lambda: self._client.get(name))
+        return value if isinstance(value, bytes) else None
 
     # -- queues --
 
