@@ -224,6 +224,13 @@ class ServerConfig(LoggingConfigurable):
         help="Seconds a server reconnected to its broker waits for the app's other servers to resubscribe "
         "before it publishes what it buffered (so they get it).",
     ).tag(config=True)
+    relay_secret = Unicode(
+        None, allow_none=True,
+        help="The publisher secret of nbws relay: a kernel signs what it announces to relays (its pages, sockets "
+        "and plots) with it, and a relay started with it serves only what is signed. On a Redis backplane the "
+        "Redis URL (its password) is the credential that matters; the secret keeps a relay from serving an "
+        "announcement written by anything else on that Redis. None: announcements are not signed.",
+    ).tag(config=True)
 
     @validate(*_RANGES)
     def _check_range(self, proposal: Any) -> Any:

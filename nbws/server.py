@@ -81,7 +81,7 @@ class Server(ServerConfig):
 
     def __init__(self, host: str, port: int, app: Any, config: Config | None = None, *,
                  path: str | None = None, mask: int | None = None, name: str | None = None,
-                 **traits: Any) -> None:
+                 role: str = "kernel", **traits: Any) -> None:
         super().__init__(config=config if config is not None else _default_config(), **traits)
         self.host = host
         self.port = port
@@ -93,6 +93,7 @@ class Server(ServerConfig):
         self.path = path
         """The Unix socket path of a pipe server, else None."""
         self._mask = mask
+        self._role = role  # "relay": nbws relay, no user code (nbws.relay)
         self._relay: str | None = None  # the Unix socket the Jupyter extension relays to
         self.app = app
         self.started_at = time.time()
@@ -131,7 +132,7 @@ class Server(ServerConfig):
         endpoint = Endpoint(
             self.settings(), self._spec, io, plane, self.host,
             "https" if self.ssl is not None else "http",
-            self._opened, self._closed,
+            self._opened, self._closed, self._role,
         )
         try:
             io.run(endpoint.listen(sock, self.ssl, self.backlog, relay_sock))
@@ -285,8 +286,9 @@ class Server(ServerConfig):
         server of its app (``app_name``, ``backplane``; numbered by each). Thread-safe."""
         if (endpoint := self._endpoint) is None or not self._running:
             raise ServerStoppedError("the server is stopped; start a new one with nbws.start_server()")
-        text = encode_topic(topic, data)
-        submit(lambda: endpoint.router.share("e", "", text, endpoint.emit_text))
+        text = encode_topic(topic, data)  # numbered by the app's log when shared (nbws.relay.kernel)
+        submit(lambda: endpoint.kernel.emit(text) if endpoint.kernel else endpoint.router.share("e", "", text,
+                                                                                             endpoint.emit_text))
 
     def backplane_stats(self) -> BackplaneStats:
         """The backplane's counters (``backplane``, ``app_name``): published, buffered, dropped, received,

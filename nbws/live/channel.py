@@ -57,6 +57,7 @@ class Channel:
         self._router = endpoint.router
 
         def install() -> None:  # I/O thread
+            endpoint.live[(CHANNEL, name)] = self  # announced to relays (nbws.relay)
             endpoint.routes.add_socket(self.path, self._subscribe)
             self._router.listen(CHANNEL, name, self._publish)  # values other servers of the app send
 

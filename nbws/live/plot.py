@@ -144,6 +144,7 @@ class LivePlot:
         page = PAGE.format(title=html.escape(self.title), path=json.dumps(f"live/{name}/ws"),
                            theme=json.dumps(theme)).encode()
         def install() -> None:  # I/O thread
+            endpoint.live[(PLOT, name)] = self  # announced to relays (nbws.relay)
             endpoint.routes.add_page(self._path, page, "text/html; charset=utf-8")
             endpoint.routes.add_socket(self._path + "ws", self._subscribe)
             endpoint.router.listen(PLOT, name, self._deliver_frame)  # frames of this plot from the app's other servers
