@@ -31,10 +31,11 @@ from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Any
 
 from ..app import ENVELOPE_PATH
-from ..backplane import EMIT, PLOT
+from ..backplane import EMIT, PLOT, parse_id
 from ..boundary import on_io_thread
+from ..boundary.replay import sequenced
 from ..errors import BackplaneUnavailableError
-from .pages import LOG_RESTARTED, RelayPage
+from .pages import LOG_RESTARTED, READ_BATCH, RelayPage
 from .plots import PlotMirror
 from .wire import (
     ALIVE,
@@ -42,6 +43,7 @@ from .wire import (
     ANNOUNCE_KEY,
     ANNOUNCED,
     CLOSE,
+    EMIT_LOG,
     HISTORY,
     HISTORY_ASK,
     INBOX,
@@ -62,6 +64,8 @@ if TYPE_CHECKING:
 __all__ = ["RelaySide"]
 
 log = logging.getLogger("nbws")
+READS = 8
+"""Most log reads a relay makes at once (each page that resumes makes one or more)."""
 
 
 class RelaySide:
@@ -88,6 +92,9 @@ class RelaySide:
         self._tasks: set[asyncio.Task[Any]] = set()
         self._beat: asyncio.TimerHandle | None = None
         self._stopping = False
+        self._heard = (0, 0)
+        self.reads = asyncio.Semaphore(READS)
+        """Log reads at once (pages resuming)."""
 
     async def start(self) -> None:
         """Serve ``/_nbws/ws`` and what the kernel announced; start the outbox and the heartbeat."""
@@ -124,6 +131,10 @@ class RelaySide:
 
     def _alive(self) -> None:
         self.bp.publish(ALIVE, "", self.node)
+        heard = (self.bp.reconnects, self.bp.numbering.missed)
+        if heard != self._heard:  # the subscription was down: what the kernel emitted meanwhile is in the log
+            self._heard = heard
+            self.spawn(self.catch_up())
         if not self._stopping:
             self._beat = self.io.loop.call_later(ALIVE_EVERY, self._alive)
 
@@ -235,23 +246,45 @@ class RelaySide:
         if n is None:
             return
         if n <= self.offset:  # the log started again (Redis lost it): session pages must hear of it
-            self.restarts += 1
-            for page in self.pages.values():
-                if page.mode in ("live", "replaying"):
-                    page.conn.start_close(LOG_RESTARTED, "the app's message log restarted")
-                    page.mode = "closing"
+            self._restarted(n)
         self.offset = n
         plain = unsequenced(data)
         numbered, others = [], []
         for page in self.pages.values():
             if page.mode == "plain":
                 others.append(page.conn)
-            elif page.emitted(n, data, plain):
+            elif page.mode != "closing" and page.emitted(n, data, plain):
                 numbered.append(page.conn)
         if numbered:
             self.ep.broadcast(data, numbered)
         if others:
             self.ep.broadcast(plain, others)
+
+    async def catch_up(self) -> None:
+        """Relay what the app's log has after :attr:`offset` (emits published while this relay's
+        subscription was down); a log that restarted (Redis lost it) closes the session pages, who
+        come back and are told."""
+        try:
+            async with self.reads:
+                found = await self.bp.read(EMIT_LOG, f"0-{self.offset}", READ_BATCH)
+                if found.missed and not found.entries and self.offset > 0:
+                    newest = (await self.bp.read(EMIT_LOG, "0-0", READ_BATCH)).entries
+                    self._restarted(parse_id(newest[-1].id)[1] if newest else 0)
+                    return
+        except BackplaneUnavailableError:
+            self._heard = (-1, -1)  # try again at the next heartbeat
+            return
+        for entry in found.entries:
+            self._emit(sequenced(parse_id(entry.id)[1], entry.payload.decode("utf-8", "replace")))
+
+    def _restarted(self, offset: int) -> None:
+        """The log started again: session pages come back (and are told); numbering goes on from ``offset``."""
+        self.restarts += 1
+        for page in self.pages.values():
+            if page.mode in ("live", "replaying"):
+                page.conn.start_close(LOG_RESTARTED, "the app's message log restarted")
+                page.mode = "closing"
+        self.offset = offset
 
     def stats(self) -> dict[str, Any]:
         """Counters, for tests and the command's status."""

@@ -186,23 +186,34 @@ class RelayPage:
         entries: list[tuple[int, str]] = []
         after, missed = ack, False
         try:
-            while True:
-                found = await bp.read(EMIT_LOG, f"0-{after}", READ_BATCH)
-                if after == ack:
-                    missed = found.missed
-                entries.extend((int(e.id.partition("-")[2] or 0), e.payload.decode("utf-8", "replace"))
-                               for e in found.entries)
-                if len(found.entries) < READ_BATCH:
-                    break
-                after = entries[-1][0]
-        except BackplaneUnavailableError:
-            self.conn.start_close(1013, "the app's log is unreachable: try again later")
+            async with self.side.reads:  # a relay's pages resume a few at a time (Redis's connection pool)
+                while True:
+                    found = await bp.read(EMIT_LOG, f"0-{after}", READ_BATCH)
+                    if after == ack:
+                        missed = found.missed
+                    entries.extend((int(e.id.partition("-")[2] or 0), e.payload.decode("utf-8", "replace"))
+                                   for e in found.entries)
+                    if len(found.entries) < READ_BATCH:
+                        break
+                    after = entries[-1][0]
+        except BackplaneUnavailableError as exc:
+            self.conn.start_close(1013, f"the app's log is unreachable: try again later ({exc})")
             return
         if self.conn.lost:
             return
-        if missed and not entries and ack > 0:  # the log is older than the page: it was lost
-            self._welcome(False, self.side.offset + 1)
-            self.last = self.side.offset
+        if missed and not entries and ack > 0:  # the log is older than the page: it was lost (Redis restarted)
+            try:  # what the new log has: the page starts over with it (told: a "resync", reason "unknown")
+                entries = [(int(e.id.partition("-")[2] or 0), e.payload.decode("utf-8", "replace"))
+                           for e in (await bp.read(EMIT_LOG, "0-0", READ_BATCH)).entries]
+            except BackplaneUnavailableError:
+                self.conn.start_close(1013, "the app's log is unreachable: try again later")
+                return
+            if self.conn.lost:
+                return
+            self._welcome(False, entries[0][0] if entries else self.side.offset + 1)
+            self.last = entries[0][0] - 1 if entries else self.side.offset
+            for n, text in entries:
+                self._send_numbered(n, text)
         else:
             self._welcome(True, entries[0][0] if entries else ack + 1)
             self.last = ack
