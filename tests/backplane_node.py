@@ -6,7 +6,8 @@ It starts a server (``app_name=APP``, ``backplane=BACKPLANE``) with a channel
 ``{"port": ...}`` on a line, then obeys one command per line on stdin,
 answering each with one JSON line: ``broadcast TEXT``, ``emit TOPIC JSON``,
 ``channel TEXT``, ``plot X Y`` (pushed and flushed), ``many N PREFIX``
-(N broadcasts ``PREFIX0`` … at once), ``stats``, ``quit``. Handlers run on
+(N broadcasts ``PREFIX0`` … at once), ``stamp`` (a broadcast of ``t<time.time()>``), ``stats`` (with
+the process's CPU seconds), ``quit``. Handlers run on
 this process's main thread (its asyncio loop); commands are read on a
 helper thread (stdin).
 """
@@ -17,6 +18,7 @@ import asyncio
 import dataclasses
 import json
 import sys
+import time
 
 import nbws
 
@@ -40,6 +42,8 @@ async def main(app_name: str, backplane: str, policy: str, traits: dict[str, obj
         command, _, rest = line.rstrip("\n").partition(" ")
         if command == "broadcast":
             server.broadcast(rest)
+        elif command == "stamp":  # a broadcast carrying the time it was sent (the bench's latency)
+            server.broadcast(f"t{time.time()}")
         elif command == "many":
             count, _, prefix = rest.partition(" ")
             for i in range(int(count)):
@@ -55,6 +59,7 @@ async def main(app_name: str, backplane: str, policy: str, traits: dict[str, obj
             plot.flush()
         elif command == "stats":
             say({"stats": dataclasses.asdict(server.backplane_stats()), "sockets": len(server.connections),
+                 "cpu": time.process_time(),
                  "channel_pages": len(channel.pages), "plot_pages": len(plot.pages)})
             continue
         say({"ok": command})
