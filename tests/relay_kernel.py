@@ -6,7 +6,7 @@ Its app answers ``conn.send("answer", {"id": ...})`` with ``thanks`` and
 counts every id it handles; it has a live plot ``loss``. It prints
 ``{"port": ..., "node": ...}`` on a line, then obeys one command per line on
 stdin, answering each with one JSON line: ``emit N PREFIX`` (N emits on the
-topic ``m``, data ``{"p": PREFIX, "i": i}``), ``broadcast TEXT``, ``plot X
+topic ``m``, data ``{"p": PREFIX, "i": i}``), ``broadcast TEXT``, ``stamp`` (a broadcast of ``t<time.time()>``), ``plot X
 Y`` (pushed and flushed), ``stats``, ``quit``.
 """
 
@@ -52,7 +52,9 @@ async def main(app_name: str, backplane: str) -> None:
                 server.emit("m", {"p": prefix, "i": i})
             say({"cpu": time.process_time() - start})
             continue
-        if command == "broadcast":
+        if command == "stamp":  # the bench: a broadcast carrying its send time
+            server.broadcast(f"t{time.time()}")
+        elif command == "broadcast":
             server.broadcast(rest)
         elif command == "plot":
             x, y = rest.split()
@@ -64,7 +66,7 @@ async def main(app_name: str, backplane: str) -> None:
             say({"answers": sum(answers.values()), "unique": len(answers),
                  "twice": sorted(k for k, v in answers.items() if v > 1)[:20],
                  "kernel": kernel.stats() if kernel is not None else {},
-                 "backplane": server.backplane_stats().dropped})
+                 "backplane": server.backplane_stats().dropped, "cpu": time.process_time()})
             continue
         say({"ok": command})
     server.stop()
