@@ -43,12 +43,16 @@ def hall(redis_url: str) -> Iterator[tuple[Kernel, list[Relay]]]:
         kernel.stop()
 
 
-async def until(predicate: Callable[[], object], what: str, timeout: float = 30.0) -> None:
-    """Yield until ``predicate()`` holds (bounded)."""
+async def until(predicate: Callable[[], object], what: str, timeout: float = 60.0,
+                pages: list[Page] | None = None) -> None:
+    """Yield until ``predicate()`` holds (bounded); on a timeout, say how the pages stand."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
     while not predicate():
-        assert loop.time() < deadline, f"timed out waiting for {what}"
+        if loop.time() >= deadline:
+            states = sorted({(p.url, p.ws is None, len(p.numbered), len(p.unacked), tuple(p.resyncs))
+                             for p in pages or []})[:10]
+            raise AssertionError(f"timed out waiting for {what}: {states}")
         await asyncio.sleep(0.02)
 
 
@@ -127,7 +131,7 @@ def test_a_thousand_pages_over_three_relays_get_everything_once_and_resume_when_
             # an emit reaches every page once, numbered, in order; a broadcast every page once
             await command(kernel, "emit 20 a")
             await command(kernel, "broadcast hello-all")
-            await until(lambda: all(len(p.topic("m")) >= 20 and "hello-all" in p.plain for p in pages), "the emits")
+            await until(lambda: all(len(p.topic("m")) >= 20 and "hello-all" in p.plain for p in pages), "the emits", pages=pages)
             for p in pages:
                 assert [d["i"] for d in p.topic("m") if d["p"] == "a"] == list(range(20))
                 assert p.plain.count("hello-all") == 1 and p.repeats == 0 and p.resyncs == []
@@ -135,7 +139,7 @@ def test_a_thousand_pages_over_three_relays_get_everything_once_and_resume_when_
             # 1,000 answers, one per page: the kernel's handler sees each exactly once
             for k, p in enumerate(pages):
                 await p.send("answer", {"id": f"first-{k}"})
-            await until(lambda: all(p.plain_topic("thanks") for p in pages), "the kernel's thanks")
+            await until(lambda: all(p.plain_topic("thanks") for p in pages), "the kernel's thanks", pages=pages)
             stats = await stats_until(kernel, lambda s: s["answers"] >= PAGES, "1,000 answers")
             assert stats["answers"] == stats["unique"] == PAGES, stats
             assert all(not p.unacked for p in pages), "every answer was acknowledged once queued"
@@ -146,11 +150,11 @@ def test_a_thousand_pages_over_three_relays_get_everything_once_and_resume_when_
                 await p.send("answer", {"id": f"second-{k}"})
             await command(kernel, "emit 100 b")
             relays[0].kill()
-            await until(lambda: all(p.ws is None for p in doomed), "the dead relay's pages to notice")
+            await until(lambda: all(p.ws is None for p in doomed), "the dead relay's pages to notice", pages=doomed)
             await command(kernel, "emit 100 c")  # while they are away
             await asyncio.gather(*(p.reopen(urls[1 + k % 2]) for k, p in enumerate(doomed)))
             await command(kernel, "emit 50 d")
-            await until(lambda: all(len(p.topic("m")) >= 270 for p in pages), "every page's missed emits")
+            await until(lambda: all(len(p.topic("m")) >= 270 for p in pages), "every page's missed emits", pages=pages)
             for p in pages:
                 for prefix, count in (("b", 100), ("c", 100), ("d", 50)):
                     assert [d["i"] for d in p.topic("m") if d["p"] == prefix] == list(range(count)), p.url
