@@ -92,7 +92,7 @@ class RelaySide:
         self._tasks: set[asyncio.Task[Any]] = set()
         self._beat: asyncio.TimerHandle | None = None
         self._stopping = False
-        self._heard = (0, 0)
+        self._heard = 0
         self.reads = asyncio.Semaphore(READS)
         """Log reads at once (pages resuming)."""
 
@@ -131,7 +131,8 @@ class RelaySide:
 
     def _alive(self) -> None:
         self.bp.publish(ALIVE, "", self.node)
-        heard = (self.bp.reconnects, self.bp.numbering.missed)
+        # (not numbering.missed: a node's send_to to another relay reads as a gap here)
+        heard = self.bp.reconnects
         if heard != self._heard:  # the subscription was down: what the kernel emitted meanwhile is in the log
             self._heard = heard
             self.spawn(self.catch_up())
@@ -272,10 +273,12 @@ class RelaySide:
                     self._restarted(parse_id(newest[-1].id)[1] if newest else 0)
                     return
         except BackplaneUnavailableError:
-            self._heard = (-1, -1)  # try again at the next heartbeat
+            self._heard = -1  # try again at the next heartbeat
             return
         for entry in found.entries:
-            self._emit(sequenced(parse_id(entry.id)[1], entry.payload.decode("utf-8", "replace")))
+            n = parse_id(entry.id)[1]
+            if n > self.offset:  # (live ones may have come meanwhile)
+                self._emit(sequenced(n, entry.payload.decode("utf-8", "replace")))
 
     def _restarted(self, offset: int) -> None:
         """The log started again: session pages come back (and are told); numbering goes on from ``offset``."""
