@@ -426,7 +426,8 @@ export class Sequencer {
     let resync = null;
     if (!welcome.resumed) {
       if (known || this.rx > 0) resync = { reason: "unknown", missed: null };
-      this.rx = 0;
+      // a new session's numbering starts at `from` (1 on a server; on a relay, where the app's log is now)
+      this.rx = Math.max(0, (Number.isSafeInteger(welcome.from) ? welcome.from : 1) - 1);
     } else if (welcome.from - 1 > this.rx) {
       resync = { reason: "gap", missed: welcome.from - 1 - this.rx };
       this.rx = welcome.from - 1;

@@ -13,12 +13,14 @@ from __future__ import annotations
 
 from .__about__ import __version__
 from .app import App
+from .backplane import BackplaneStats
 from .boundary import interrupt, service
 from .classroom import Classroom, Poll, Question
 from .client import ClientWebSocket, connect
 from .config import defaults
 from .errors import (
     AsyncHandlerBlockedError,
+    BackplaneUnavailableError,
     BadRequestError,
     ClassroomClosedError,
     ConnectError,
@@ -63,6 +65,8 @@ __all__ = [
     "ClassroomClosedError",
     "ClientWebSocket",
     "AsyncHandlerBlockedError",
+    "BackplaneStats",
+    "BackplaneUnavailableError",
     "BadRequestError",
     "ConnectError",
     "ConnectionClosedError",

@@ -1,6 +1,6 @@
-"""The ``nbws`` command: ``nbws serve`` and ``nbws demo`` (and ``python -m nbws ...``).
+"""The ``nbws`` command: ``nbws serve``, ``nbws demo`` and ``nbws relay`` (and ``python -m nbws ...``).
 
-Both stop cleanly on Ctrl-C and on SIGTERM (``kill``, ``docker stop``,
+Each stops cleanly on Ctrl-C and on SIGTERM (``kill``, ``docker stop``,
 systemd): WebSockets are closed with 1001 and the command exits 0.
 """
 
@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import signal
 import sys
 from collections.abc import Sequence
 
 from .demo import demo_app, run_demo
+from .errors import NbwsError
 from .server import run_static_server
 
 __all__ = ["main", "demo_app", "stop_on_sigterm"]
@@ -47,6 +49,22 @@ def main(argv: Sequence[str] | None = None) -> int:
                                            "WebSocket at /ws).")
     demo.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1)")
     demo.add_argument("--port", type=int, default=None, help="port (default: a free port)")
+    relay = commands.add_parser(
+        "relay", help="serve an app's pages and sockets for its kernel, through a Redis backplane",
+        description="Run a relay with no user code: it serves the pages, live plots and WebSockets that the app's "
+                    "kernel (nbws.start_server(..., backplane=URL, app_name=NAME)) announced, and relays the "
+                    "browsers' messages to the kernel exactly once, until Ctrl-C or SIGTERM. Several relays of one "
+                    "app may run behind a load balancer; a page whose relay dies resumes on another.")
+    relay.add_argument("--app", required=True, metavar="NAME", help="the app's name (the kernel's app_name)")
+    relay.add_argument("--backplane", required=True, metavar="URL", help="the Redis URL the kernel uses")
+    relay.add_argument("--host", default="127.0.0.1",
+                       help="address to bind (default: 127.0.0.1; any other address requires a token)")
+    relay.add_argument("--port", type=int, default=None, help="port (default: a free port)")
+    relay.add_argument("--token", default=None,
+                       help="the token browsers must present (default: none on loopback, else a random one, printed)")
+    relay.add_argument("--secret", default=None, metavar="SECRET",
+                       help="the publisher secret (relay_secret): serve only what a kernel with it announced "
+                            "(default: the NBWS_RELAY_SECRET environment variable, else none)")
     args = parser.parse_args(argv)
     stop_on_sigterm()
     if args.command == "serve":
@@ -62,6 +80,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             parser.error(str(exc))
     elif args.command == "demo":
         run_demo(args.host, args.port)
+    elif args.command == "relay":
+        from .relay import run_relay
+
+        logging.basicConfig(level=logging.INFO, format="%(message)s")
+        secret = args.secret or os.environ.get("NBWS_RELAY_SECRET") or None
+        try:
+            run_relay(args.app, args.backplane, args.host, args.port, token=args.token, relay_secret=secret)
+        except (NbwsError, ValueError, ImportError, OSError) as exc:
+            parser.error(str(exc))
     return 0
 
 

@@ -203,6 +203,7 @@ class AppSpec:
     static: StaticRoutes = field(default_factory=lambda: StaticRoutes({}))
     session_started: Sequence[Handler] = ()  # fn(session) hooks, run on the handler plane
     session_ended: Sequence[Handler] = ()
+    ws_patterns: tuple[str, ...] = ()  # the WebSocket routes' regular expressions (what a relay accepts)
 
     def accepts_websocket(self, path: str) -> bool:
         """Whether a WebSocket handshake to ``path`` should be accepted."""
@@ -241,7 +242,7 @@ def resolve_app(app: object) -> AppSpec:
     ``static_paths`` and ``static_path_options``."""
     if isinstance(app, App):
         return AppSpec(app.call, app.on_headers, app.on_ws_open, app.accepts_websocket, _static_routes(app),
-                       app._session_start, app._session_end)
+                       app._session_start, app._session_end, tuple(r.pattern.pattern for r in app._ws_routes))
     found: dict[str, Handler | None] = {}
     for key, names in _ALIASES.items():
         value: Any = None

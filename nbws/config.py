@@ -42,6 +42,14 @@ _RANGES: dict[str, tuple[Callable[[Any], bool], str]] = {
     "max_sessions": (lambda v: v >= 1, "at least 1"),
     "max_total_session_buffer": (lambda v: v >= 1, "at least 1 (or None for no total bound)"),
     "switch_interval": (lambda v: 0 < v <= 1, "a number of seconds above 0 and at most 1 (or None: leave it alone)"),
+    "backplane": (lambda v: v == "memory" or re.match(r"(redis|rediss|unix)://", v) is not None,
+                  "'memory' or a Redis URL (redis://host:6379/0, rediss://..., unix:///path)"),
+    "app_name": (lambda v: re.fullmatch(r"[A-Za-z0-9_.-]{1,64}", v) is not None,
+                 "1-64 letters, digits, '_', '.', '-' (or None)"),
+    "backplane_buffer_messages": (lambda v: v >= 1, "at least 1"),
+    "backplane_buffer_bytes": (lambda v: v >= 1, "at least 1"),
+    "backplane_log_length": (lambda v: v >= 1, "at least 1"),
+    "backplane_resume_wait": (lambda v: v >= 0, "0 or more seconds"),
 }
 
 
@@ -197,6 +205,40 @@ class ServerConfig(LoggingConfigurable):
         "5 ms, is what it can wait at each wake-up: a live plot's frames leave late). Process-wide: the shortest "
         "of the running servers' applies, and when the last one stops the interval found is put back. None: "
         "leave the interval alone.",
+    ).tag(config=True)
+    backplane = Unicode(
+        "memory",
+        help="How the servers of one app (app_name) share broadcasts, emits, channels and live plot frames: "
+        "'memory' (the servers of this process; the default) or a Redis URL such as 'redis://127.0.0.1:6379/0' "
+        "(every process and machine using that Redis; needs nbws[redis]).",
+    ).tag(config=True)
+    app_name = Unicode(
+        None, allow_none=True,
+        help="The app this server belongs to: servers with the same app_name and backplane share what they send "
+        "(broker keys are namespaced nbws:{app_name}:). None (default): this server shares nothing.",
+    ).tag(config=True)
+    backplane_buffer_messages = Int(
+        10_000,
+        help="Most messages a server keeps for the backplane while its broker is unreachable; past it the oldest "
+        "are dropped (counted in backplane_stats().dropped). Publishing never blocks or raises.",
+    ).tag(config=True)
+    backplane_buffer_bytes = Int(
+        16 * MiB, help="Most bytes kept for the backplane while its broker is unreachable (as backplane_buffer_messages)."
+    ).tag(config=True)
+    backplane_log_length = Int(
+        10_000, help="Most entries of each backplane replay log (Redis: XADD MAXLEN ~); older ones are trimmed."
+    ).tag(config=True)
+    backplane_resume_wait = Float(
+        2.0,
+        help="Seconds a server reconnected to its broker waits for the app's other servers to resubscribe "
+        "before it publishes what it buffered (so they get it).",
+    ).tag(config=True)
+    relay_secret = Unicode(
+        None, allow_none=True,
+        help="The publisher secret of nbws relay: a kernel signs what it announces to relays (its pages, sockets "
+        "and plots) with it, and a relay started with it serves only what is signed. On a Redis backplane the "
+        "Redis URL (its password) is the credential that matters; the secret keeps a relay from serving an "
+        "announcement written by anything else on that Redis. None: announcements are not signed.",
     ).tag(config=True)
 
     @validate(*_RANGES)

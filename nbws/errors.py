@@ -24,6 +24,7 @@ __all__ = [
     "BadRequestError",
     "WrongThreadError",
     "ServerNotRunningError",
+    "BackplaneUnavailableError",
     "connect_failure",
 ]
 
@@ -184,6 +185,21 @@ class ServerNotRunningError(ServerStoppedError, RuntimeError):
     """Something needs a running server (a :class:`~nbws.LivePlot`, a
     channel, ``run_server``) and the one given is stopped or not started.
     A :class:`RuntimeError` too, as it was before it had a name."""
+
+
+class BackplaneUnavailableError(NbwsError, ConnectionError):
+    """The backplane's broker (Redis) cannot be reached: when a server starts,
+    or from an awaitable backplane call (a log read, a queue take). Publishing
+    never raises it: it buffers (see the README's "Past one process").
+
+    Attributes:
+        url: the broker's URL, without its password.
+    """
+
+    def __init__(self, url: str, why: str) -> None:
+        self.url = url
+        super().__init__(f"the backplane at {url} cannot be reached ({why}); start Redis there "
+                         "(redis-server), or check backplane= and the network")
 
 
 class ClassroomClosedError(ServerStoppedError, RuntimeError):

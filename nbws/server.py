@@ -34,19 +34,12 @@ from .security import is_loopback, is_wildcard
 from .websocket import Message, WebSocket
 
 if TYPE_CHECKING:
+    from .backplane import BackplaneStats
     from .live import Channel
     from .session import Session
 
-__all__ = [
-    "Server",
-    "start_server",
-    "start_pipe_server",
-    "stop_server",
-    "stop_all_servers",
-    "list_servers",
-    "run_server",
-    "run_static_server",
-]
+__all__ = ["Server", "start_server", "start_pipe_server", "stop_server", "stop_all_servers", "list_servers",
+           "run_server", "run_static_server"]
 
 log = logging.getLogger("nbws")
 _registry: dict[int | str, Server] = {}  # by port, or by socket path
@@ -88,7 +81,7 @@ class Server(ServerConfig):
 
     def __init__(self, host: str, port: int, app: Any, config: Config | None = None, *,
                  path: str | None = None, mask: int | None = None, name: str | None = None,
-                 **traits: Any) -> None:
+                 role: str = "kernel", **traits: Any) -> None:
         super().__init__(config=config if config is not None else _default_config(), **traits)
         self.host = host
         self.port = port
@@ -100,6 +93,7 @@ class Server(ServerConfig):
         self.path = path
         """The Unix socket path of a pipe server, else None."""
         self._mask = mask
+        self._role = role  # "relay": nbws relay, no user code (nbws.relay)
         self._relay: str | None = None  # the Unix socket the Jupyter extension relays to
         self.app = app
         self.started_at = time.time()
@@ -138,7 +132,7 @@ class Server(ServerConfig):
         endpoint = Endpoint(
             self.settings(), self._spec, io, plane, self.host,
             "https" if self.ssl is not None else "http",
-            self._opened, self._closed,
+            self._opened, self._closed, self._role,
         )
         try:
             io.run(endpoint.listen(sock, self.ssl, self.backlog, relay_sock))
@@ -262,9 +256,8 @@ class Server(ServerConfig):
         return list(self._sockets.values())
 
     def broadcast(self, message: Message) -> None:
-        """Send ``message`` to every open WebSocket of this server.
-
-        Thread-safe and non-blocking: the frame is built once on the I/O
+        """Send ``message`` to every open WebSocket of this server, and of every server of its app
+        (``app_name``, ``backplane``). Thread-safe and non-blocking: the frame is built once on the I/O
         thread and written to each peer; peers over their send buffer get the
         send-buffer policy (a broadcast never raises for one slow peer)."""
         if isinstance(message, (bytearray, memoryview)):
@@ -274,7 +267,7 @@ class Server(ServerConfig):
         endpoint = self._endpoint
         if endpoint is None or not self._running:
             raise ServerStoppedError("the server is stopped; start a new one with nbws.start_server()")
-        submit(lambda: endpoint.broadcast(message))
+        submit(lambda: endpoint.router.share("b", "", message, endpoint.broadcast))
 
     def channel(self, name: str, policy: str = "latest") -> Channel:
         """A named stream to pages (``/_nbws/channel/<name>``) with a delivery
@@ -291,11 +284,19 @@ class Server(ServerConfig):
 
     def emit(self, topic: str, data: Any = None) -> None:
         """Send a JSON topic message to every open WebSocket (a page's ``conn.topic(topic, fn)``) and
-        every resumable session (numbered, kept for a page that is away now). Thread-safe."""
+        every resumable session (numbered, kept for a page that is away now), of this server and of every
+        server of its app (``app_name``, ``backplane``; numbered by each). Thread-safe."""
         if (endpoint := self._endpoint) is None or not self._running:
             raise ServerStoppedError("the server is stopped; start a new one with nbws.start_server()")
-        text = encode_topic(topic, data)
-        submit(lambda: endpoint.emit(text))
+        text = encode_topic(topic, data)  # numbered by the app's log when shared (nbws.relay.kernel)
+        submit(lambda: endpoint.kernel.emit(text) if endpoint.kernel else endpoint.router.share("e", "", text,
+                                                                                             endpoint.emit_text))
+
+    def backplane_stats(self) -> BackplaneStats:
+        """The backplane's counters (``backplane``, ``app_name``): published, buffered, dropped, received,
+        missed ... (see :class:`nbws.BackplaneStats`). Thread-safe and non-blocking (a moment old)."""
+        assert self._endpoint is not None  # set by _start, before the server is handed out
+        return self._endpoint.router.stats()
 
     @property
     def sessions(self) -> list[Session]:

@@ -123,3 +123,16 @@ def echo_app() -> dict[str, Any]:
         ws.on_message(ws.send)
 
     return {"call": lambda req: "ok", "on_ws_open": on_ws_open}
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> Iterator[str]:
+    """A real redis-server for the whole session (tests/brokers.py); tests
+    isolate themselves by app_name. Skipped when redis-server or redis-py is
+    missing (``.ci/run`` installs both)."""
+    from tests.brokers import RedisServer, redis_available
+
+    if not redis_available():
+        pytest.skip("redis-server and redis-py are needed (apt-get install redis-server; pip install 'nbws[redis]')")
+    with RedisServer() as server:
+        yield server.url

@@ -161,6 +161,15 @@ test("a welcome replays what the server did not acknowledge and says when the pa
   assert.equal(new Sequencer(5).welcome({ nbws: "welcome", session: "x", resumed: false, ack: 0, from: 1 }, false).resync, null);
 });
 
+test("a new session on a relay numbers from where the app's log is (the welcome's from)", () => {
+  const s = new Sequencer(5);
+  const out = s.welcome({ nbws: "welcome", session: "x", resumed: false, ack: 0, from: 1235 }, false);
+  assert.equal(out.resync, null);
+  assert.equal(s.rx, 1234);
+  assert.equal(s.receive(1235), "new"); // not a gap of 1234
+  assert.equal(s.receive(1235), "duplicate");
+});
+
 test("over a lossy link with reconnects, every message arrives once and in order, both ways", () => {
   // Two sequencers (the page's, and one standing in for the server's log)
   // exchange 500 messages each over a link that drops whatever is in flight

@@ -18,9 +18,11 @@ from typing import TYPE_CHECKING, Any, cast
 from websockets.frames import Frame, Opcode
 
 from ..__about__ import __version__
+from ..backplane import BROADCAST, EMIT, Router, make_backplane
 from ..boundary import SendBudget, deliver, invoke, on_io_thread, submit
 from ..errors import BadRequestError
 from ..messages import Response, to_response
+from ..relay.wire import unsequenced
 from .capacity import ConnectionStats, ConnectionTable
 from .resumption import SessionTable
 from .routes import Routes
@@ -61,6 +63,7 @@ class Endpoint:
         scheme: str,
         opened: Callable[[WebSocket], None],
         closed: Callable[[WebSocket], None],
+        role: str = "kernel",
     ) -> None:
         self.settings = settings
         self.spec = spec
@@ -89,6 +92,18 @@ class Endpoint:
         self.send_budget = SendBudget(total) if total is not None else None
         self.sessions = SessionTable(settings, io, plane, spec)
         """The resumable sessions of pages using ``nbws.js`` (``nbws.io.resumption``)."""
+        self.router = Router(make_backplane(settings))
+        """What this server shares with the other servers of its app (``nbws.backplane``)."""
+        self.router.listen(BROADCAST, "", self.broadcast)
+        self.router.listen(EMIT, "", self.emit_text)
+        self.role = role
+        """"kernel" (user code) or "relay" (``nbws relay``: none)."""
+        self.live: dict[tuple[str, str], Any] = {}
+        """Live plots and channels by (backplane kind, name): what a kernel announces to relays."""
+        self.kernel: Any = None
+        """A kernel's side of ``nbws relay`` (``nbws.relay.kernel``), when its backplane is shared."""
+        self.sides: list[Any] = []
+        """What runs beside the server on this endpoint (``nbws.relay``): each has ``async stop()``."""
         # Which connections may be closed to make room (issue 17), and the
         # state of the one-line log about it.
         self.table: ConnectionTable[HttpConnection] = ConnectionTable(
@@ -168,11 +183,21 @@ class Endpoint:
 
     async def listen(self, sock: socket.socket, ssl: Any, backlog: int, relay: socket.socket | None) -> None:
         """Accept on the TCP socket ``sock`` and, when given, on the Unix socket ``relay``."""
+        await self.router.start()  # BackplaneUnavailableError before anything is served
         # asyncio calls listen() again on the socket: pass the backlog, or it
         # falls back to 100 and a burst of connections waits for SYN retransmits.
-        self.aio_server = await self.io.loop.create_server(self.protocol, sock=sock, ssl=ssl, backlog=backlog)
-        if relay is not None:
-            self.relay_server = await self.io.loop.create_server(self.relay_protocol, sock=relay, backlog=backlog)
+        try:
+            self.aio_server = await self.io.loop.create_server(self.protocol, sock=sock, ssl=ssl, backlog=backlog)
+            if relay is not None:
+                self.relay_server = await self.io.loop.create_server(self.relay_protocol, sock=relay,
+                                                                     backlog=backlog)
+        except BaseException:
+            await self.router.stop()
+            raise
+        if self.role == "relay" or self.router.sharing:
+            from ..relay.side import start_side
+
+            await start_side(self)
 
     def call_handler(self, fn: Callable[..., Any], *args: Any) -> asyncio.Future[Any]:
         """Run the HTTP handler ``fn(*args)`` on the handler plane; a future on
@@ -264,6 +289,11 @@ class Endpoint:
             sent += self.broadcast(envelope, plain)
         return sent
 
+    def emit_text(self, envelope: str | bytes) -> None:
+        """:meth:`emit` for a router's delivery (bytes are not a topic envelope: ignored)."""
+        if isinstance(envelope, str):
+            self.emit(unsequenced(envelope))  # numbered by the app's log (nbws.relay): this server numbers its own
+
     async def stop(self) -> None:
         """Stop listening and close every connection (1001 for WebSockets)."""
         self.stopping = True
@@ -286,3 +316,6 @@ class Endpoint:
         for conn in list(self.connections):
             if conn.ws is None:
                 conn.close()
+        for side in self.sides:
+            await side.stop()
+        await self.router.stop()

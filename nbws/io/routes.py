@@ -123,6 +123,10 @@ class Routes:
         """WebSocket paths served on the I/O thread: path -> fn(conn) run when one opens."""
         self.data: dict[str, Route] = {}
         """Paths answered by a function of the request (a plot's CSV): path -> route."""
+        self.socket_fallback: Callable[[str], SocketOpened | None] | None = None
+        """Asked for a path not in :attr:`sockets` (a relay: the kernel's WebSocket routes)."""
+        self.changed: Callable[[], None] | None = None
+        """Called after a page or socket is added (a kernel announces them to relays)."""
         self.table: list[tuple[str, Route]] = [("live pages", self._page), ("live data", self._data),
                                                ("nbws assets", asset_route)]
         if static:
@@ -158,8 +162,19 @@ class Routes:
     def add_page(self, path: str, body: bytes, content_type: str) -> None:
         """Serve ``body`` at ``path``."""
         self.pages[path] = (body, content_type)
+        if self.changed is not None:
+            self.changed()
 
     @on_io_thread
     def add_socket(self, path: str, opened: SocketOpened) -> None:
         """Accept WebSockets at ``path`` on the I/O thread; ``opened(conn)`` runs for each."""
         self.sockets[path] = opened
+        if self.changed is not None:
+            self.changed()
+
+    def socket_for(self, path: str) -> SocketOpened | None:
+        """What serves a WebSocket at ``path`` on the I/O thread, or None (the app's)."""
+        found = self.sockets.get(path)
+        if found is None and self.socket_fallback is not None:
+            found = self.socket_fallback(path)
+        return found

@@ -132,7 +132,7 @@ async def upgrade(conn: HttpConnection, request: Request, target: str,
     turn ``conn`` into a WebSocket; True when it did."""
     settings = conn.settings
     spec = conn.ep.spec
-    io_socket = conn.ep.routes.sockets.get(request.path)
+    io_socket = conn.ep.routes.socket_for(request.path)
     if io_socket is None and not spec.accepts_websocket(request.path):
         return conn._reject(404, "Not Found: no WebSocket endpoint at this path")
     origin = request.headers.get("origin")

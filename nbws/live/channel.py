@@ -10,6 +10,7 @@ import json
 import re
 from typing import TYPE_CHECKING, Any
 
+from ..backplane import CHANNEL
 from ..boundary import on_io_thread, submit
 from ..errors import ServerNotRunningError
 from .shared import PageInfo
@@ -53,7 +54,14 @@ class Channel:
         if endpoint is None or not server.running:
             raise ServerNotRunningError("the channel's server is not running; start one with nbws.start_server()")
         self._io_loop = endpoint.io.loop
-        submit(lambda: endpoint.routes.add_socket(self.path, self._subscribe))
+        self._router = endpoint.router
+
+        def install() -> None:  # I/O thread
+            endpoint.live[(CHANNEL, name)] = self  # announced to relays (nbws.relay)
+            endpoint.routes.add_socket(self.path, self._subscribe)
+            self._router.listen(CHANNEL, name, self._publish)  # values other servers of the app send
+
+        submit(install)
 
     @property
     def pages(self) -> tuple[PageInfo, ...]:
@@ -62,7 +70,8 @@ class Channel:
         return tuple(PageInfo(c.peer_address, c.pending_out()) for c in tuple(self._subscribers) if not c.lost)
 
     def send(self, value: Any) -> None:
-        """Send ``value`` (str, bytes, or anything JSON-serialisable) to every subscribed page."""
+        """Send ``value`` (str, bytes, or anything JSON-serialisable) to every subscribed page, here and on
+        every server of the app (``app_name``) with a channel of this name (each applies its own policy)."""
         data: bytes | str
         if isinstance(value, (bytes, bytearray, memoryview)):
             data = bytes(value)
@@ -70,7 +79,7 @@ class Channel:
             data = value
         else:
             data = json.dumps(value)
-        submit(lambda: self._publish(data))
+        submit(lambda: self._router.share(CHANNEL, self.name, data, self._publish))
 
     @on_io_thread
     def _publish(self, data: bytes | str) -> None:

@@ -24,6 +24,7 @@ from array import array
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
+from ..backplane import PLOT
 from ..boundary import Mailbox, on_io_thread, submit
 from ..envelope import encode_topic
 from ..errors import ServerNotRunningError
@@ -155,12 +156,14 @@ class LivePlot:
         self._next_tick = 0.0  # when the next tick is due (the I/O loop's clock); I/O thread
 
         def install() -> None:  # I/O thread
+            endpoint.live[(PLOT, name)] = self  # announced to relays (nbws.relay)
             endpoint.routes.add_page(self._path, page, "text/html; charset=utf-8")
             endpoint.routes.add_socket(self._path + "ws", self._subscribe)
             endpoint.routes.add_data(self._path + "data.csv",
                                      csv_route(name, lambda: (list(self.series), self._series_data())))
             self._next_tick = endpoint.io.loop.time() + 1 / self.fps
             endpoint.io.loop.call_at(self._next_tick, self._tick)
+            endpoint.router.listen(PLOT, name, self._deliver_frame)  # frames of this plot from the app's other servers
 
         submit(install)
 
@@ -255,6 +258,11 @@ class LivePlot:
         self._store.trim()
         frame = b"".join(chunks)
         self.largest_frame = max(self.largest_frame, len(frame))
+        self._endpoint.router.share(PLOT, self.name, frame, self._deliver_frame)  # here and on the app's servers
+
+    @on_io_thread
+    def _deliver_frame(self, frame: str | bytes) -> None:
+        """Send one frame to this server's pages (a page behind skips it)."""
         for conn in list(self._subscribers):
             if conn.lost:
                 self._subscribers.discard(conn)

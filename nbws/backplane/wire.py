@@ -1,0 +1,116 @@
+"""Backplane messages on the wire: the envelope every node publishes, and
+the numbering that lets a receiver skip duplicates and count what it missed.
+
+Pure (any thread). A broker is outside input: :func:`decode` returns None
+for anything that is not an envelope this version wrote, never raises.
+
+Format (bytes)::
+
+    b"NBBP1" | header JSON (one line) | b"\\n" | payload
+
+    header = [origin, seq, kind, name, text]
+      origin  the sending node's id (a random token per server)
+      seq     the sender's message number, 1, 2, 3 ... (per node)
+      kind    what the payload is for: "b" broadcast, "e" emit (a topic
+              envelope), "c" a channel's value, "p" a plot's frame, or a
+              kind a later component adds (E: "w" to one remote socket ...)
+      name    the channel's or plot's name ("" for b and e)
+      text    1 when the payload is UTF-8 text (a WebSocket text message), 0 bytes
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import OrderedDict
+from dataclasses import dataclass
+
+__all__ = ["Envelope", "MAGIC", "Numbering", "decode", "encode"]
+
+MAGIC = b"NBBP1"
+"""The first bytes of every envelope (format version 1)."""
+MAX_HEADER = 512
+"""Longest header line in bytes; an entry with a longer one is not an envelope."""
+_TOKEN = re.compile(r"[A-Za-z0-9_.:-]{1,64}")
+_NAME = re.compile(r"[A-Za-z0-9_.:/-]{0,200}")
+
+
+@dataclass(frozen=True, slots=True)
+class Envelope:
+    """One backplane message, decoded."""
+
+    origin: str
+    seq: int
+    kind: str
+    name: str
+    data: str | bytes
+
+
+def encode(origin: str, seq: int, kind: str, name: str, data: str | bytes) -> bytes:
+    """The bytes of one envelope. Pure."""
+    text = isinstance(data, str)
+    header = json.dumps([origin, seq, kind, name, 1 if text else 0], separators=(",", ":")).encode()
+    body = data.encode("utf-8") if isinstance(data, str) else data
+    return b"".join((MAGIC, header, b"\n", body))
+
+
+def decode(raw: object) -> Envelope | None:
+    """The envelope in ``raw`` (bytes from the broker), or None when it is not
+    one: wrong magic, no header line, a header that is not this format's, a
+    text payload that is not UTF-8. Never raises. Pure."""
+    if not isinstance(raw, (bytes, bytearray, memoryview)):
+        return None
+    raw = bytes(raw)
+    if not raw.startswith(MAGIC):
+        return None
+    end = raw.find(b"\n", len(MAGIC), len(MAGIC) + MAX_HEADER + 1)
+    if end < 0:
+        return None
+    try:
+        header = json.loads(raw[len(MAGIC):end])
+    except (ValueError, RecursionError):
+        return None
+    if not isinstance(header, list) or len(header) != 5:
+        return None
+    origin, seq, kind, name, text = header
+    if not (isinstance(origin, str) and _TOKEN.fullmatch(origin) and isinstance(kind, str)
+            and _TOKEN.fullmatch(kind) and isinstance(name, str) and _NAME.fullmatch(name)
+            and type(seq) is int and 0 < seq < 2**63 and type(text) is int and text in (0, 1)):
+        return None
+    body = raw[end + 1:]
+    if not text:
+        return Envelope(origin, seq, kind, name, body)
+    try:
+        return Envelope(origin, seq, kind, name, body.decode("utf-8"))
+    except UnicodeDecodeError:
+        return None
+
+
+class Numbering:
+    """What a receiver has seen of each sender's numbering: a message numbered
+    at or below the last one seen from its origin is a duplicate (a batch the
+    publisher sent again after a failed write); a jump is a gap, counted in
+    :attr:`missed`. Remembers at most ``max_origins`` senders (the least
+    recently heard is forgotten). Single-threaded (the I/O thread)."""
+
+    def __init__(self, max_origins: int = 4096) -> None:
+        self.max_origins = max_origins
+        self._last: OrderedDict[str, int] = OrderedDict()
+        self.missed = 0
+        """Messages other nodes numbered that never arrived here."""
+        self.duplicates = 0
+        """Messages that arrived twice (the second was skipped)."""
+
+    def accept(self, origin: str, seq: int) -> bool:
+        """True when the message numbered ``seq`` from ``origin`` is new."""
+        last = self._last.get(origin)
+        if last is not None:
+            if seq <= last:
+                self.duplicates += 1
+                return False
+            self.missed += seq - last - 1
+            self._last.move_to_end(origin)
+        elif len(self._last) >= self.max_origins:
+            self._last.popitem(last=False)
+        self._last[origin] = seq
+        return True
