@@ -7,7 +7,9 @@ counts every id it handles; it has a live plot ``loss``. It prints
 ``{"port": ..., "node": ...}`` on a line, then obeys one command per line on
 stdin, answering each with one JSON line: ``emit N PREFIX`` (N emits on the
 topic ``m``, data ``{"p": PREFIX, "i": i}``), ``broadcast TEXT``, ``stamp`` (a broadcast of ``t<time.time()>``), ``plot X
-Y`` (pushed and flushed), ``stats``, ``quit``.
+Y`` (pushed and flushed), ``stats``, ``quit``; ``emitslow N`` (N emits with
+prefix ``s``, one a millisecond, in the background), ``block S`` (the handler
+plane busy for S seconds, as a running cell: commands wait too).
 """
 
 from __future__ import annotations
@@ -24,6 +26,11 @@ import nbws
 async def main(app_name: str, backplane: str) -> None:
     app = nbws.App()
     answers: collections.Counter[str] = collections.Counter()
+    blobs: list[int] = []
+
+    @app.on("blob")
+    def blob(ws: nbws.WebSocket, data: str) -> None:
+        blobs.append(len(data))
 
     @app.on("answer")
     def answer(ws: nbws.WebSocket, data: dict[str, str]) -> None:
@@ -34,6 +41,7 @@ async def main(app_name: str, backplane: str) -> None:
                                relay_secret="s3cret")
     plot = nbws.LivePlot("loss", server=server, fps=100)
     loop = asyncio.get_running_loop()
+    tasks: set[asyncio.Task[None]] = set()
 
     def say(value: object) -> None:
         sys.stdout.write(json.dumps(value) + "\n")
@@ -52,7 +60,16 @@ async def main(app_name: str, backplane: str) -> None:
                 server.emit("m", {"p": prefix, "i": i})
             say({"cpu": time.process_time() - start})
             continue
-        if command == "stamp":  # the bench: a broadcast carrying its send time
+        if command == "emitslow":
+            async def slowly(count: int) -> None:
+                for i in range(count):
+                    server.emit("m", {"p": "s", "i": i})
+                    await asyncio.sleep(0.001)
+
+            tasks.add(loop.create_task(slowly(int(rest))))
+        elif command == "block":
+            loop.call_soon(time.sleep, float(rest))
+        elif command == "stamp":  # the bench: a broadcast carrying its send time
             server.broadcast(f"t{time.time()}")
         elif command == "broadcast":
             server.broadcast(rest)
@@ -66,7 +83,7 @@ async def main(app_name: str, backplane: str) -> None:
             say({"answers": sum(answers.values()), "unique": len(answers),
                  "twice": sorted(k for k, v in answers.items() if v > 1)[:20],
                  "kernel": kernel.stats() if kernel is not None else {},
-                 "backplane": server.backplane_stats().dropped, "cpu": time.process_time()})
+                 "backplane": server.backplane_stats().dropped, "blobs": len(blobs), "cpu": time.process_time()})
             continue
         say({"ok": command})
     server.stop()

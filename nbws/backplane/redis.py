@@ -171,6 +171,9 @@ class RedisBackplane(Backplane):
             self.dropped += 1
 
     async def _publisher(self) -> None:
+        """Write the outgoing buffer to Redis in pipelined batches; a batch whose write broke
+        (a lost connection or an error reply) is kept and written again after :meth:`_reconnect`.
+        Runs on the I/O thread until :meth:`stop`."""
         errors = _errors()
         while True:
             if not self._out:
@@ -231,6 +234,8 @@ class RedisBackplane(Backplane):
         log.info("nbws: the backplane's publisher is back on %s", redacted(self.url))
 
     async def _subscriber(self) -> None:
+        """Receive what the app's other nodes publish; resubscribe with backoff after an error.
+        Runs on the I/O thread until :meth:`stop`."""
         errors = _errors()
         delay = 0.05
         first = True
@@ -272,12 +277,16 @@ class RedisBackplane(Backplane):
     # -- logs --
 
     async def _call(self, fn: Any) -> Any:
+        """``await fn()``; every Redis error (a lost connection, or an error reply such as OOM,
+        MISCONF, READONLY, WRONGTYPE: Redis refuses for now) as :class:`BackplaneUnavailableError`,
+        which callers retry. Only the replies the consumer-group code handles (BUSYGROUP, NOGROUP)
+        go through as they are. I/O thread."""
         try:
             return await fn()
         except _errors() as exc:
             from redis.exceptions import ResponseError
 
-            if isinstance(exc, ResponseError):
+            if isinstance(exc, ResponseError) and str(exc).startswith(("BUSYGROUP", "NOGROUP")):
                 raise
             raise BackplaneUnavailableError(redacted(self.url), str(exc) or type(exc).__name__) from None
 

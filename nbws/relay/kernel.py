@@ -22,8 +22,14 @@ A server with user code whose backplane is shared (``app_name``) runs one
   same and a page can resume on any of them. While the broker is down emits
   wait (at most ``backplane_buffer_messages``; past that the oldest are
   dropped and counted).
-* **Relays' liveness**: a relay silent for 10 s is gone; its pages' sockets
-  close here with 1006.
+* **Relays' liveness**: a relay silent for 10 s (while this kernel's own
+  subscription was up: an outage of the broker itself does not count) is
+  gone; its pages' sockets close here with 1006, and should the relay come
+  back it is told to close them (1012: the pages reconnect and open again).
+  A record for a socket this kernel does not know (it restarted, or closed
+  the socket that way) is counted as an orphan and the relay is told to
+  close the page's socket (1012), so the page reconnects instead of talking
+  to nobody.
 """
 
 from __future__ import annotations
@@ -31,7 +37,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import random
 import struct
 import time
 from collections import OrderedDict, deque
@@ -44,11 +49,13 @@ from ..errors import BackplaneUnavailableError
 from ..messages import Headers, Request
 from ..websocket import WebSocket
 from .remote import RemoteLink
+from .tasks import Backoff, keep
 from .wire import (
     ALIVE,
     ALIVE_EVERY,
     ANNOUNCE_KEY,
     ANNOUNCED,
+    CLOSE,
     EMIT_LOG,
     GROUP,
     HISTORY,
@@ -73,6 +80,10 @@ RELAY_TIMEOUT = 5 * ALIVE_EVERY
 BATCH = 512
 MAX_KEYS = 200_000
 """Idempotency keys remembered (the least recently used are forgotten)."""
+GONE = "1012 the app's kernel no longer knows this socket (it restarted, or lost the relay): reconnect"
+"""The close the kernel asks a relay for when a page talks to a socket it does not have."""
+MAX_DROPPED = 100_000
+"""Sockets of relays gone silent remembered, to close them should the relay come back."""
 
 
 class KernelSide:
@@ -83,6 +94,8 @@ class KernelSide:
         self.bp = endpoint.router.backplane
         self.sockets: dict[tuple[str, str], WebSocket] = {}
         self.relays: dict[str, float] = {}
+        self.dropped: dict[str, list[str]] = {}
+        """relay -> its sockets closed here when it went silent (it is told to close them if it comes back)."""
         self.seen: OrderedDict[str, int] = OrderedDict()
         self.handled = 0
         """Inbound messages handed to the handler plane."""
@@ -95,6 +108,10 @@ class KernelSide:
         self._wake = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self._announce_timer: asyncio.TimerHandle | None = None
+        self._announcer: asyncio.Task[None] | None = None
+        self._dirty = False
+        self._version = 0
+        self._reconnects = 0
         self._sweeper: asyncio.TimerHandle | None = None
         self._stopping = False
 
@@ -105,7 +122,9 @@ class KernelSide:
         router.listen(HISTORY_ASK, "", self._history_asked)
         self.ep.routes.changed = self.changed
         loop = asyncio.get_running_loop()
-        self._tasks = [loop.create_task(self._consume()), loop.create_task(self._emitter())]
+        stopping = lambda: self._stopping
+        self._tasks = [loop.create_task(keep("taking from the relays' queue", self._consume, stopping)),
+                       loop.create_task(keep("writing emits to the app's log", self._emitter, stopping))]
         self._sweeper = loop.call_later(ALIVE_EVERY, self._sweep)
         self.changed()
 
@@ -125,13 +144,16 @@ class KernelSide:
 
     def changed(self) -> None:
         """Pages, sockets, plots or channels changed: announce (debounced)."""
+        self._dirty = True
         if self._announce_timer is None and not self._stopping:
             self._announce_timer = self.ep.io.loop.call_later(0.05, self._announce_soon)
 
     def _announce_soon(self) -> None:
         self._announce_timer = None
-        self._tasks.append(self.ep.io.loop.create_task(self._announce()))
-        self._tasks = [t for t in self._tasks if not t.done()]
+        if self._announcer is None or self._announcer.done():  # one announcer: the newest state is written last
+            self._announcer = self.ep.io.loop.create_task(self._announce())
+            self._tasks.append(self._announcer)
+            self._tasks = [t for t in self._tasks if not t.done()]
 
     def announcement(self) -> Announcement:
         """What a relay needs to serve this server's app, now."""
@@ -145,16 +167,23 @@ class KernelSide:
         return Announcement(self.bp.node, pages, ep.spec.ws_patterns, plots, channels)
 
     async def _announce(self) -> None:
-        raw = encode_announcement(self.announcement(), self.ep.settings.relay_secret)
-        delay = 0.05
-        while not self._stopping:
+        """Write the announcement, built when it is written (a change during a retry is in the next
+        attempt), until what is stored is the newest; then tell the relays. The only writer. I/O thread."""
+        retry = Backoff("announcing to the relays")
+        while self._dirty and not self._stopping:
+            self._dirty = False
+            self._version = max(self._version + 1, time.time_ns() // 1000)
+            raw = encode_announcement(self.announcement(), self.ep.settings.relay_secret, self.bp.app or "",
+                                      self._version)
             try:
                 await self.bp.put(ANNOUNCE_KEY, raw)
-                break
-            except BackplaneUnavailableError:
-                await asyncio.sleep(delay)
-                delay = min(2.0, delay * 2)
-        self.bp.publish(ANNOUNCED, "", self.bp.node)
+            except BackplaneUnavailableError as exc:
+                self._dirty = True
+                await retry.failed(exc)
+                continue
+            retry.ok()
+            if not self._dirty:
+                self.bp.publish(ANNOUNCED, "", self.bp.node)
 
     # -- relays --
 
@@ -162,16 +191,28 @@ class KernelSide:
         relay = data if isinstance(data, str) else data.decode("utf-8", "replace")
         if relay not in self.relays:
             self.changed()  # a relay that started (or came back) hears the announcement again
+            for conn in self.dropped.pop(relay, ()):  # it came back: its pages' sockets are gone here
+                self.send(relay, CLOSE, conn, GONE)
         self.relays[relay] = time.monotonic()
 
     def _sweep(self) -> None:
-        """Close the sockets of relays gone silent."""
+        """Close the sockets of relays gone silent. While this kernel's own
+        subscription is down it hears nobody: that time does not count."""
         now = time.monotonic()
+        if not self.bp.connected:
+            for relay in self.relays:
+                self.relays[relay] = now
+        elif self.bp.reconnects != self._reconnects:  # the broker may have lost the announcement (a restart)
+            self._reconnects = self.bp.reconnects
+            self.changed()
         for relay, heard in list(self.relays.items()):
             if now - heard > RELAY_TIMEOUT:
                 del self.relays[relay]
+                gone = self.dropped.setdefault(relay, [])
                 for key in [k for k in self.sockets if k[0] == relay]:
                     self._closed(self.sockets.pop(key), 1006, "the page's relay stopped answering")
+                    if sum(map(len, self.dropped.values())) < MAX_DROPPED:
+                        gone.append(key[1])
         if not self._stopping:
             self._sweeper = self.ep.io.loop.call_later(ALIVE_EVERY, self._sweep)
 
@@ -194,8 +235,12 @@ class KernelSide:
     # -- inbound --
 
     async def _consume(self) -> None:
+        """Take the relays' records from the queue and hand them to the handler plane, in order;
+        after a broker error, this consumer's own pending entries first; now and then, entries a
+        silent consumer left. Runs on the I/O thread until :meth:`stop` (kept running by ``keep``)."""
         loop = asyncio.get_running_loop()
-        node, recover, delay, claim_at = self.bp.node, False, 0.05, loop.time() + CLAIM_IDLE
+        node, recover, claim_at = self.bp.node, False, loop.time() + CLAIM_IDLE
+        retry = Backoff("taking from the relays' queue")
         while not self._stopping:
             try:
                 if recover:  # what this consumer took before a broker error, again (repeats are skipped)
@@ -214,16 +259,10 @@ class KernelSide:
                         self._handle(record)
                 if entries:
                     await self.bp.ack(INBOX, GROUP, [e.id for e in entries])
-                delay = 0.05
-            except BackplaneUnavailableError:
+                retry.ok()
+            except BackplaneUnavailableError as exc:
                 recover = True
-                await asyncio.sleep(delay * random.uniform(0.8, 1.2))
-                delay = min(2.0, delay * 2)
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("nbws: handling the relays' queue failed")
-                await asyncio.sleep(0.5)
+                await retry.failed(exc)
 
     @on_io_thread
     def _handle(self, r: Inbound) -> None:
@@ -244,13 +283,14 @@ class KernelSide:
         if last is not None and r.n <= last:
             self.repeats += 1
             return
+        if user is None:  # not marked as seen: the page sends it again after it reconnects
+            self.orphans += 1
+            self.send(r.relay, CLOSE, r.conn, GONE)
+            return
         self.seen[r.key] = r.n
         self.seen.move_to_end(r.key)
         if len(self.seen) > MAX_KEYS:
             self.seen.popitem(last=False)
-        if user is None:
-            self.orphans += 1
-            return
         self.handled += 1
         data = r.data
         deliver(self.ep.plane, lambda: user._deliver(data), now=True)
@@ -296,7 +336,9 @@ class KernelSide:
         self._wake.set()
 
     async def _emitter(self) -> None:
-        delay = 0.05
+        """Append each emit to the app's log, one at a time, in order, and publish it numbered by
+        its id; while the broker refuses, wait and retry. Runs on the I/O thread until :meth:`stop`."""
+        retry = Backoff("writing emits to the app's log")
         while not self._stopping:
             if not self._emits:
                 self._wake.clear()
@@ -305,11 +347,10 @@ class KernelSide:
             text = self._emits[0]
             try:
                 entry = await self.bp.append(EMIT_LOG, text.encode())
-            except BackplaneUnavailableError:
-                await asyncio.sleep(delay * random.uniform(0.8, 1.2))
-                delay = min(2.0, delay * 2)
+            except BackplaneUnavailableError as exc:
+                await retry.failed(exc)
                 continue
-            delay = 0.05
+            retry.ok()
             if self._emits and self._emits[0] is text:
                 self._emits.popleft()
             self.bp.publish(EMIT, "", sequenced(parse_id(entry)[1], text))

@@ -24,7 +24,6 @@ import functools
 import itertools
 import json
 import logging
-import random
 import re
 from collections import deque
 from collections.abc import Callable, Coroutine
@@ -37,6 +36,7 @@ from ..boundary.replay import sequenced
 from ..errors import BackplaneUnavailableError
 from .pages import LOG_RESTARTED, READ_BATCH, RelayPage
 from .plots import PlotMirror
+from .tasks import Backoff, keep
 from .wire import (
     ALIVE,
     ALIVE_EVERY,
@@ -66,6 +66,8 @@ __all__ = ["RelaySide"]
 log = logging.getLogger("nbws")
 READS = 8
 """Most log reads a relay makes at once (each page that resumes makes one or more)."""
+CATCH_UP_ROUNDS = 100
+"""Most log reads of one catch-up (READ_BATCH each); a hole left after them is filled by the next."""
 
 
 class RelaySide:
@@ -86,13 +88,19 @@ class RelaySide:
         self.forwarded = 0
         self.refused = 0
         self.restarts = 0
-        self._out: deque[tuple[bytes, Callable[[], None] | None]] = deque()
+        self.kernels = 0
+        """Times the announced kernel changed (its pages were closed with 1012 to open again)."""
+        self._out: deque[tuple[bytes, Callable[[], None] | None, RelayPage]] = deque()
+        self._out_bytes = 0
         self._wake = asyncio.Event()
         self._ids = itertools.count(1)
         self._tasks: set[asyncio.Task[Any]] = set()
         self._beat: asyncio.TimerHandle | None = None
         self._stopping = False
         self._heard = 0
+        self._filling = False
+        self._live_max = 0
+        self._caught_from = 1
         self.reads = asyncio.Semaphore(READS)
         """Log reads at once (pages resuming)."""
 
@@ -103,7 +111,7 @@ class RelaySide:
         router.listen(EMIT, "", self._emit)
         routes.add_socket(ENVELOPE_PATH, lambda conn: self._opened(conn, True))
         routes.socket_fallback = self._match
-        self.spawn(self._sender())
+        self.spawn(keep("the relay's outbox", self._sender, lambda: self._stopping))
         self._alive()
         await self.load()
 
@@ -135,7 +143,7 @@ class RelaySide:
         heard = self.bp.reconnects
         if heard != self._heard:  # the subscription was down: what the kernel emitted meanwhile is in the log
             self._heard = heard
-            self.spawn(self.catch_up())
+            self._fill()
         if not self._stopping:
             self._beat = self.io.loop.call_later(ALIVE_EVERY, self._alive)
 
@@ -150,10 +158,13 @@ class RelaySide:
             return
         if raw is None:
             return
-        found = decode_announcement(raw, self.ep.settings.relay_secret)
+        found = decode_announcement(raw, self.ep.settings.relay_secret, self.bp.app or "")
         if found is None:
-            log.warning("nbws relay: ignoring an announcement that is malformed or not signed with relay_secret")
+            log.warning("nbws relay: ignoring an announcement that is malformed, for another app, or not "
+                        "signed with relay_secret")
             return
+        if self.announced is not None and found.version < self.announced.version:
+            return  # older than what is served (written late, or replayed)
         self.apply(found)
 
     @on_io_thread
@@ -167,6 +178,12 @@ class RelaySide:
         for path, (ctype, body) in a.pages.items():
             routes.add_page(path, body, ctype)
         self.patterns = [re.compile(p) for p in a.sockets]
+        if self.kernel and self.kernel != a.node:  # a new kernel knows none of the pages' sockets
+            self.kernels += 1
+            for page in self.pages.values():
+                if page.mode != "closing":
+                    page.conn.start_close(1012, "the app's kernel restarted: reconnect")
+                    page.mode = "closing"
         self.kernel = a.node
         for name, meta in a.plots.items():
             if name not in self.mirrors:
@@ -208,30 +225,46 @@ class RelaySide:
         self.forward(page, record, None, force=True)
 
     def forward(self, page: RelayPage, record: Inbound, done: Callable[[], None] | None, force: bool = False) -> None:
-        """Queue ``record`` for the kernel; ``done()`` runs once it is in the queue."""
-        if len(self._out) >= self.ep.settings.backplane_buffer_messages and not force:
+        """Queue ``record`` for the kernel; ``done()`` runs once it is in the queue. The outbox
+        holds at most ``backplane_buffer_messages`` records and ``backplane_buffer_bytes`` bytes;
+        once it is half full, a page holding more than its share (the bytes / the pages) is
+        refused too. A refused page is closed with 1013 (it comes back and sends again what was
+        not acknowledged); closes (``force``) are always queued."""
+        raw = encode_inbound(record)
+        settings, size = self.ep.settings, len(raw)
+        total = self._out_bytes + size
+        if not force and (len(self._out) >= settings.backplane_buffer_messages
+                          or total > settings.backplane_buffer_bytes
+                          or (total > settings.backplane_buffer_bytes // 2
+                              and page.waiting + size > settings.backplane_buffer_bytes // max(1, len(self.pages)))):
             self.refused += 1
             page.conn.start_close(1013, "the relay cannot reach the app's queue: try again later")
             return
-        self._out.append((encode_inbound(record), done))
+        self._out.append((raw, done, page))
+        self._out_bytes = total
+        page.waiting += size
         self._wake.set()
 
     async def _sender(self) -> None:
-        delay = 0.05
+        """Write the outbox to the kernel's queue, one record at a time, in order; each page's
+        ``done`` runs once its record is in. While the broker refuses, wait and retry. Runs on
+        the I/O thread until :meth:`stop` (kept running by ``keep``)."""
+        retry = Backoff("forwarding to the app's queue")
         while True:
             if not self._out:
                 self._wake.clear()
                 await self._wake.wait()
                 continue
-            raw, done = self._out[0]
+            raw, done, page = self._out[0]
             try:
                 await self.bp.enqueue(INBOX, raw)
-            except BackplaneUnavailableError:
-                await asyncio.sleep(delay * random.uniform(0.8, 1.2))
-                delay = min(2.0, delay * 2)
+            except BackplaneUnavailableError as exc:
+                await retry.failed(exc)
                 continue
-            delay = 0.05
+            retry.ok()
             self._out.popleft()
+            self._out_bytes -= len(raw)
+            page.waiting -= len(raw)
             self.forwarded += 1
             if done is not None:
                 done()
@@ -240,14 +273,30 @@ class RelaySide:
 
     @on_io_thread
     def _emit(self, data: str | bytes) -> None:
-        """An emit from the kernel, numbered by the app's log."""
+        """An emit from the kernel, numbered by the app's log. While a catch-up
+        runs, live emits wait in the log (the catch-up reads on until it has
+        them); a number past the next one is a hole (published while this
+        relay's subscription was down): the catch-up fills it from the log first."""
         if not isinstance(data, str):
             return
         n = sequenced_number(data)
         if n is None:
             return
-        if n <= self.offset:  # the log started again (Redis lost it): session pages must hear of it
-            self._restarted(n)
+        if self._filling:
+            self._live_max = max(self._live_max, n)
+            return
+        if n <= self.offset:
+            if n >= self._caught_from:  # the live copy of one a catch-up relayed already
+                return
+            self._restarted(n)  # the log started again (Redis lost it): session pages must hear of it
+        elif self.offset and n > self.offset + 1:
+            self._live_max = n
+            self._fill()
+            return
+        self._relay(n, data)
+
+    def _relay(self, n: int, data: str) -> None:
+        """Emit number ``n`` to the pages (numbered to session pages, plain to the others)."""
         self.offset = n
         plain = unsequenced(data)
         numbered, others = [], []
@@ -261,24 +310,36 @@ class RelaySide:
         if others:
             self.ep.broadcast(plain, others)
 
+    def _fill(self) -> None:
+        """Start a catch-up unless one runs (or nothing was relayed yet: there is no hole to fill)."""
+        if not self._filling and self.offset > 0:
+            self._filling = True
+            self.spawn(self.catch_up())
+
     async def catch_up(self) -> None:
         """Relay what the app's log has after :attr:`offset` (emits published while this relay's
-        subscription was down); a log that restarted (Redis lost it) closes the session pages, who
-        come back and are told."""
+        subscription was down), reading on until it has every emit that came live meanwhile; a log
+        that restarted (Redis lost it) closes the session pages, who come back and are told."""
+        self._filling = True
+        self._caught_from = self.offset + 1
         try:
-            async with self.reads:
-                found = await self.bp.read(EMIT_LOG, f"0-{self.offset}", READ_BATCH)
-                if found.missed and not found.entries and self.offset > 0:
-                    newest = (await self.bp.read(EMIT_LOG, "0-0", READ_BATCH)).entries
-                    self._restarted(parse_id(newest[-1].id)[1] if newest else 0)
-                    return
+            for _ in range(CATCH_UP_ROUNDS):
+                async with self.reads:
+                    found = await self.bp.read(EMIT_LOG, f"0-{self.offset}", READ_BATCH)
+                    if found.missed and not found.entries and self.offset > 0:
+                        newest = (await self.bp.read(EMIT_LOG, "0-0", READ_BATCH)).entries
+                        self._restarted(parse_id(newest[-1].id)[1] if newest else 0)
+                        return
+                for entry in found.entries:
+                    n = parse_id(entry.id)[1]
+                    if n > self.offset:
+                        self._relay(n, sequenced(n, entry.payload.decode("utf-8", "replace")))
+                if not found.entries or (len(found.entries) < READ_BATCH and self.offset >= self._live_max):
+                    break
         except BackplaneUnavailableError:
             self._heard = -1  # try again at the next heartbeat
-            return
-        for entry in found.entries:
-            n = parse_id(entry.id)[1]
-            if n > self.offset:  # (live ones may have come meanwhile)
-                self._emit(sequenced(n, entry.payload.decode("utf-8", "replace")))
+        finally:
+            self._filling = False
 
     def _restarted(self, offset: int) -> None:
         """The log started again: session pages come back (and are told); numbering goes on from ``offset``."""
@@ -291,6 +352,7 @@ class RelaySide:
 
     def stats(self) -> dict[str, Any]:
         """Counters, for tests and the command's status."""
-        return {"pages": len(self.pages), "forwarded": self.forwarded, "waiting": len(self._out),
+        return {"pages": len(self.pages), "forwarded": self.forwarded, "waiting": len(self._out), "waiting_bytes": self._out_bytes,
                 "refused": self.refused, "offset": self.offset, "restarts": self.restarts,
+                "kernels": self.kernels,
                 "plots": sorted(self.mirrors), "kernel": self.kernel}

@@ -44,6 +44,8 @@ LOG_RESTARTED = 1012
 READ_BATCH = 1000
 EARLY_LIMIT = 256
 """Emits held for a socket whose first message has not come (past it: a plain socket)."""
+HELD_LIMIT = 10_000
+"""Live emits held for a page while its replay reads the log (past it: closed 1013, it comes back)."""
 _ID = re.compile(r"[A-Za-z0-9_-]{16,64}")
 _HEADERS = ("origin", "user-agent", "accept-language", "cookie")
 
@@ -73,6 +75,7 @@ class RelayPage:
         self.received = 0  # the page's messages: highest number taken
         self.enqueued = 0  # ... and in the kernel's queue
         self.count = 0  # messages of a socket without a session
+        self.waiting = 0  # bytes of this page's records in the relay's outbox
         self._ack_soon = False
         self.gone = False
         self.early: list[str] = []  # emits before the first message said what this socket is
@@ -199,7 +202,7 @@ class RelayPage:
         except BackplaneUnavailableError as exc:
             self.conn.start_close(1013, f"the app's log is unreachable: try again later ({exc})")
             return
-        if self.conn.lost:
+        if self.conn.lost or self.mode == "closing":
             return
         if missed and not entries and ack > 0:  # the log is older than the page: it was lost (Redis restarted)
             try:  # what the new log has: the page starts over with it (told: a "resync", reason "unknown")
@@ -208,7 +211,7 @@ class RelayPage:
             except BackplaneUnavailableError:
                 self.conn.start_close(1013, "the app's log is unreachable: try again later")
                 return
-            if self.conn.lost:
+            if self.conn.lost or self.mode == "closing":
                 return
             self._welcome(False, entries[0][0] if entries else self.side.offset + 1)
             self.last = entries[0][0] - 1 if entries else self.side.offset
@@ -261,6 +264,10 @@ class RelayPage:
             return False
         if self.mode == "replaying":
             self.held.append((n, text))
+            if len(self.held) > HELD_LIMIT:  # the replay does not finish: the page comes back later
+                self.conn.start_close(1013, "the app's log is too slow to read: try again later")
+                self.mode = "closing"
+                self.held = []
             return False
         if n <= self.last:
             return False

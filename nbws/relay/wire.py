@@ -140,7 +140,7 @@ def decode_inbound(raw: bytes) -> Inbound | None:
         remote = (str(host), int(port))
         body = raw[end + 1:]
         data: str | bytes = body.decode("utf-8") if text == 1 else body
-    except (ValueError, KeyError, TypeError, RecursionError):
+    except (ValueError, KeyError, TypeError, RecursionError, OverflowError):
         return None
     return Inbound(kind, relay, conn, key, n, path, query, headers, remote, code, reason, data)
 
@@ -156,6 +156,9 @@ class Announcement:
             matched whole), besides ``/_nbws/ws`` which every relay serves.
         plots: live plot name -> its meta message (the page's first message).
         channels: channel name -> policy.
+        version: grows with every announcement a kernel writes (microseconds
+            of its clock, or the last plus one), so a relay ignores an older one
+            written late or replayed.
     """
 
     node: str
@@ -163,24 +166,27 @@ class Announcement:
     sockets: tuple[str, ...] = ()
     plots: dict[str, str] = field(default_factory=dict)
     channels: dict[str, str] = field(default_factory=dict)
+    version: int = 0
 
 
 def _mac(secret: str, body: bytes) -> str:
     return hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
 
 
-def encode_announcement(a: Announcement, secret: str | None) -> bytes:
-    """The stored form: the body (JSON), signed when there is a secret. Pure."""
+def encode_announcement(a: Announcement, secret: str | None, app: str = "", version: int | None = None) -> bytes:
+    """The stored form: the body (JSON, with the app's name and the version:
+    the signature covers both, so one app's announcement cannot be replayed
+    as another's, nor an older one as new), signed when there is a secret. Pure."""
     body = json.dumps({
-        "node": a.node, "sockets": list(a.sockets), "plots": a.plots, "channels": a.channels,
+        "app": app, "v": a.version if version is None else version, "node": a.node, "sockets": list(a.sockets), "plots": a.plots, "channels": a.channels,
         "pages": {p: [ct, base64.b64encode(b).decode()] for p, (ct, b) in a.pages.items()},
     }, separators=(",", ":")).encode()
     return json.dumps({"mac": _mac(secret, body) if secret else None}).encode() + b"\n" + body
 
 
-def decode_announcement(raw: bytes, secret: str | None) -> Announcement | None:
-    """The announcement in ``raw``; None when it is malformed or, with a
-    ``secret``, not signed with it. Pure, never raises."""
+def decode_announcement(raw: bytes, secret: str | None, app: str | None = None) -> Announcement | None:
+    """The announcement in ``raw``; None when it is malformed, with a
+    ``secret`` not signed with it, or (``app`` given) for another app. Pure, never raises."""
     end = raw.find(b"\n")
     if end < 0:
         return None
@@ -190,12 +196,17 @@ def decode_announcement(raw: bytes, secret: str | None) -> Announcement | None:
         if secret and not (isinstance(mac, str) and hmac.compare_digest(mac, _mac(secret, body))):
             return None
         v: Any = json.loads(body)
+        if app is not None and v.get("app", "") != app:
+            return None
+        version = v.get("v", 0)
+        if type(version) is not int:
+            return None
         pages = {str(p): (str(ct), base64.b64decode(b64, validate=True)) for p, (ct, b64) in v["pages"].items()}
         sockets = tuple(str(s) for s in v["sockets"])
         for pattern in sockets:
             re.compile(pattern)
         plots = {str(k): str(m) for k, m in v["plots"].items()}
         channels = {str(k): str(p) for k, p in v["channels"].items() if p in ("latest", "all")}
-        return Announcement(str(v["node"]), pages, sockets, plots, channels)
-    except (ValueError, KeyError, TypeError, AttributeError, RecursionError, re.error):
+        return Announcement(str(v["node"]), pages, sockets, plots, channels, version)
+    except (ValueError, KeyError, TypeError, AttributeError, RecursionError, OverflowError, re.error):
         return None
