@@ -50,6 +50,7 @@ _RANGES: dict[str, tuple[Callable[[Any], bool], str]] = {
     "backplane_buffer_bytes": (lambda v: v >= 1, "at least 1"),
     "backplane_log_length": (lambda v: v >= 1, "at least 1"),
     "backplane_resume_wait": (lambda v: v >= 0, "0 or more seconds"),
+    "max_remote_sockets": (lambda v: v >= 1, "at least 1"),
 }
 
 
@@ -239,6 +240,12 @@ class ServerConfig(LoggingConfigurable):
         "and plots) with it, and a relay started with it serves only what is signed. On a Redis backplane the "
         "Redis URL (its password) is the credential that matters; the secret keeps a relay from serving an "
         "announcement written by anything else on that Redis. None: announcements are not signed.",
+    ).tag(config=True)
+    max_remote_sockets = Int(
+        10_000,
+        help="Most sockets of pages on nbws relays a kernel holds at once (each a WebSocket on the app's handlers); "
+        "past it a relay's new socket is closed with 1013 (try again later). A kernel's own sockets count against "
+        "max_connections instead.",
     ).tag(config=True)
 
     @validate(*_RANGES)

@@ -12,13 +12,16 @@ import struct
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from websockets.asyncio.client import connect
 
 import nbws
 from nbws.relay import relay_stats, start_relay
+from nbws.relay.plots import PlotMirror
 from nbws.relay.wire import (
+    INBOX,
     Announcement,
     Inbound,
     decode_announcement,
@@ -49,12 +52,13 @@ def kernel_app(seen: list[Any]) -> nbws.App:
 Body = Callable[[nbws.Server, list[nbws.Server], list[Any]], Awaitable[None]]
 
 
-def with_relays(body: Body, secrets_: tuple[str | None, ...] = ("k",)) -> None:
-    """A kernel (relay_secret "k") and one relay per secret, in this process, around ``body``."""
+def with_relays(body: Body, secrets_: tuple[str | None, ...] = ("k",), **traits: Any) -> None:
+    """A kernel (relay_secret "k", and ``traits``) and one relay per secret, in this process, around ``body``."""
     async def main() -> None:
         seen: list[Any] = []
         app_name = "r" + secrets.token_hex(4)
-        server = nbws.start_server(app=kernel_app(seen), app_name=app_name, ping_interval=None, relay_secret="k")
+        server = nbws.start_server(app=kernel_app(seen), app_name=app_name, ping_interval=None, relay_secret="k",
+                                   **traits)
         relays: list[nbws.Server] = []
         try:
             relays = [start_relay(app_name, "memory", ping_interval=None, relay_secret=s) for s in secrets_]
@@ -153,6 +157,58 @@ def test_decoders_never_raise_on_what_a_broker_holds(raw: bytes) -> None:
     decode_announcement(b'{"mac":null}\n' + raw, None)
 
 
+_json = st.recursive(st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=8),
+                     lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=4), inner, max_size=3),
+                     max_leaves=8)
+
+
+@given(st.fixed_dictionaries({
+    "t": st.sampled_from(["open", "msg", "close"]), "r": _json | st.text(), "c": _json | st.text(),
+    "k": _json | st.text(), "n": _json | st.integers(), "p": _json | st.text(), "q": _json | st.text(),
+    "h": _json | st.lists(st.lists(_json, max_size=3), max_size=3), "a": _json | st.lists(_json, max_size=3),
+    "code": _json | st.integers(), "why": _json | st.text(), "x": _json | st.sampled_from([0, 1])}),
+    st.binary(max_size=20))
+def test_a_record_with_every_header_key_never_raises(header: dict[str, Any], body: bytes) -> None:
+    decode_inbound(json.dumps(header).encode() + b"\n" + body)
+
+
+@given(st.fixed_dictionaries({
+    "app": _json | st.text(), "v": _json | st.integers(), "node": _json | st.text(),
+    "pages": _json | st.dictionaries(st.text(max_size=4), st.lists(_json | st.text(), max_size=3), max_size=2),
+    "sockets": _json | st.lists(st.text(max_size=12), max_size=3), "plots": _json, "channels": _json}))
+def test_an_announcement_with_every_key_never_raises(body: dict[str, Any]) -> None:
+    decode_announcement(b'{"mac":null}\n' + json.dumps(body).encode(), None)
+
+
+_RECORD = {"t": "open", "r": "n", "c": "1", "k": "", "n": 0, "p": "/", "q": "", "h": [], "a": ["h", 1],
+           "code": 1000, "why": "", "x": 0}
+
+
+@pytest.mark.parametrize("raw", [
+    json.dumps(dict(_RECORD, a=["h", 1e400])).replace("Infinity", "1e400").encode() + b"\n",  # OverflowError
+    json.dumps(dict(_RECORD, a=["h", float("nan")])).encode() + b"\n",
+    json.dumps(dict(_RECORD, a={"x": 1, "y": 2})).encode() + b"\n",
+])
+def test_crafted_records_are_not_records(raw: bytes) -> None:
+    assert decode_inbound(raw) is None
+
+
+def test_crafted_announcements_and_plot_answers_are_refused() -> None:
+    body = {"node": "n", "pages": {}, "sockets": ["a{4294967296}"], "plots": {}, "channels": {}}
+    assert decode_announcement(b'{"mac":null}\n' + json.dumps(body).encode(), None) is None
+    mirror = PlotMirror("p", "{}", lambda: None, lambda *a: None)
+    meta = '{"a":1}'.encode("utf-16")  # JSON, but not UTF-8
+    PlotMirror.answer.__wrapped__(mirror, struct.pack("<I", len(meta)) + meta + b"history")  # (off the I/O thread)
+    assert mirror.meta == "{}" and mirror.history is None
+
+
+def test_an_announcement_is_bound_to_its_app() -> None:
+    a = Announcement("k1", version=7)
+    raw = encode_announcement(a, "s", "cs101")
+    assert decode_announcement(raw, "s", "cs101") == a
+    assert decode_announcement(raw, "s", "cs102") is None  # replayed into another app on the same Redis
+
+
 def test_a_relay_started_after_the_points_gets_the_plot_history_from_the_kernel() -> None:
     async def main() -> None:
         app_name = "p" + secrets.token_hex(4)
@@ -174,3 +230,71 @@ def test_a_relay_started_after_the_points_gets_the_plot_history_from_the_kernel(
             server.stop()
 
     run(main)
+
+
+def test_remote_sockets_past_the_kernels_bound_are_closed_1013() -> None:
+    async def body(server: nbws.Server, relays: list[nbws.Server], seen: list[Any]) -> None:
+        socks = [await connect(relays[0].ws_url + "_nbws/ws") for _ in range(5)]
+        try:
+            async with asyncio.timeout(5):
+                for ws in socks[3:]:
+                    await ws.wait_closed()
+            assert [ws.close_code for ws in socks[3:]] == [1013, 1013]
+            assert server._endpoint is not None and server._endpoint.kernel.stats()["remote_sockets"] == 3
+        finally:
+            for ws in socks:
+                await ws.close()
+
+    with_relays(body, max_remote_sockets=3)
+
+
+def test_a_resent_message_is_handled_once_however_many_other_pages_sent(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("nbws.relay.kernel.MAX_KEYS", 5)  # keys of closed sessions kept (200,000)
+
+    async def body(server: nbws.Server, relays: list[nbws.Server], seen: list[Any]) -> None:
+        victim = Page()
+        await victim.open(relays[0].url)
+        await victim.send("answer", "victim")
+        await settle(lambda: not victim.unacked and seen == ["victim"])
+        others = [Page() for _ in range(12)]  # every page a key; the plain sockets' keys go when they close
+        for k, page in enumerate(others):
+            await page.open(relays[1].url)
+            await page.send("answer", f"other-{k}")
+        plain = [await connect(relays[1].ws_url + "_nbws/ws") for _ in range(12)]
+        for k, ws in enumerate(plain):
+            await ws.send(json.dumps({"topic": "answer", "data": f"plain-{k}"}))
+        await settle(lambda: len(seen) == 25, message=lambda: seen)
+        for ws in plain:
+            await ws.close()
+        kernel = server._endpoint.kernel if server._endpoint is not None else None
+        assert kernel is not None
+        await settle(lambda: kernel.stats()["keys"] == 13, message=kernel.stats)  # 12 open sessions + the victim
+        await victim.close()
+        victim.unacked = [(1, '{"seq":1,"topic":"answer","data":"victim"}')]  # its ack was lost with its relay
+        await victim.open(relays[1].url)
+        await victim.send("answer", "victim-2")
+        await settle(lambda: "victim-2" in seen, message=lambda: seen)
+        assert seen.count("victim") == 1
+        for page in [victim, *others]:
+            await page.close()
+
+    with_relays(body, ("k", "k"))
+
+
+def test_a_poison_record_is_skipped_and_the_records_after_it_are_handled() -> None:
+    async def body(server: nbws.Server, relays: list[nbws.Server], seen: list[Any]) -> None:
+        assert server._endpoint is not None
+        bp = server._endpoint.router.backplane
+        poison = json.dumps(dict(_RECORD, r="fake", a=["h", 1e400])).replace("Infinity", "1e400").encode() + b"\n"
+        good = encode_inbound(Inbound("open", "fake", "2", path="/_nbws/ws"))
+
+        async def both() -> None:  # one batch: the poison first
+            await bp.enqueue(INBOX, poison)
+            await bp.enqueue(INBOX, good)
+
+        await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(both(), server._endpoint.io.loop))
+        kernel = server._endpoint.kernel
+        await settle(lambda: kernel.stats()["remote_sockets"] == 1, message=kernel.stats)
+        assert bp.bad == 1
+
+    with_relays(body)

@@ -233,7 +233,8 @@ class Backplane(abc.ABC):
 
     @abc.abstractmethod
     async def ack(self, queue: str, group: str, ids: list[str]) -> int:
-        """Done with these entries: they are never delivered again. How many were pending."""
+        """Done with these entries: they are never delivered again, and deleted (a queue has one
+        consumer group). How many were pending."""
 
     @abc.abstractmethod
     async def pending(self, queue: str, group: str, consumer: str, count: int) -> list[Entry]:

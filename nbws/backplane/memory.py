@@ -156,10 +156,14 @@ class MemoryBackplane(Backplane):
         return [Entry(i, p) for i, p in fresh]
 
     async def ack(self, queue: str, group: str, ids: list[str]) -> int:
-        g = self._queue(queue).groups.get(group)
+        q = self._queue(queue)
+        g = q.groups.get(group)
         if g is None:
             return 0
-        return sum(1 for i in ids if g.pending.pop(i, None) is not None)
+        done = sum(1 for i in ids if g.pending.pop(i, None) is not None)
+        for i in ids:  # deleted once acknowledged (a queue has one group), as on Redis
+            q.entries.pop(i, None)
+        return done
 
     async def pending(self, queue: str, group: str, consumer: str, count: int) -> list[Entry]:
         q = self._queue(queue)

@@ -4,7 +4,8 @@ Fan-out is Redis pub/sub on one channel per app (``nbws:{app}:bus``) and one
 per node (``nbws:{app}:node:{id}``, :meth:`send_to`); logs and queues are
 Redis Streams (``nbws:{app}:log:{key}``, ``nbws:{app}:q:{name}``: ``XADD``
 with ``MAXLEN ~``, ``XRANGE``, consumer groups with ``XREADGROUP`` /
-``XACK`` / ``XAUTOCLAIM``); values are plain keys (``nbws:{app}:kv:{key}``). redis-py's asyncio client, on the I/O thread.
+``XACK`` + ``XDEL`` / ``XAUTOCLAIM``: a queue has one consumer group, and
+an acknowledged entry is deleted, so the stream holds what waits); values are plain keys (``nbws:{app}:kv:{key}``). redis-py's asyncio client, on the I/O thread.
 
 The failure policy (the README's "Past one process"):
 
@@ -384,7 +385,14 @@ class RedisBackplane(Backplane):
         if not ids:
             return 0
         name = f"{self.prefix}q:{queue}"
-        return int(await self._grouped(name, group, lambda: self._client.xack(name, group, *ids)))
+
+        async def both() -> Any:  # acknowledged entries go (a queue has one group): Redis holds what waits
+            pipe = self._client.pipeline(transaction=False)
+            pipe.xack(name, group, *ids)
+            pipe.xdel(name, *ids)
+            return (await pipe.execute())[0]
+
+        return int(await self._grouped(name, group, both))
 
     async def pending(self, queue: str, group: str, consumer: str, count: int) -> list[Entry]:
         name = f"{self.prefix}q:{queue}"

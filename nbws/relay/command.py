@@ -14,8 +14,10 @@ from ..server import Server, _launch, _serve_forever
 
 __all__ = ["start_relay", "run_relay", "RELAY_DEFAULTS"]
 
-RELAY_DEFAULTS: dict[str, Any] = {"max_connections": 20_000, "backlog": 4096, "max_pending_per_address": 1024}
-"""A relay serves a lecture hall (many students, often behind one NAT address): these unless given."""
+RELAY_DEFAULTS: dict[str, Any] = {"max_connections": 20_000, "backlog": 4096, "max_pending_per_address": 1024,
+                                  "max_message_size": 1024 * 1024}
+"""A relay serves a lecture hall (many students, often behind one NAT address): these unless given.
+Its pages' messages go to the app's queue in Redis, so they are limited to 1 MiB (close code 1009)."""
 
 
 def start_relay(app_name: str, backplane: str, host: str = "127.0.0.1", port: int | None = None,

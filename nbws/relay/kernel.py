@@ -39,7 +39,7 @@ import json
 import logging
 import struct
 import time
-from collections import OrderedDict, deque
+from collections import deque
 from typing import TYPE_CHECKING, Any
 
 from ..backplane import EMIT, PLOT, parse_id
@@ -48,6 +48,7 @@ from ..boundary.replay import sequenced
 from ..errors import BackplaneUnavailableError
 from ..messages import Headers, Request
 from ..websocket import WebSocket
+from .ledger import Keys, Ledger
 from .remote import RemoteLink
 from .tasks import Backoff, keep
 from .wire import (
@@ -79,7 +80,7 @@ RELAY_TIMEOUT = 5 * ALIVE_EVERY
 """Seconds without a relay's heartbeat before its pages' sockets close (1006)."""
 BATCH = 512
 MAX_KEYS = 200_000
-"""Idempotency keys remembered (the least recently used are forgotten)."""
+"""Idempotency keys of closed sessions remembered (for ``session_timeout``; past this many the oldest go)."""
 GONE = "1012 the app's kernel no longer knows this socket (it restarted, or lost the relay): reconnect"
 """The close the kernel asks a relay for when a page talks to a socket it does not have."""
 MAX_DROPPED = 100_000
@@ -96,7 +97,12 @@ class KernelSide:
         self.relays: dict[str, float] = {}
         self.dropped: dict[str, list[str]] = {}
         """relay -> its sockets closed here when it went silent (it is told to close them if it comes back)."""
-        self.seen: OrderedDict[str, int] = OrderedDict()
+        self.keys = Keys(endpoint.settings.session_timeout, MAX_KEYS)
+        """Idempotency keys of the messages handled."""
+        self.ledger = Ledger(endpoint.settings.receive_buffer_size, BATCH)
+        """Messages handed to the handler plane and not yet dequeued there (acknowledged once they are)."""
+        self.refused = 0
+        """Remote sockets refused at ``max_remote_sockets``."""
         self.handled = 0
         """Inbound messages handed to the handler plane."""
         self.repeats = 0
@@ -210,9 +216,12 @@ class KernelSide:
                 del self.relays[relay]
                 gone = self.dropped.setdefault(relay, [])
                 for key in [k for k in self.sockets if k[0] == relay]:
-                    self._closed(self.sockets.pop(key), 1006, "the page's relay stopped answering")
+                    user = self.sockets[key]
+                    self._forget(key)
+                    self._closed(user, 1006, "the page's relay stopped answering")
                     if sum(map(len, self.dropped.values())) < MAX_DROPPED:
                         gone.append(key[1])
+        self.keys.sweep()
         if not self._stopping:
             self._sweeper = self.ep.io.loop.call_later(ALIVE_EVERY, self._sweep)
 
@@ -249,57 +258,84 @@ class KernelSide:
                 elif loop.time() >= claim_at:
                     entries = await self.bp.claim(INBOX, GROUP, node, CLAIM_IDLE, BATCH)
                     claim_at = loop.time() + CLAIM_IDLE / 2
+                elif self.ledger.room() == 0:  # the handler plane is behind: the rest waits in the queue
+                    await self.ledger.wait_room(1.0)
+                    entries = []
                 else:
-                    entries = await self.bp.take(INBOX, GROUP, node, BATCH, 1.0)
+                    entries = await self.bp.take(INBOX, GROUP, node, self.ledger.room(), 1.0)
+                now: list[str] = []  # acknowledged at once; a message once the handler plane dequeued it
                 for entry in entries:
-                    record = decode_inbound(entry.payload)
-                    if record is None:
-                        self.bp.bad += 1
-                    else:
-                        self._handle(record)
-                if entries:
-                    await self.bp.ack(INBOX, GROUP, [e.id for e in entries])
+                    if not self._take(entry.id, entry.payload):
+                        now.append(entry.id)
+                now += self.ledger.done()
+                if now:
+                    await self.bp.ack(INBOX, GROUP, now)
                 retry.ok()
             except BackplaneUnavailableError as exc:
                 recover = True
                 await retry.failed(exc)
 
+    def _take(self, entry_id: str, payload: bytes) -> bool:
+        """One queue entry: True when it went to the handler plane as a message (acknowledged once
+        dequeued there). A malformed entry, or one whose handling fails, is counted and skipped
+        (acknowledged: it would fail again). I/O thread."""
+        try:
+            record = decode_inbound(payload)
+            if record is not None:
+                return self._handle(record, entry_id)
+        except Exception:
+            log.exception("nbws: a record from the relays' queue could not be handled; skipped")
+        self.bp.bad += 1
+        return False
+
     @on_io_thread
-    def _handle(self, r: Inbound) -> None:
-        """One record: handed to the handler plane (in order)."""
+    def _handle(self, r: Inbound, entry_id: str = "") -> bool:
+        """One record: handed to the handler plane (in order). True for a message handed over."""
         where = (r.relay, r.conn)
         self.relays.setdefault(r.relay, time.monotonic())
         if r.kind == "open":
             if where not in self.sockets:
                 self._open(r)
-            return
+            return False
         user = self.sockets.get(where)
         if r.kind == "close":
             if user is not None:
-                del self.sockets[where]
+                self._forget(where)
                 self._closed(user, r.code, r.reason)
-            return
-        last = self.seen.get(r.key)
-        if last is not None and r.n <= last:
+            return False
+        if self.keys.repeat(r.key, r.n):
             self.repeats += 1
-            return
+            return False
         if user is None:  # not marked as seen: the page sends it again after it reconnects
             self.orphans += 1
             self.send(r.relay, CLOSE, r.conn, GONE)
-            return
-        self.seen[r.key] = r.n
-        self.seen.move_to_end(r.key)
-        if len(self.seen) > MAX_KEYS:
-            self.seen.popitem(last=False)
+            return False
+        self.keys.mark(r.key, r.n, where)
         self.handled += 1
+        self.ledger.handed(where, entry_id, len(r.data))
         data = r.data
         deliver(self.ep.plane, lambda: user._deliver(data), now=True)
+        return True
+
+    def _forget(self, where: tuple[str, str]) -> None:
+        """A remote socket is gone: out of the books (what it had waiting is released)."""
+        del self.sockets[where]
+        self.ledger.closed(where)
+        self.keys.closed(where)
+
+    def _dequeued(self, relay: str, conn: str) -> None:
+        """The handler plane took one of the socket's messages (from ``RemoteLink.message_handled``)."""
+        self.ledger.handled((relay, conn))
 
     def _open(self, r: Inbound) -> None:
         ep = self.ep
         request = Request("GET", r.path, r.query, Headers(r.headers), remote_addr=r.remote,
                           raw_path=r.path + (f"?{r.query}" if r.query else ""))
-        user = WebSocket(RemoteLink(self.send, r.relay, r.conn), ep.plane, request, None,
+        if len(self.sockets) >= ep.settings.max_remote_sockets:
+            self.refused += 1
+            self.send(r.relay, CLOSE, r.conn, "1013 the app's kernel has too many sockets: try again later")
+            return
+        user = WebSocket(RemoteLink(self.send, r.relay, r.conn, self._dequeued), ep.plane, request, None,
                          ep.settings.close_on_handler_error, r.remote)
         self.sockets[(r.relay, r.conn)] = user
         on_open = ep.spec.on_ws_open if ep.spec.accepts_websocket(r.path) else None
@@ -359,4 +395,6 @@ class KernelSide:
         """Counters, for tests and the relay's status."""
         return {"handled": self.handled, "repeats": self.repeats, "orphans": self.orphans,
                 "remote_sockets": len(self.sockets), "relays": len(self.relays), "emits_waiting": len(self._emits),
-                "emits_dropped": self.emits_dropped}
+                "emits_dropped": self.emits_dropped,
+                "waiting": self.ledger.waiting, "waiting_bytes": self.ledger.waiting_bytes, "keys": len(self.keys.seen),
+                "refused": self.refused}

@@ -72,12 +72,12 @@ class PlotMirror:
         if isinstance(data, str) or len(data) < 4:
             return
         (size,) = struct.unpack_from("<I", data)
-        meta = data[4:4 + size]
         try:
+            meta = data[4:4 + size].decode("utf-8")  # (json.loads would take UTF-16 and UTF-32 bytes too)
             json.loads(meta)
-        except ValueError:
+        except (ValueError, RecursionError):
             return
-        self.meta = meta.decode()
+        self.meta = meta
         self.history = bytes(data[4 + size:])
         self.frames.clear()
         self.frames_bytes = 0
