@@ -56,7 +56,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                     "browsers' messages to the kernel exactly once, until Ctrl-C or SIGTERM. Several relays of one "
                     "app may run behind a load balancer; a page whose relay dies resumes on another.")
     relay.add_argument("--app", required=True, metavar="NAME", help="the app's name (the kernel's app_name)")
-    relay.add_argument("--backplane", required=True, metavar="URL", help="the Redis URL the kernel uses")
+    relay.add_argument("--backplane", default=None, metavar="URL",
+                       help="the Redis URL the kernel uses (default: the NBWS_BACKPLANE environment variable; "
+                            "prefer it when the URL holds a password: the command line is visible to every user "
+                            "of the machine)")
     relay.add_argument("--host", default="127.0.0.1",
                        help="address to bind (default: 127.0.0.1; any other address requires a token)")
     relay.add_argument("--port", type=int, default=None, help="port (default: a free port)")
@@ -85,8 +88,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         logging.basicConfig(level=logging.INFO, format="%(message)s")
         secret = args.secret or os.environ.get("NBWS_RELAY_SECRET") or None
+        backplane = args.backplane or os.environ.get("NBWS_BACKPLANE")
+        if not backplane:
+            parser.error("nbws relay needs the app's Redis URL: --backplane URL or NBWS_BACKPLANE=URL")
         try:
-            run_relay(args.app, args.backplane, args.host, args.port, token=args.token, relay_secret=secret)
+            run_relay(args.app, backplane, args.host, args.port, token=args.token, relay_secret=secret)
         except (NbwsError, ValueError, ImportError, OSError) as exc:
             parser.error(str(exc))
     return 0

@@ -174,11 +174,12 @@ class Relay:
         import select
 
         self.log = tempfile.TemporaryFile()
-        args = [sys.executable, "-m", "nbws", "relay", "--app", app, "--backplane", backplane]
+        args = [sys.executable, "-m", "nbws", "relay", "--app", app]  # secrets in the environment, as the README says
+        env = {**os.environ, "PYTHONPATH": ROOT, "NBWS_BACKPLANE": backplane}
+        env.pop("NBWS_RELAY_SECRET", None)
         if secret:
-            args += ["--secret", secret]
-        self.process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=self.log, cwd=ROOT,
-                                        env={**os.environ, "PYTHONPATH": ROOT})
+            env["NBWS_RELAY_SECRET"] = secret
+        self.process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=self.log, cwd=ROOT, env=env)
         assert self.process.stdout is not None
         ready, _, _ = select.select([self.process.stdout], [], [], timeout)
         line = self.process.stdout.readline().decode() if ready else ""

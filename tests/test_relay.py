@@ -298,3 +298,21 @@ def test_a_poison_record_is_skipped_and_the_records_after_it_are_handled() -> No
         assert bp.bad == 1
 
     with_relays(body)
+
+
+def test_the_relays_own_token_cookie_is_not_forwarded_to_the_kernel() -> None:
+    from nbws.relay.pages import _without_token
+
+    assert _without_token("a=1; nbws_token=secret; b=2") == "a=1; b=2"
+    assert _without_token("nbws_token=secret") == ""
+
+
+def test_the_relay_command_takes_its_redis_url_from_the_environment() -> None:
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k != "NBWS_BACKPLANE"}
+    done = subprocess.run([sys.executable, "-m", "nbws", "relay", "--app", "x"], capture_output=True, text=True,
+                          timeout=30, env=env)
+    assert done.returncode == 2 and "NBWS_BACKPLANE" in done.stderr

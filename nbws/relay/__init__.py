@@ -4,7 +4,9 @@ sockets for a kernel, through the backplane (``nbws.backplane``).
 ``node`` (a relay's side: what the kernel announced, the pages' traffic),
 ``pages`` (one page's socket and the resumable session), ``plots`` (a
 plot's mirror), ``kernel`` (a kernel's side: announcing, the inbound queue,
-numbered emits), ``remote`` (a page on a relay as the kernel's WebSocket),
+numbered emits), ``ledger`` (the kernel's books: what waits for its handlers,
+idempotency keys), ``tasks`` (loops that must not die), ``remote`` (a page on
+a relay as the kernel's WebSocket),
 ``wire`` (what they say to each other), ``command`` (starting a relay).
 See the README's "nbws relay" and docs/architecture.md.
 """

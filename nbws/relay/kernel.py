@@ -11,7 +11,9 @@ A server with user code whose backplane is shared (``app_name``) runs one
 * **Inbound**: one task takes the relays' records from the consumer-group
   queue ``relay-in``, hands each to the handler plane (the socket's open, its
   messages, its close: a :class:`nbws.WebSocket` per page, on the app's
-  usual handlers) and acknowledges the batch once handed over. A message
+  usual handlers), and acknowledges an entry once the handler plane has
+  taken its message (``ledger``: it takes no more while ``receive_buffer_size``
+  bytes or 10,000 messages wait there; the rest waits in the queue). A message
   whose idempotency key and number were handled before is skipped, so a
   message a page sent again through another relay is handled once. After a
   broker error it reads its own pending entries again first; entries of a

@@ -11,7 +11,8 @@ Every record for the kernel (opens, messages, closes) goes through one
 ordered outbox written to the queue one entry at a time (a page's messages
 stay in order; a message is acknowledged to its page once it is in the
 queue). While the broker is down the outbox waits, up to
-``backplane_buffer_messages``; a page whose message would pass that bound is
+``backplane_buffer_messages`` records and ``backplane_buffer_bytes`` bytes; a
+page whose message would pass either bound (or its share of the bytes) is
 closed with 1013 (it comes back later and sends again what was not
 acknowledged). Emits from the kernel carry their number in the app's log and
 go to the session pages in one shared frame, and unnumbered to the others.

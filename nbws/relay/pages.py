@@ -50,6 +50,12 @@ _ID = re.compile(r"[A-Za-z0-9_-]{16,64}")
 _HEADERS = ("origin", "user-agent", "accept-language", "cookie")
 
 
+def _without_token(cookie: str) -> str:
+    """A cookie header without the relay's own ``nbws_token`` (the kernel's app has no use for it). Pure."""
+    return "; ".join(part for part in (p.strip() for p in cookie.split(";"))
+                     if part and not part.startswith("nbws_token="))
+
+
 def _control(message: str) -> dict[str, Any] | None:
     if len(message) > 1024 or not message.startswith(CONTROL):
         return None
@@ -126,7 +132,8 @@ class RelayPage:
         """The record of this socket's open."""
         user = self.conn.user
         request = user.request if user is not None else None
-        headers = tuple((k, v) for k, v in request.headers.items() if k.lower() in _HEADERS) if request else ()
+        headers = tuple((k, _without_token(v) if k.lower() == "cookie" else v) for k, v in request.headers.items()
+                        if k.lower() in _HEADERS) if request else ()
         return Inbound("open", self.side.node, self.id, path=request.path if request else "/",
                        query=request.query_string if request else "", headers=headers, remote=self.conn.peer_address)
 
