@@ -5,7 +5,8 @@ relay`` commands, shared by the module's tests (in file order: the kernel's
 restart is last). Pages speak nbws.js's session protocol (tests/relay_pages.py).
 
 What is checked is what users see: a Redis outage longer than the kernel's
-relay timeout loses no answer; a Redis that answers with an error (OOM under
+relay timeout loses no answer (and the announcement written last after it is
+the newest); a Redis that answers with an error (OOM under
 ``maxmemory``) stops nothing; emits published while a relay's subscription
 was cut reach its pages, every one, in order; a restarted kernel has its
 pages reconnect instead of talking to nobody; a page that floods a relay
@@ -202,6 +203,39 @@ def test_a_busy_kernel_takes_no_more_than_its_bound_and_redis_keeps_only_what_wa
 
     try:
         run(main, 90)
+    finally:
+        client.close()
+
+
+def test_the_newest_announcement_is_stored_last_after_an_outage(hall: Hall) -> None:
+    import nbws
+    from nbws.relay.wire import decode_announcement
+
+    client = hall.client()
+    app = "ann" + secrets.token_hex(4)
+
+    def plots() -> list[str] | None:
+        raw = client.get(f"nbws:{app}:kv:relay:announce")
+        found = decode_announcement(raw, None, app) if raw else None
+        return sorted(found.plots) if found else None
+
+    async def main() -> None:
+        server = nbws.start_server(app=nbws.App(), app_name=app, backplane=hall.redis.url, ping_interval=None)
+        try:
+            hall.redis.stop()
+            nbws.LivePlot("a", server=server)
+            await asyncio.sleep(4)  # the outage: the first announcement's retries back off meanwhile
+            nbws.LivePlot("b", server=server)
+            await asyncio.sleep(0.3)
+            hall.redis.start()
+            await until(lambda: plots() == ["a", "b"], "the announcement with both plots", 30)
+            await asyncio.sleep(2.5)  # (an observation window: no older announcement overwrites it)
+            assert plots() == ["a", "b"]
+        finally:
+            server.stop()
+
+    try:
+        run(main, 60)
     finally:
         client.close()
 
