@@ -22,6 +22,12 @@ A server with user code whose backplane is shared (``app_name``) runs one
   same and a page can resume on any of them. While the broker is down emits
   wait (at most ``backplane_buffer_messages``; past that the oldest are
   dropped and counted).
+* **Sockets served on the I/O thread** (``Routes.add_socket(...,
+  relayed=True)``: the classroom's): a relay's socket on such a path is a
+  :class:`~nbws.relay.peers.RemotePeer` handed to the service's ``opened``
+  (on the I/O thread, no handler plane); its messages and close come from the
+  queue like the app's sockets', what the service sends goes back grouped per
+  relay (:class:`~nbws.relay.peers.Outgoing`).
 * **Relays' liveness**: a relay silent for 10 s is gone; its pages' sockets
   close here with 1006.
 """
@@ -41,8 +47,10 @@ from ..backplane import EMIT, PLOT, parse_id
 from ..boundary import deliver, on_io_thread
 from ..boundary.replay import sequenced
 from ..errors import BackplaneUnavailableError
+from ..io.routes import tell
 from ..messages import Headers, Request
 from ..websocket import WebSocket
+from .peers import Outgoing, RemotePeer
 from .remote import RemoteLink
 from .wire import (
     ALIVE,
@@ -82,6 +90,9 @@ class KernelSide:
         self.ep = endpoint
         self.bp = endpoint.router.backplane
         self.sockets: dict[tuple[str, str], WebSocket] = {}
+        self.peers: dict[tuple[str, str], RemotePeer] = {}
+        """Sockets on relays served by this node's I/O thread (``Routes.relayed``)."""
+        self.out = Outgoing(self.send, endpoint.io.loop.call_soon)
         self.relays: dict[str, float] = {}
         self.seen: OrderedDict[str, int] = OrderedDict()
         self.handled = 0
@@ -136,13 +147,15 @@ class KernelSide:
     def announcement(self) -> Announcement:
         """What a relay needs to serve this server's app, now."""
         ep = self.ep
-        pages = {path: (ctype, body) for path, (body, ctype) in ep.routes.pages.items()}
+        pages = {path: (ctype, body) for path, (body, ctype) in ep.routes.pages.items()
+                 if path not in ep.routes.private}
         for prefix, spec, _, _ in ep.spec.static.routes:
             if spec.text is not None:
                 pages[prefix or "/"] = (spec.content_type or "text/html; charset=utf-8", spec.text)
         plots = {name: thing._meta() for (kind, name), thing in ep.live.items() if kind == PLOT}
         channels = {name: thing.policy for (kind, name), thing in ep.live.items() if kind != PLOT}
-        return Announcement(self.bp.node, pages, ep.spec.ws_patterns, plots, channels)
+        return Announcement(self.bp.node, pages, ep.spec.ws_patterns, plots, channels,
+                            tuple(sorted(ep.routes.relayed)))
 
     async def _announce(self) -> None:
         raw = encode_announcement(self.announcement(), self.ep.settings.relay_secret)
@@ -172,6 +185,8 @@ class KernelSide:
                 del self.relays[relay]
                 for key in [k for k in self.sockets if k[0] == relay]:
                     self._closed(self.sockets.pop(key), 1006, "the page's relay stopped answering")
+                for key in [k for k in self.peers if k[0] == relay]:
+                    self.peers.pop(key).gone()
         if not self._stopping:
             self._sweeper = self.ep.io.loop.call_later(ALIVE_EVERY, self._sweep)
 
@@ -231,14 +246,21 @@ class KernelSide:
         where = (r.relay, r.conn)
         self.relays.setdefault(r.relay, time.monotonic())
         if r.kind == "open":
-            if where not in self.sockets:
+            if r.path in self.ep.routes.relayed:
+                if where not in self.peers:
+                    self._open_peer(r)
+            elif where not in self.sockets:
                 self._open(r)
             return
         user = self.sockets.get(where)
+        peer = self.peers.get(where)
         if r.kind == "close":
             if user is not None:
                 del self.sockets[where]
                 self._closed(user, r.code, r.reason)
+            if peer is not None:
+                del self.peers[where]
+                peer.gone()
             return
         last = self.seen.get(r.key)
         if last is not None and r.n <= last:
@@ -248,6 +270,11 @@ class KernelSide:
         self.seen.move_to_end(r.key)
         if len(self.seen) > MAX_KEYS:
             self.seen.popitem(last=False)
+        if peer is not None:
+            self.handled += 1
+            if peer.listener is not None and not peer.lost:
+                tell(peer.listener, peer.as_conn(), r.data)
+            return
         if user is None:
             self.orphans += 1
             return
@@ -272,6 +299,16 @@ class KernelSide:
                 user._run_callback(on_open, user)
 
         deliver(ep.plane, job)
+
+    def _open_peer(self, r: Inbound) -> None:
+        """A socket on a relay for a service on this I/O thread (a classroom's student or view)."""
+        opened = self.ep.routes.sockets.get(r.path)
+        peer = RemotePeer(self.out, r.relay, r.conn, r.remote)
+        self.peers[(r.relay, r.conn)] = peer
+        if opened is None:
+            peer.start_close(1008, "no WebSocket route for this path")
+            return
+        opened(peer.as_conn())
 
     def _closed(self, user: WebSocket, code: int, reason: str) -> None:
         ep = self.ep
@@ -317,5 +354,6 @@ class KernelSide:
     def stats(self) -> dict[str, Any]:
         """Counters, for tests and the relay's status."""
         return {"handled": self.handled, "repeats": self.repeats, "orphans": self.orphans,
-                "remote_sockets": len(self.sockets), "relays": len(self.relays), "emits_waiting": len(self._emits),
+                "remote_sockets": len(self.sockets), "remote_peers": len(self.peers), "peer_messages": self.out.sent,
+                "relays": len(self.relays), "emits_waiting": len(self._emits),
                 "emits_dropped": self.emits_dropped}

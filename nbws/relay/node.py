@@ -47,10 +47,12 @@ from .wire import (
     HISTORY,
     HISTORY_ASK,
     INBOX,
+    MANY,
     SEND,
     Announcement,
     Inbound,
     decode_announcement,
+    decode_many,
     encode_inbound,
     sequenced_number,
     unsequenced,
@@ -81,6 +83,8 @@ class RelaySide:
         """The number (in the app's emit log) of the last emit relayed."""
         self.kernel = ""
         self.patterns: list[re.Pattern[str]] = []
+        self.relayed: frozenset[str] = frozenset()
+        """Paths of the kernel's I/O-thread sockets served here too (the classroom's)."""
         self.mirrors: dict[str, PlotMirror] = {}
         self.announced: Announcement | None = None
         self.forwarded = 0
@@ -101,6 +105,7 @@ class RelaySide:
         router, routes = self.ep.router, self.ep.routes
         router.listen(ANNOUNCED, "", lambda _: self.spawn(self.load()))
         router.listen(EMIT, "", self._emit)
+        router.listen(MANY, "", self._many)
         routes.add_socket(ENVELOPE_PATH, lambda conn: self._opened(conn, True))
         routes.socket_fallback = self._match
         self.spawn(self._sender())
@@ -167,6 +172,7 @@ class RelaySide:
         for path, (ctype, body) in a.pages.items():
             routes.add_page(path, body, ctype)
         self.patterns = [re.compile(p) for p in a.sockets]
+        self.relayed = frozenset(a.relayed)
         self.kernel = a.node
         for name, meta in a.plots.items():
             if name not in self.mirrors:
@@ -184,6 +190,8 @@ class RelaySide:
             self.bp.send_to(self.kernel, HISTORY_ASK, "", json.dumps([self.node, name]))
 
     def _match(self, path: str) -> SocketOpened | None:
+        if path in self.relayed:
+            return lambda conn: self._opened(conn, False)
         for pattern in self.patterns:
             if pattern.fullmatch(path):
                 return lambda conn: self._opened(conn, False)
@@ -199,6 +207,17 @@ class RelaySide:
         self.ep.router.listen(SEND, conn_id, lambda data: page.to_page(SEND, data))
         self.ep.router.listen(CLOSE, conn_id, lambda data: page.to_page(CLOSE, data))
         self.forward(page, page.opened(), None)
+
+    def _many(self, data: str | bytes) -> None:
+        """One message from the kernel for several of this relay's sockets."""
+        found = decode_many(data)
+        if found is None:
+            return
+        conns, message = found
+        for conn_id in conns:
+            page = self.pages.get(conn_id)
+            if page is not None:
+                page.to_page(SEND, message)
 
     def left(self, page: RelayPage, record: Inbound) -> None:
         """A page's socket is gone."""
