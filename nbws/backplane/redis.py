@@ -222,10 +222,12 @@ class RedisBackplane(Backplane):
         while not self._stopping and time.monotonic() < deadline:
             try:
                 numsub = await self._client.pubsub_numsub(self.bus)
+                if numsub and numsub[0][1] >= self._audience:
+                    break
             except errors:
-                break
-            if numsub and numsub[0][1] >= self._audience:
-                break
+                # not a reason to stop waiting: right after a restart the pool still hands out
+                # connections to the old server (each fails once); the wait is bounded anyway
+                pass
             await asyncio.sleep(0.05)
         self._pub_ok = True
         log.info("nbws: the backplane's publisher is back on %s", redacted(self.url))
