@@ -204,3 +204,24 @@ def test_take_waits_for_an_entry_then_returns(make: Make) -> None:
         assert await n[1].take("inbound", "kernel", "k", 10, 0.1) == []  # bounded wait, then empty
 
     with_nodes(make, 2, body)
+
+
+def test_a_log_keeps_its_epoch_until_it_is_lost(make: Make) -> None:
+    async def body(n: list[Backplane], inboxes: list[list[Envelope]]) -> None:
+        epoch = (await n[1].read("emit", "0-0", 10)).epoch  # made on first sight, before any entry
+        assert len(epoch) >= 12
+        first, at_first = await n[0].append_with_epoch("emit", b"e0")
+        assert first == "0-1" and at_first == epoch
+        for i in range(1, 8):  # past log_length=5: trimming is not a loss of the log
+            assert (await n[0].append_with_epoch("emit", f"e{i}".encode()))[1] == epoch
+        assert (await n[1].read("emit", "0-3", 10)).epoch == epoch  # what a reader sees
+        # the log is lost (a Redis restarted without persistence; here: its keys deleted) and grows again
+        if isinstance(n[0], MemoryBackplane):
+            n[0].hub.logs.pop("emit"), n[0].hub.log_next.pop("emit"), n[0].hub.epochs.pop("emit")
+        else:
+            await n[0]._client.delete(f"{n[0].prefix}log:emit", f"{n[0].prefix}epoch:emit")  # type: ignore[attr-defined]
+        again, new = await n[0].append_with_epoch("emit", b"new")
+        assert again == "0-1" and new != epoch, "a new log, a new epoch"
+        assert (await n[1].read("emit", "0-0", 10)).epoch == new
+
+    with_nodes(make, 2, body)

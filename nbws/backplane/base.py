@@ -13,6 +13,11 @@ of every node. It offers three things, all on the I/O thread (asyncio):
   to a page that reconnects to a different node. Entries have consecutive
   ids in the order appended (``0-1``, ``0-2`` ...: Redis Streams ids), so a
   reader learns whether it missed trimmed entries (:attr:`LogSlice.missed`).
+  Each log has an *epoch* (Centrifugo's offset + epoch): a random id made
+  when the log is first read or appended to, and made anew when the log is
+  lost (a Redis restarted without persistence) and starts again, so a reader
+  who kept a position (``0-57``) can tell whether it still means anything
+  (:meth:`append_with_epoch`, :attr:`LogSlice.epoch`).
 * **Values** (:meth:`put`, :meth:`get`): one record per key, for what a
   node that starts later must find (a kernel's announcement to relays).
 * **Queues** (:meth:`enqueue`, :meth:`take`, :meth:`ack`, :meth:`pending`,
@@ -85,10 +90,14 @@ class LogSlice:
         entries: the entries after the id, oldest first, at most ``limit``.
         missed: True when entries after the id were trimmed by the log's
             bound before this read (the reader has a gap: tell the page).
+        epoch: the log's epoch when it was read (made by the first read or
+            append; "" from a backplane that keeps no epochs). A position
+            taken in another epoch belongs to a log that was lost.
     """
 
     entries: tuple[Entry, ...]
     missed: bool
+    epoch: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -206,6 +215,11 @@ class Backplane(abc.ABC):
     @abc.abstractmethod
     async def append(self, key: str, payload: bytes) -> str:
         """Add to the log ``key`` (bounded: the oldest entries are trimmed); the new entry's id."""
+
+    async def append_with_epoch(self, key: str, payload: bytes) -> tuple[str, str]:
+        """:meth:`append`, and the log's epoch the entry belongs to ("" from a backplane
+        that keeps no epochs)."""
+        return await self.append(key, payload), ""
 
     @abc.abstractmethod
     async def read(self, key: str, after: str, limit: int) -> LogSlice:

@@ -58,6 +58,7 @@ from .wire import (
     ANNOUNCE_KEY,
     ANNOUNCED,
     EMIT_LOG,
+    EPOCH,
     GROUP,
     HISTORY,
     HISTORY_ASK,
@@ -102,6 +103,8 @@ class KernelSide:
         self.orphans = 0
         """Records for a socket this kernel does not know (its open went elsewhere, or was lost)."""
         self.emits_dropped = 0
+        self.log_epoch = ""
+        """The emit log's epoch of the last emit appended (relays hear when it changes)."""
         self._emits: deque[str] = deque()
         self._wake = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
@@ -341,7 +344,7 @@ class KernelSide:
                 continue
             text = self._emits[0]
             try:
-                entry = await self.bp.append(EMIT_LOG, text.encode())
+                entry, epoch = await self.bp.append_with_epoch(EMIT_LOG, text.encode())
             except BackplaneUnavailableError:
                 await asyncio.sleep(delay * random.uniform(0.8, 1.2))
                 delay = min(2.0, delay * 2)
@@ -349,7 +352,11 @@ class KernelSide:
             delay = 0.05
             if self._emits and self._emits[0] is text:
                 self._emits.popleft()
-            self.bp.publish(EMIT, "", sequenced(parse_id(entry)[1], text))
+            n = parse_id(entry)[1]
+            if epoch and epoch != self.log_epoch:  # a new log (or the first): relays hear it before its emits
+                self.log_epoch = epoch
+                self.bp.publish(EPOCH, "", f"{epoch} {n}")
+            self.bp.publish(EMIT, "", sequenced(n, text))
 
     def stats(self) -> dict[str, Any]:
         """Counters, for tests and the relay's status."""

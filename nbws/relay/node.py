@@ -44,6 +44,7 @@ from .wire import (
     ANNOUNCED,
     CLOSE,
     EMIT_LOG,
+    EPOCH,
     HISTORY,
     HISTORY_ASK,
     INBOX,
@@ -81,6 +82,8 @@ class RelaySide:
         self.pages: dict[str, RelayPage] = {}
         self.offset = 0
         """The number (in the app's emit log) of the last emit relayed."""
+        self.epoch = ""
+        """The emit log's epoch, as far as this relay knows ("": not yet)."""
         self.kernel = ""
         self.patterns: list[re.Pattern[str]] = []
         self.relayed: frozenset[str] = frozenset()
@@ -106,11 +109,13 @@ class RelaySide:
         router.listen(ANNOUNCED, "", lambda _: self.spawn(self.load()))
         router.listen(EMIT, "", self._emit)
         router.listen(MANY, "", self._many)
+        router.listen(EPOCH, "", self._new_epoch)
         routes.add_socket(ENVELOPE_PATH, lambda conn: self._opened(conn, True))
         routes.socket_fallback = self._match
         self.spawn(self._sender())
         self._alive()
         await self.load()
+        await self.catch_up()  # the log's epoch before any page is numbered (and the log's end)
 
     async def stop(self) -> None:
         """Tell the kernel the pages are gone (for at most a second), then stop."""
@@ -280,14 +285,25 @@ class RelaySide:
         if others:
             self.ep.broadcast(plain, others)
 
+    def _new_epoch(self, data: str | bytes) -> None:
+        """The kernel's first emit in a new epoch of the log comes next (numbered ``n``)."""
+        text = data if isinstance(data, str) else data.decode("utf-8", "replace")
+        epoch, _, n = text.partition(" ")
+        if self.epoch and epoch != self.epoch and n.isdigit():
+            self._restarted(int(n) - 1)  # the log was lost: session pages come back and are told
+        self.epoch = epoch
+
     async def catch_up(self) -> None:
         """Relay what the app's log has after :attr:`offset` (emits published while this relay's
-        subscription was down); a log that restarted (Redis lost it) closes the session pages, who
-        come back and are told."""
+        subscription was down); a log that restarted (Redis lost it: another epoch, or fewer
+        entries) closes the session pages, who come back and are told."""
         try:
             async with self.reads:
                 found = await self.bp.read(EMIT_LOG, f"0-{self.offset}", READ_BATCH)
-                if found.missed and not found.entries and self.offset > 0:
+                other = bool(self.epoch) and bool(found.epoch) and found.epoch != self.epoch
+                if found.epoch:
+                    self.epoch = found.epoch
+                if other or (found.missed and not found.entries and self.offset > 0):
                     newest = (await self.bp.read(EMIT_LOG, "0-0", READ_BATCH)).entries
                     self._restarted(parse_id(newest[-1].id)[1] if newest else 0)
                     return
@@ -311,5 +327,5 @@ class RelaySide:
     def stats(self) -> dict[str, Any]:
         """Counters, for tests and the command's status."""
         return {"pages": len(self.pages), "forwarded": self.forwarded, "waiting": len(self._out),
-                "refused": self.refused, "offset": self.offset, "restarts": self.restarts,
+                "refused": self.refused, "offset": self.offset, "epoch": self.epoch, "restarts": self.restarts,
                 "plots": sorted(self.mirrors), "kernel": self.kernel}

@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 __all__ = [
-    "ALIVE", "ANNOUNCED", "ANNOUNCE_KEY", "CLOSE", "EMIT_LOG", "GROUP", "HISTORY", "HISTORY_ASK", "INBOX", "MANY",
+    "ALIVE", "ANNOUNCED", "ANNOUNCE_KEY", "CLOSE", "EMIT_LOG", "EPOCH", "GROUP", "HISTORY", "HISTORY_ASK", "INBOX", "MANY",
     "SEND", "Announcement", "Inbound", "decode_announcement", "decode_inbound", "decode_many", "encode_announcement",
     "encode_inbound", "encode_many", "sequenced_number", "unsequenced",
 ]
@@ -51,6 +51,9 @@ SEND, CLOSE = "w", "x"
 page's socket; the socket's close (``"<code> <reason>"``)."""
 MANY = "W"
 """Kernel -> one relay: one message for several of its sockets (``"id,id,...\\n" + message``, :func:`encode_many`)."""
+EPOCH = "E"
+"""Kernel -> every node, before the first emit numbered in a new epoch of the emit log
+(its first, or after the log was lost): ``"<epoch> <number>"``."""
 ALIVE = "r"
 """Relay -> every node, every :data:`ALIVE_EVERY` seconds: this relay serves pages."""
 ANNOUNCED = "a"
