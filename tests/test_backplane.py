@@ -84,6 +84,21 @@ def test_send_to_reaches_one_node(make: Make) -> None:
     with_nodes(make, 3, body)
 
 
+def test_messages_sent_to_one_node_are_not_counted_missed_by_the_others(make: Make) -> None:
+    async def body(n: list[Backplane], inboxes: list[list[Envelope]]) -> None:
+        for k in range(5):  # to node 2 only (a kernel's replies to one relay's pages)
+            n[0].send_to(n[2].node, "w", "conn-7", f"just you {k}")
+        n[0].publish("b", "", "everyone")
+        n[0].send_to(n[1].node, "w", "conn-1", "and you")
+        n[0].publish("b", "", "everyone again")
+        await wait_for(lambda: len(inboxes[2]) == 7 and len(inboxes[1]) == 3)
+        for node in n[1:]:
+            stats = node.stats(0)
+            assert stats.missed == 0 and stats.duplicates == 0, "nothing was lost on the way"
+
+    with_nodes(make, 3, body)
+
+
 def test_different_apps_are_isolated(make: Make) -> None:
     async def body(n: list[Backplane], inboxes: list[list[Envelope]]) -> None:
         seen: list[Envelope] = []

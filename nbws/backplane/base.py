@@ -116,9 +116,12 @@ class BackplaneStats:
         received: messages from other nodes delivered here.
         duplicates: messages that arrived twice (a batch sent again after a
             broken write): skipped.
-        missed: messages other nodes published that never arrived here
-            (published while this node's subscription was down; counted from
-            the gap in the sender's numbering when its next message arrives).
+        missed: messages other nodes published, or sent to this node, that
+            never arrived here (while this node's subscription was down;
+            counted from the gap in the sender's numbering when its next
+            message arrives: one numbering for what it publishes, one per
+            destination for what it sends to one node, so a message sent to
+            another node is never counted here).
         bad: broker entries that were not nbws envelopes: counted and skipped.
         unrouted: messages for a channel or plot this server does not have.
         reconnects: times the connection to the broker was re-established.
@@ -166,11 +169,19 @@ class Backplane(abc.ABC):
         self.bad = 0
         self.reconnects = 0
         self.numbering = Numbering()
+        self._direct: dict[str, int] = {}  # destination -> the last number sent to it alone
 
     def next_seq(self) -> int:
         """The number of the next message this node publishes."""
         self.seq += 1
         return self.seq
+
+    def next_direct(self, node: str) -> int:
+        """The number of the next message this node sends to ``node`` alone (a numbering per
+        destination: the other nodes never see these, so they must not read a gap in them).
+        One counter per node ever sent to (nodes of one app: a few)."""
+        n = self._direct[node] = self._direct.get(node, 0) + 1
+        return n
 
     def receive(self, raw: object) -> None:
         """One message from the broker: decoded, this node's own and
@@ -181,7 +192,7 @@ class Backplane(abc.ABC):
         if envelope is None:
             self.bad += 1
             return
-        if envelope.origin == self.node or not self.numbering.accept(envelope.origin, envelope.seq):
+        if envelope.origin == self.node or not self.numbering.accept(envelope.origin, envelope.seq, envelope.direct):
             return
         self.received += 1
         self.on_message(envelope)

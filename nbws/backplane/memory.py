@@ -86,7 +86,7 @@ class MemoryBackplane(Backplane):
 
     def send_to(self, node: str, kind: str, name: str, data: str | bytes) -> None:
         target = self.hub.nodes.get(node)
-        raw = encode(self.node, self.next_seq(), kind, name, data)
+        raw = encode(self.node, self.next_direct(node), kind, name, data, direct=True)
         self.published += 1
         if target is not None and target is not self:
             target.arrive(raw)

@@ -168,7 +168,8 @@ class RedisBackplane(Backplane):
         self._queue(self.bus, encode(self.node, self.next_seq(), kind, name, data))
 
     def send_to(self, node: str, kind: str, name: str, data: str | bytes) -> None:
-        self._queue(f"{self.prefix}node:{node}".encode(), encode(self.node, self.next_seq(), kind, name, data))
+        self._queue(f"{self.prefix}node:{node}".encode(),
+                    encode(self.node, self.next_direct(node), kind, name, data, direct=True))
 
     def _queue(self, channel: bytes, raw: bytes) -> None:
         self._out.append((channel, raw))

@@ -141,7 +141,7 @@ class RelaySide:
 
     def _alive(self) -> None:
         self.bp.publish(ALIVE, "", self.node)
-        # (not numbering.missed: a node's send_to to another relay reads as a gap here)
+        # (reconnects, not numbering.missed: a gap shows only when the sender's next message comes)
         heard = self.bp.reconnects
         if heard != self._heard:  # the subscription was down: what the kernel emitted meanwhile is in the log
             self._heard = heard
