@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 __all__ = [
-    "ALIVE", "ANNOUNCED", "ANNOUNCE_KEY", "CLOSE", "EMIT_LOG", "GROUP", "HISTORY", "HISTORY_ASK", "INBOX", "SEND",
+    "ALIVE", "ANNOUNCED", "ANNOUNCE_KEY", "CHANNEL_ASK", "CLOSE", "EMIT_LOG", "GROUP", "HISTORY", "HISTORY_ASK", "INBOX", "SEND",
     "Announcement", "Inbound", "decode_announcement", "decode_inbound", "encode_announcement", "encode_inbound",
     "sequenced_number", "unsequenced",
 ]
@@ -56,6 +56,9 @@ ANNOUNCED = "a"
 HISTORY_ASK, HISTORY = "h", "H"
 """Relay -> kernel: send a plot's meta and history; kernel -> relay: here they are
 (``u32 length | meta | history frame``), named by the plot."""
+CHANNEL_ASK = "v"
+"""Relay -> kernel: send a channel's latest value (``[relay, name]``); the kernel answers
+with the channel's kind (``c``) to that relay alone, when the policy is ``latest`` and there is one."""
 ALIVE_EVERY = 2.0
 """Seconds between a relay's heartbeats."""
 MAX_HEADER = 16 * 1024
