@@ -121,6 +121,9 @@ class UplinkBackplane(Backplane):
         """A newer uplink of the app took over: this kernel no longer dials."""
         self.refusal = ""
         """Why the relay last refused (empty: it did not)."""
+        self.unconfirmed = 0
+        """Messages written to a relay that died before acknowledging them (not sent to its successor)."""
+        self._relay = ""  # the relay's node id (a new one: the relay restarted)
         self._task: asyncio.Task[None] | None = None
 
     @property
@@ -247,8 +250,6 @@ class UplinkBackplane(Backplane):
         if conn is not self._conn:
             return
         self._conn = None
-        self._out.extendleft(reversed(self._sent))
-        self._sent.clear()
         self._fail_calls()
         if code == REPLACED:
             self.replaced = True
@@ -286,13 +287,22 @@ class UplinkBackplane(Backplane):
             self.refusal = "the relay does not have the same relay_secret"
             conn.start_close(REFUSED, "the relay did not prove it has the secret")
             return
-        last = value.get("last")
+        last, wait, relay = value.get("last"), value.get("wait"), value.get("relay")
         self._trying, self._conn, self.refusal = None, conn, ""
         self._down.clear()
         self._acknowledged(str(last if type(last) is int else 0).encode())
-        self._out.extendleft(reversed(self._sent))
+        if relay != self._relay and self._relay:  # a restarted relay: what the old one took unacknowledged
+            self.unconfirmed += len(self._sent)   # may have reached its pages, and is stale for the new one
+            self._bytes -= sum(len(frame) for _, frame in self._sent)
+        else:
+            self._out.extendleft(reversed(self._sent))
         self._sent.clear()
-        self._pump()
+        self._relay = relay if isinstance(relay, str) else ""
+        if isinstance(wait, (int, float)) and 0 < wait <= 60:  # a relay that just started: its pages come back first
+            self._waiting_drain = True
+            asyncio.get_running_loop().call_later(wait, self._drained, None)
+        else:
+            self._pump()
         self._settle(None)
 
     # -- fan-out --

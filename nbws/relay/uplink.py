@@ -120,6 +120,7 @@ class UplinkDoor:
         """The last message number taken from each kernel node (a reconnecting kernel sends only what follows)."""
         self.refused = 0
         self.accepted = 0
+        self.started = time.monotonic()
         self._gone: asyncio.TimerHandle | None = None
 
     def install(self) -> None:
@@ -261,7 +262,11 @@ class Uplink:
         assert door.bp.app is not None
         self.port = Port(door.bp.app, node, self.conn.send_message, door.ep.settings.backplane_log_length)
         door.admit(self)
-        self.conn.send_message(json.dumps({"ok": True, "proof": relay_proof(secret, app, nonce), "last": self.taken}))
+        # a relay that just started gives its pages backplane_resume_wait to come back before the kernel
+        # sends what it buffered (as a Redis publisher waits for the subscribers it had)
+        wait = max(0.0, door.started + door.ep.settings.backplane_resume_wait - time.monotonic())
+        self.conn.send_message(json.dumps({"ok": True, "proof": relay_proof(secret, app, nonce), "last": self.taken,
+                                           "wait": round(wait, 3), "relay": door.side.node}))
         self._tasks.add(asyncio.get_running_loop().create_task(self._join()))
 
     async def _join(self) -> None:
