@@ -37,6 +37,16 @@ def dial(relay: Relay) -> str:
     return f"nbws+ws://127.0.0.1:{relay.port}/"
 
 
+async def served(relay: Relay, path: str) -> bytes:
+    """``path``'s body once the relay serves it (the kernel's announcement arrived; bounded)."""
+    for _ in range(300):
+        status, _, body = await http_request(relay.port, path=path)
+        if status == 200:
+            return body
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"the relay never served {path}")
+
+
 @pytest.fixture(scope="module")
 def dialed() -> Iterator[tuple[Kernel, Relay]]:
     """A relay without Redis and a kernel dialing out to it."""
@@ -86,8 +96,7 @@ def test_a_plot_and_a_channel_reach_pages_on_the_relay_and_late_pages_get_histor
     async def main() -> None:
         await command(kernel, "plot 1 10")
         await command(kernel, "channel first")
-        status, _, body = await http_request(relay.port, path="/live/loss/")
-        assert status == 200 and b"liveplot" in body
+        assert b"liveplot" in await served(relay, "/live/loss/")
         base = relay.url.replace("http", "ws")
         async with connect(base + "live/loss/ws", max_size=None) as plot, \
                 connect(base + "_nbws/channel/temp") as channel:
@@ -217,10 +226,7 @@ def test_a_killed_kernels_pages_are_closed_and_resume_on_the_next_kernel() -> No
         async def main() -> None:
             nonlocal kernel
             pages = await open_pages([relay.url], 10)
-            for _ in range(200):  # the kernel's announcement reached the relay
-                if (await http_request(relay.port, path="/live/loss/"))[0] == 200:
-                    break
-                await asyncio.sleep(0.05)
+            await served(relay, "/live/loss/")
             plot = await connect(relay.url.replace("http", "ws") + "live/loss/ws", max_size=None)
             try:
                 await command(kernel, "emit 3 first")
