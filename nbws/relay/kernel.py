@@ -43,7 +43,7 @@ import time
 from collections import OrderedDict, deque
 from typing import TYPE_CHECKING, Any
 
-from ..backplane import EMIT, PLOT, parse_id
+from ..backplane import CHANNEL, EMIT, PLOT, parse_id
 from ..boundary import deliver, on_io_thread
 from ..boundary.replay import sequenced
 from ..errors import BackplaneUnavailableError
@@ -57,6 +57,7 @@ from .wire import (
     ALIVE_EVERY,
     ANNOUNCE_KEY,
     ANNOUNCED,
+    CHANNEL_ASK,
     EMIT_LOG,
     EPOCH,
     GROUP,
@@ -117,6 +118,7 @@ class KernelSide:
         router = self.ep.router
         router.listen(ALIVE, "", self._alive)
         router.listen(HISTORY_ASK, "", self._history_asked)
+        router.listen(CHANNEL_ASK, "", self._channel_asked)
         self.ep.routes.changed = self.changed
         loop = asyncio.get_running_loop()
         self._tasks = [loop.create_task(self._consume()), loop.create_task(self._emitter())]
@@ -204,6 +206,17 @@ class KernelSide:
             return
         meta = plot._meta().encode()
         self.bp.send_to(str(relay), HISTORY, str(name), struct.pack("<I", len(meta)) + meta + plot._history_frame())
+
+    def _channel_asked(self, data: str | bytes) -> None:
+        """A relay asks for a channel's latest value: answer it alone (under ``latest``, when there is one)."""
+        try:
+            relay, name = json.loads(data)
+            channel = self.ep.live.get((CHANNEL, str(name)))
+        except (ValueError, TypeError):
+            return
+        latest = channel._feed.latest if channel is not None and channel.policy == "latest" else None
+        if latest is not None:
+            self.bp.send_to(str(relay), CHANNEL, str(name), latest)
 
     def send(self, relay: str, kind: str, conn: str, data: str | bytes) -> None:
         """To one relay (a page's message or close)."""

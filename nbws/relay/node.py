@@ -31,10 +31,11 @@ from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Any
 
 from ..app import ENVELOPE_PATH
-from ..backplane import EMIT, PLOT, parse_id
+from ..backplane import CHANNEL, EMIT, PLOT, parse_id
 from ..boundary import on_io_thread
 from ..boundary.replay import sequenced
 from ..errors import BackplaneUnavailableError
+from ..live.channel import Feed
 from .pages import LOG_RESTARTED, READ_BATCH, RelayPage
 from .plots import PlotMirror
 from .wire import (
@@ -42,6 +43,7 @@ from .wire import (
     ALIVE_EVERY,
     ANNOUNCE_KEY,
     ANNOUNCED,
+    CHANNEL_ASK,
     CLOSE,
     EMIT_LOG,
     EPOCH,
@@ -89,6 +91,10 @@ class RelaySide:
         self.relayed: frozenset[str] = frozenset()
         """Paths of the kernel's I/O-thread sockets served here too (the classroom's)."""
         self.mirrors: dict[str, PlotMirror] = {}
+        self.channels: dict[str, Feed] = {}
+        """The kernel's channels, served here (``/_nbws/channel/<name>``) with their policy."""
+        self.door: Any = None
+        """The kernel's uplink door (``nbws.relay.uplink``), on a relay without Redis."""
         self.announced: Announcement | None = None
         self.forwarded = 0
         self.refused = 0
@@ -188,7 +194,20 @@ class RelaySide:
                 self.ep.router.listen(HISTORY, name, mirror.answer)
             elif self.announced is None or self.announced.node != a.node:
                 self.mirrors[name].ask()  # a new kernel: its history
+        for name, policy in a.channels.items():
+            if name not in self.channels and re.fullmatch(r"[A-Za-z0-9_.-]+", name):
+                feed = self.channels[name] = Feed(policy, self.io.loop)
+                routes.add_socket(f"/_nbws/channel/{name}", feed.subscribe)
+                self.ep.router.listen(CHANNEL, name, feed.publish)
+                self.ask_channel(name)
+            elif name in self.channels and (self.announced is None or self.announced.node != a.node):
+                self.ask_channel(name)  # a new kernel: its latest value
         self.announced = a
+
+    def ask_channel(self, name: str) -> None:
+        """Ask the kernel for a channel's latest value (a page joining here gets it under ``latest``)."""
+        if self.kernel and self.channels[name].policy == "latest":
+            self.bp.send_to(self.kernel, CHANNEL_ASK, "", json.dumps([self.node, name]))
 
     def _ask(self, name: str) -> None:
         if self.kernel:
@@ -328,4 +347,5 @@ class RelaySide:
         """Counters, for tests and the command's status."""
         return {"pages": len(self.pages), "forwarded": self.forwarded, "waiting": len(self._out),
                 "refused": self.refused, "offset": self.offset, "epoch": self.epoch, "restarts": self.restarts,
-                "plots": sorted(self.mirrors), "kernel": self.kernel}
+                "plots": sorted(self.mirrors), "channels": sorted(self.channels), "kernel": self.kernel,
+                **(self.door.stats() if self.door is not None else {})}

@@ -33,9 +33,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 __all__ = [
-    "ALIVE", "ANNOUNCED", "ANNOUNCE_KEY", "CLOSE", "EMIT_LOG", "EPOCH", "GROUP", "HISTORY", "HISTORY_ASK", "INBOX", "MANY",
-    "SEND", "Announcement", "Inbound", "decode_announcement", "decode_inbound", "decode_many", "encode_announcement",
-    "encode_inbound", "encode_many", "sequenced_number", "unsequenced",
+    "ALIVE", "ANNOUNCED", "ANNOUNCE_KEY", "CHANNEL_ASK", "CLOSE", "EMIT_LOG", "EPOCH", "GROUP", "HISTORY", "HISTORY_ASK",
+    "INBOX", "MANY", "SEND", "Announcement", "Inbound", "decode_announcement", "decode_inbound", "decode_many",
+    "encode_announcement", "encode_inbound", "encode_many", "sequenced_number", "unsequenced",
 ]
 
 INBOX = "relay-in"
@@ -61,6 +61,9 @@ ANNOUNCED = "a"
 HISTORY_ASK, HISTORY = "h", "H"
 """Relay -> kernel: send a plot's meta and history; kernel -> relay: here they are
 (``u32 length | meta | history frame``), named by the plot."""
+CHANNEL_ASK = "v"
+"""Relay -> kernel: send a channel's latest value (``[relay, name]``); the kernel answers
+with the channel's kind (``c``) to that relay alone, when the policy is ``latest`` and there is one."""
 ALIVE_EVERY = 2.0
 """Seconds between a relay's heartbeats."""
 MAX_HEADER = 16 * 1024
