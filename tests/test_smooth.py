@@ -12,6 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from nbws.live.smooth import Smoothed, ema, ema_python
+from tests.test_store import assert_blocks_summarise
 from nbws.live.store import Series
 from tests.test_view import reference_ema
 
@@ -59,3 +60,6 @@ def test_a_cached_ema_follows_points_as_they_come_and_go(use_numpy: bool) -> Non
     expected, last, count = reference_ema(ys, 0.9)
     assert values == pytest.approx(expected[1500:], rel=1e-9)
     assert (smoothed.last, smoothed.count) == (pytest.approx(last, rel=1e-9), count)
+    if use_numpy:  # the smoothed line's block summaries follow it (views of it read them)
+        assert smoothed.blocks is not None and smoothed.blocks.first == 1500
+        assert_blocks_summarise(smoothed.blocks, values, 1500)

@@ -36,7 +36,7 @@ from .runs import Run, read_run, write_run
 from .shared import PageInfo, shared_server
 from .smooth import Smoothed
 from .store import Store
-from .view import SeriesData, history
+from .view import SeriesData, ViewData, history
 
 if TYPE_CHECKING:
     from ..io.wsconn import WsConnection
@@ -148,7 +148,7 @@ class LivePlot:
             raise ServerNotRunningError("the plot's server is not running; start one with nbws.start_server() "
                                         "or pass server=None for the shared one")
         self._endpoint = endpoint
-        self._queries = Queries(endpoint.io.loop, self._series_data, self._smoothed)
+        self._queries = Queries(endpoint.io.loop, self._view_data, self._smoothed)
         self._path = f"/live/{name}/"
         page = PAGE.format(title=html.escape(self.title), path=json.dumps(f"live/{name}/ws"),
                            theme=json.dumps(theme)).encode()
@@ -271,7 +271,8 @@ class LivePlot:
         for i, series in enumerate(self._store.series[first:], start=first):
             if len(series):
                 xs, ys = series.views()
-                chunks.append(encode_points(i, *history(xs, ys, self.history_points, series.sorted_x)))
+                chunks.append(encode_points(i, *history(xs, ys, self.history_points, series.sorted_x,
+                                                        series.blocks)))
         return b"".join(chunks)
 
     def _subscribe(self, conn: WsConnection) -> None:
@@ -288,12 +289,15 @@ class LivePlot:
     def _series_data(self) -> list[SeriesData]:
         return [(*s.views(), s.sorted_x) for s in self._store.series]
 
-    def _smoothed(self, index: int, weight: float) -> tuple[Any, float, float]:
+    def _view_data(self) -> list[ViewData]:
+        return [(*s.views(), s.sorted_x, s.blocks) for s in self._store.series]
+
+    def _smoothed(self, index: int, weight: float) -> tuple[Any, float, float, Any]:
         smoothed = self._smooth.get(index)
         if smoothed is None or smoothed.weight != weight:
             smoothed = self._smooth[index] = Smoothed(weight)
         values = smoothed.update(self._store.series[index])
-        return values, smoothed.last, smoothed.count
+        return values, smoothed.last, smoothed.count, smoothed.blocks
 
     # -- saved runs --
 

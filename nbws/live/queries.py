@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 from ..boundary import on_io_thread
 from ..io.routes import close_reason
-from .view import BadQuery, SeriesData, Smoother, ViewQuery, answer_view, parse_view
+from .view import BadQuery, Smoother, ViewData, ViewQuery, answer_view, parse_view
 
 if TYPE_CHECKING:
     from ..io.wsconn import WsConnection
@@ -31,13 +31,14 @@ class Queries:
 
     Args:
         loop: the I/O thread's loop.
-        data: the plot's series now (full resolution), indexed as the plot's.
+        data: the plot's series now (full resolution, with their block
+            summaries), indexed as the plot's.
         smoother: a series' smoothed ys and final EMA state, for a weight.
     """
 
     __slots__ = ("_data", "_loop", "_pending", "_smoother", "answered")
 
-    def __init__(self, loop: asyncio.AbstractEventLoop, data: Callable[[], Sequence[SeriesData]],
+    def __init__(self, loop: asyncio.AbstractEventLoop, data: Callable[[], Sequence[ViewData]],
                  smoother: Smoother) -> None:
         self._loop = loop
         self._data = data

@@ -15,8 +15,11 @@ from typing import Any
 
 try:
     import numpy as np
+
+    from .blocks import Blocks
 except ImportError:  # pragma: no cover - numpy is optional
     np = None  # type: ignore[assignment]
+    Blocks = None  # type: ignore[assignment,misc]
 
 from .store import Column, Series
 
@@ -106,14 +109,17 @@ def _ema_lasts(v: Any, w: float, last: float) -> Any:
 
 class Smoothed:
     """One series' EMA for one weight, from the first point kept when it was
-    made, extended as points come and trimmed as they go (8 bytes a point).
-    Runs on the I/O thread."""
+    made, extended as points come and trimmed as they go (8 bytes a point),
+    with the block summaries of those values (numpy only). Runs on the I/O
+    thread."""
 
-    __slots__ = ("_first", "count", "last", "values", "weight")
+    __slots__ = ("_first", "blocks", "count", "last", "values", "weight")
 
     def __init__(self, weight: float, numpy: bool = True) -> None:
         self.weight = weight
         self.values = Column(numpy)
+        self.blocks = Blocks() if self.values._np else None
+        """The summaries of ``values`` (index 0: the series' first point kept), up to date after :meth:`update`."""
         self._first = -1  # the absolute index of values[0] (-1: nothing yet)
         self.last = 0.0
         self.count = 0.0
@@ -123,6 +129,7 @@ class Smoothed:
         next update), computing only the points that came since the last call."""
         if self._first < 0 or series.dropped > self._first + len(self.values):  # new, or fell behind: start again
             self.values = Column(self.values._np)
+            self.blocks = Blocks() if self.values._np else None
             self._first, self.last, self.count = series.dropped, 0.0, 0.0
         if series.dropped > self._first:
             self.values.drop(series.dropped - self._first)
@@ -131,4 +138,6 @@ class Smoothed:
         if done < len(series):
             new, self.last, self.count = ema(series.y.view()[done:], self.weight, self.last, self.count)
             self.values.append(new)
+        if self.blocks is not None:
+            self.blocks.update(self.values.view(), self._first)
         return self.values.view()
