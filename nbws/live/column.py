@@ -82,6 +82,11 @@ class Column:
             data[:live] = self._data[self._start:self._end]
         self._data, self._start, self._end = data, 0, live
 
+    def reserve(self, n: int) -> None:
+        """Make room for ``n`` more values now, so appending them moves nothing."""
+        if self._end + n > len(self._data):
+            self._make_room(n)
+
     def drop(self, n: int) -> None:
         """Forget the ``n`` oldest values (all, if there are fewer)."""
         self._start = min(self._end, self._start + max(0, n))

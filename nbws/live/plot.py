@@ -34,7 +34,7 @@ from .frames import encode_points
 from .queries import Queries
 from .runs import Run, read_run, write_run
 from .shared import PageInfo, shared_server
-from .smooth import Smoothed
+from .smooth import SLICE, Smoothed
 from .store import Store
 from .view import SeriesData, ViewData, history
 
@@ -148,7 +148,7 @@ class LivePlot:
             raise ServerNotRunningError("the plot's server is not running; start one with nbws.start_server() "
                                         "or pass server=None for the shared one")
         self._endpoint = endpoint
-        self._queries = Queries(endpoint.io.loop, self._view_data, self._smoothed)
+        self._queries = Queries(endpoint.io.loop, self._view_data, self._smoothed, self._smoothing)
         self._path = f"/live/{name}/"
         page = PAGE.format(title=html.escape(self.title), path=json.dumps(f"live/{name}/ws"),
                            theme=json.dumps(theme)).encode()
@@ -292,12 +292,20 @@ class LivePlot:
     def _view_data(self) -> list[ViewData]:
         return [(*s.views(), s.sorted_x, s.blocks) for s in self._store.series]
 
-    def _smoothed(self, index: int, weight: float) -> tuple[Any, float, float, Any]:
+    def _ema(self, index: int, weight: float) -> Smoothed:
         smoothed = self._smooth.get(index)
         if smoothed is None or smoothed.weight != weight:
             smoothed = self._smooth[index] = Smoothed(weight)
+        return smoothed
+
+    def _smoothed(self, index: int, weight: float) -> tuple[Any, float, float, Any]:
+        smoothed = self._ema(index, weight)
         values = smoothed.update(self._store.series[index])
         return values, smoothed.last, smoothed.count, smoothed.blocks
+
+    def _smoothing(self, index: int, weight: float) -> bool:
+        """One slice of a series' EMA for ``weight``; True when it is whole."""
+        return self._ema(index, weight).advance(self._store.series[index], SLICE)
 
     # -- saved runs --
 

@@ -23,7 +23,12 @@ except ImportError:  # pragma: no cover - numpy is optional
 
 from .store import Column, Series
 
-__all__ = ["ema", "ema_python", "Smoothed"]
+__all__ = ["ema", "ema_python", "Smoothed", "SLICE"]
+
+SLICE = 65_536
+"""Points a view query smooths per turn of the I/O thread's loop (1 to 3 ms
+with numpy), so that other sockets are served while a new weight is applied
+to millions of points."""
 
 
 def ema_python(ys: Iterable[float], weight: float, last: float = 0.0,
@@ -127,6 +132,14 @@ class Smoothed:
     def update(self, series: Series) -> Any:
         """The smoothed ys of ``series``' points kept (a view, valid until the
         next update), computing only the points that came since the last call."""
+        self.advance(series)
+        return self.values.view()
+
+    def advance(self, series: Series, limit: int | None = None) -> bool:
+        """Smooth at most ``limit`` more of ``series``' points kept (all of
+        them when None), oldest first; True when every point kept is smoothed
+        (then :attr:`values`, :attr:`last`, :attr:`count` and :attr:`blocks`
+        describe the whole series)."""
         if self._first < 0 or series.dropped > self._first + len(self.values):  # new, or fell behind: start again
             self.values = Column(self.values._np)
             self.blocks = Blocks() if self.values._np else None
@@ -135,9 +148,12 @@ class Smoothed:
             self.values.drop(series.dropped - self._first)
             self._first = series.dropped
         done = self._first + len(self.values) - series.dropped
-        if done < len(series):
-            new, self.last, self.count = ema(series.y.view()[done:], self.weight, self.last, self.count)
+        end = len(series) if limit is None else min(len(series), done + max(1, limit))
+        if end < len(series):  # in slices: room for them all now, so no slice copies the values
+            self.values.reserve(len(series) - done)
+        if done < end:
+            new, self.last, self.count = ema(series.y.view()[done:end], self.weight, self.last, self.count)
             self.values.append(new)
         if self.blocks is not None:
             self.blocks.update(self.values.view(), self._first)
-        return self.values.view()
+        return end == len(series)
