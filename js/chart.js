@@ -277,15 +277,21 @@ function now() {
  * The address of a plot's full-resolution CSV (`/live/<name>/data.csv`)
  * beside its WebSocket address (`ws[s]://…/live/<name>/ws?token=…`), so it
  * goes through the same proxy prefix and carries the same token; `params`
- * are added to its query.
- * @param {string} wsAddress @param {Record<string, string | number>} [params]
+ * are added to its query (a list: one parameter per item, as `series=`
+ * takes one name each, commas and all).
+ * @param {string} wsAddress @param {Record<string, string | number | string[]>} [params]
  * @returns {string}
  */
 export function dataUrl(wsAddress, params = {}) {
   const url = new URL(wsAddress);
   url.protocol = url.protocol === "wss:" ? "https:" : "http:";
   url.pathname = url.pathname.replace(/\/ws$/, "") + "/data.csv";
-  for (const [k, v] of Object.entries(params)) url.searchParams.set(k, String(v));
+  for (const [k, v] of Object.entries(params)) {
+    if (Array.isArray(v)) {
+      url.searchParams.delete(k);
+      for (const item of v) url.searchParams.append(k, item);
+    } else url.searchParams.set(k, String(v));
+  }
   url.hash = "";
   return url.toString();
 }
@@ -1084,14 +1090,14 @@ export class LiveChart {
    */
   csvUrl(scope = "all") {
     if (!this.address) return null;
-    /** @type {Record<string, string | number>} */
+    /** @type {Record<string, string | number | string[]>} */
     const params = {};
     if (scope === "view" && this.view) {
       const raw = (/** @type {number} */ v) => (this.logx ? 10 ** v : v);
       params.x0 = raw(this.view.x0);
       params.x1 = raw(this.view.x1);
-      const shown = this.names.filter((n, s) => !this.hidden[s] && !n.includes(","));
-      if (shown.length < this.names.length) params.series = shown.join(",");
+      const shown = this.names.filter((n, s) => !this.hidden[s]);
+      if (shown.length < this.names.length) params.series = shown;  // series=a&series=b: one name each
     }
     return dataUrl(this.address, params);
   }

@@ -5,6 +5,8 @@ dashboards. Each test drives it as a user would and checks what is drawn."""
 from __future__ import annotations
 
 import asyncio
+import csv
+import io
 import pathlib
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import AbstractAsyncContextManager
@@ -199,6 +201,28 @@ def test_a_series_hidden_from_the_legend_is_not_drawn(env: Any) -> None:
         await page.click("[data-series='1']")
         await drawn(page)
         assert await pixels(page, ORANGE) > 500
+
+    drive(env, main)
+
+
+def test_the_csv_of_the_view_names_series_with_commas_one_parameter_each(env: Any) -> None:
+    async def main(browser: Browser) -> None:
+        server = nbws.start_server(app=nbws.App())
+        plot = nbws.LivePlot("commas", series=["loss", "odd, name", "hidden"], server=server)
+        for i in range(300):
+            plot.push(i, loss=i, **{"odd, name": -i, "hidden": 2 * i})
+        assert plot.flush(10)
+        page = await open_plot(browser, plot.url, 900)
+        await page.click("[data-series='2']")
+        await drawn(page)
+        url = await page.evaluate("window.chart.csvUrl('view')")
+        assert "series=loss&series=odd%2C+name&" in url + "&"
+        await page.click("button.csv")
+        async with page.expect_download() as info:
+            await page.click("button.csv-view")
+        text = pathlib.Path(await (await info.value).path()).read_text()
+        rows = list(csv.reader(io.StringIO(text)))[1:]
+        assert sorted({name for name, _, _ in rows}) == ["loss", "odd, name"] and len(rows) == 600
 
     drive(env, main)
 

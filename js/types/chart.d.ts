@@ -62,11 +62,12 @@ export function viewQuery(x0: number, x1: number, logx: boolean, width: number, 
  * The address of a plot's full-resolution CSV (`/live/<name>/data.csv`)
  * beside its WebSocket address (`ws[s]://…/live/<name>/ws?token=…`), so it
  * goes through the same proxy prefix and carries the same token; `params`
- * are added to its query.
- * @param {string} wsAddress @param {Record<string, string | number>} [params]
+ * are added to its query (a list: one parameter per item, as `series=`
+ * takes one name each, commas and all).
+ * @param {string} wsAddress @param {Record<string, string | number | string[]>} [params]
  * @returns {string}
  */
-export function dataUrl(wsAddress: string, params?: Record<string, string | number>): string;
+export function dataUrl(wsAddress: string, params?: Record<string, string | number | string[]>): string;
 /**
  * The badge of a decimated view: "1 px ≈ 5,000 points" when more than 4
  * points per pixel column are in range (the server sends every point up to
