@@ -548,7 +548,8 @@ export class LinkGroup {
  * @typedef {{xs: Float64Array, ys: Float64Array, i0: number, i1: number, keep: Uint32Array | null}} Part
  */
 /** @typedef {{series: string[], title?: string, window?: number | null, xlabel?: string, ylabel?: string,
- *   theme?: string, overlay?: Record<string, number>, logx?: boolean, logy?: boolean}} ChartMeta */
+ *   theme?: string, overlay?: Record<string, number>, logx?: boolean, logy?: boolean, start?: boolean}} ChartMeta
+ *   `start`: a connection's stream starts here (the history follows): the page drops what it held */
 
 /**
  * A dependency-free streaming chart on a canvas: several series, M4
@@ -948,6 +949,7 @@ export class LiveChart {
 
   /** @param {ChartMeta} meta */
   setMeta(meta) {
+    if (meta.start) this.restart();
     this.names = meta.series;
     while (this.columns.length < this.names.length) this.columns.push({ x: new Column(), y: new Column() });
     if (meta.title) this.title = meta.title;
@@ -973,6 +975,23 @@ export class LiveChart {
       }
     }
     this.updateLegend();
+    this.schedule();
+  }
+
+  /**
+   * A new stream begins (the page reconnected: the server sends its history
+   * again): forget the points held, their smoothing and any answer or query
+   * of the old connection, so no point is held twice. The zoom, hidden
+   * series, smoothing weight and window stay; the history that follows asks
+   * for the view again.
+   */
+  restart() {
+    this.columns = this.columns.map(() => ({ x: new Column(), y: new Column() }));
+    this.smoothed = [];
+    this.decimated = [];
+    this.answer = null;
+    this.answerSentAt = null;
+    this.queries.cancel();
     this.schedule();
   }
 

@@ -227,6 +227,34 @@ def test_the_csv_of_the_view_names_series_with_commas_one_parameter_each(env: An
     drive(env, main)
 
 
+def test_a_page_that_reconnects_holds_each_point_once(env: Any) -> None:
+    async def main(browser: Browser) -> None:
+        server = nbws.start_server(app=nbws.App())
+        plot = nbws.LivePlot("again", series=["y", "z"], server=server)
+        for i in range(2000):
+            plot.push(i, y=i % 7, **({"z": -i} if i % 4 == 0 else {}))
+        assert plot.flush(10)
+        page = await open_plot(browser, plot.url, 2500)
+        await page.evaluate("() => { window.opens = 0; window.chart.conn.on('open', () => { window.opens += 1; }); }")
+
+        def drop() -> None:  # I/O thread: the server closes the page's socket; the page reconnects
+            for conn in list(plot._subscribers):
+                conn.start_close(1012, "restarting")
+
+        server._endpoint.io.call(drop, 10)  # type: ignore[union-attr]
+        await page.wait_for_function("window.opens >= 1", timeout=30000)
+        for i in range(2000, 2300):
+            plot.push(i, y=i % 7)
+        assert plot.flush(10)
+        await page.wait_for_function("window.chart.data(0).x.length >= 2300", timeout=30000)
+        await drawn(page)
+        assert await page.evaluate("window.chart.data(0).x") == list(range(2300))  # each point once, in order
+        assert await page.evaluate("window.chart.data(1).x") == list(range(0, 2000, 4))
+        assert await page.evaluate("window.chart.count()") == 2800
+
+    drive(env, main)
+
+
 DARK_SHARE = """() => {
     const c = document.querySelector('canvas'), d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
     let dark = 0;

@@ -316,7 +316,8 @@ export class LinkGroup {
  * @typedef {{xs: Float64Array, ys: Float64Array, i0: number, i1: number, keep: Uint32Array | null}} Part
  */
 /** @typedef {{series: string[], title?: string, window?: number | null, xlabel?: string, ylabel?: string,
- *   theme?: string, overlay?: Record<string, number>, logx?: boolean, logy?: boolean}} ChartMeta */
+ *   theme?: string, overlay?: Record<string, number>, logx?: boolean, logy?: boolean, start?: boolean}} ChartMeta
+ *   `start`: a connection's stream starts here (the history follows): the page drops what it held */
 /**
  * A dependency-free streaming chart on a canvas: several series, M4
  * decimation per pixel column, auto-scaled axes, a window of the last N points
@@ -497,6 +498,14 @@ export class LiveChart {
     private applyTheme;
     /** @param {ChartMeta} meta */
     setMeta(meta: ChartMeta): void;
+    /**
+     * A new stream begins (the page reconnected: the server sends its history
+     * again): forget the points held, their smoothing and any answer or query
+     * of the old connection, so no point is held twice. The zoom, hidden
+     * series, smoothing weight and window stay; the history that follows asks
+     * for the view again.
+     */
+    restart(): void;
     /** @private @param {number} s @returns {string} */
     private color;
     /** @private */
@@ -689,6 +698,9 @@ export type Part = {
     i1: number;
     keep: Uint32Array | null;
 };
+/**
+ * `start`: a connection's stream starts here (the history follows): the page drops what it held
+ */
 export type ChartMeta = {
     series: string[];
     title?: string;
@@ -699,4 +711,5 @@ export type ChartMeta = {
     overlay?: Record<string, number>;
     logx?: boolean;
     logy?: boolean;
+    start?: boolean;
 };

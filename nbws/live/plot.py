@@ -258,9 +258,12 @@ class LivePlot:
             conn.send_message(frame)
             self.frames_sent += 1
 
-    def _meta(self) -> str:
+    def _meta(self, start: bool = False) -> str:
+        """The plot's settings for its pages; ``start``: this connection's
+        stream starts here (its history follows), so a page that reconnected
+        drops what it held."""
         return encode_topic("meta", {
-            "name": self.name, "title": self.title, "series": self.series, "window": self.window,
+            "start": start, "name": self.name, "title": self.title, "series": self.series, "window": self.window,
             "xlabel": self.xlabel, "ylabel": self.ylabel, "theme": self.theme, "logx": self.logx, "logy": self.logy,
             "overlay": {str(i): base for i, base in self._overlay.items()}})
 
@@ -278,7 +281,7 @@ class LivePlot:
     def _subscribe(self, conn: WsConnection) -> None:
         """A page opened the plot's WebSocket: meta, history, then live frames."""
         conn.listener = self._queries  # the page's view queries, answered on this thread
-        conn.send_message(self._meta())
+        conn.send_message(self._meta(start=True))
         history = self._history_frame()
         if history:
             conn.send_message(history)
