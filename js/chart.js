@@ -888,7 +888,9 @@ export class LiveChart {
   /**
    * What the badge says: how many points one pixel column stands for, when
    * the view holds more than 4 per column (from the server's answer; when
-   * following, its overview and the live points since), else null.
+   * following, its overview and the live points since; following a window of
+   * N points, the N points it stands for: at most N of a series, as the
+   * window is the last N points of the series pushed most), else null.
    * @returns {string | null}
    */
   ratio() {
@@ -899,6 +901,7 @@ export class LiveChart {
       if (this.hidden[s]) continue;
       if (a.zoomed) most = Math.max(most, info.points);
       else if (this.window === null) most = Math.max(most, info.points + info.live);
+      else most = Math.max(most, Math.min(this.window, info.points + info.live));
     }
     return ratioLabel(most, width);
   }

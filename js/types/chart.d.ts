@@ -482,7 +482,9 @@ export class LiveChart {
     /**
      * What the badge says: how many points one pixel column stands for, when
      * the view holds more than 4 per column (from the server's answer; when
-     * following, its overview and the live points since), else null.
+     * following, its overview and the live points since; following a window of
+     * N points, the N points it stands for: at most N of a series, as the
+     * window is the last N points of the series pushed most), else null.
      * @returns {string | null}
      */
     ratio(): string | null;
