@@ -17,7 +17,14 @@ and over a tenth of it, ``--reps`` times each, with:
   measured for comparison only);
 * plain Python — ``select_python`` (one repetition; slow by design).
 
-Each is timed idle and while another thread spins in pure Python holding the
+The ways take turns run by run, so a change in the machine's load hits them
+alike.
+
+It then smooths the series with a new weight in slices, as a view query
+does (``Smoothed.advance``), timing each slice (the longest the I/O thread
+is held) against the whole at once.
+
+Each M4 way is timed idle and while another thread spins in pure Python holding the
 GIL (a busy cell), at the default switch interval (5 ms) and at 1 ms and
 0.5 ms (``sys.setswitchinterval``, this process only). It also times a whole
 view query over the plot's WebSocket (send → answer) while the spinner runs.
@@ -40,6 +47,8 @@ import numpy as np
 
 import nbws
 from nbws.live.blocks import Blocks
+from nbws.live.smooth import SLICE, Smoothed
+from nbws.live.store import Series
 from nbws.live.zoom import select, select_python
 
 
@@ -134,6 +143,21 @@ def main() -> None:
             select_python(xs, ys, float(x[0]), float(x[-1]), width, True)
             print(f"  whole    plain Python  idle      {(time.perf_counter() - t0) * 1e3:9.0f} (1 run)")
             del xs, ys
+        print(f"smoothing {n:,} points with a new weight (w = 0.9) in slices of {SLICE:,} on the I/O thread:")
+        series = Series()
+        series.append(x, y)
+        smoothed, slices = Smoothed(0.9), []
+        while True:
+            t0 = time.perf_counter()
+            done = smoothed.advance(series, SLICE)
+            slices.append((time.perf_counter() - t0) * 1e3)
+            if done:
+                break
+        print(f"  {len(slices)} slices, each {summary(slices)}  max {max(slices):6.2f}  total {sum(slices):6.0f}")
+        t0 = time.perf_counter()
+        Smoothed(0.9).update(series)
+        print(f"  in one go (before):  {(time.perf_counter() - t0) * 1e3:6.0f}")
+        del series, smoothed
         print(f"view query over the WebSocket (send -> answer), {n:,} points, busy cell, ms:")
         print("  " + summary(asyncio.run(query_latency(server, x, y, width, reps))))
     finally:
