@@ -80,6 +80,10 @@ class Blocks:
         values) amortised; a few numpy calls when a block completes, none
         otherwise."""
         f = self.fanout
+        if first == self.first and self.levels:  # the common case: a few points, no block completed
+            level = self.levels[0]
+            if (first + len(values)) // f <= level.base + len(level):
+                return
         self.first = first
         lo, hi = first, first + len(values)  # the children's absolute range, level 0: the values
         for depth in range(64):
