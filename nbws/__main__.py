@@ -50,16 +50,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     demo.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1)")
     demo.add_argument("--port", type=int, default=None, help="port (default: a free port)")
     relay = commands.add_parser(
-        "relay", help="serve an app's pages and sockets for its kernel, through a Redis backplane",
+        "relay", help="serve an app's pages and sockets for its kernel, through Redis or the kernel's uplink",
         description="Run a relay with no user code: it serves the pages, live plots and WebSockets that the app's "
                     "kernel (nbws.start_server(..., backplane=URL, app_name=NAME)) announced, and relays the "
                     "browsers' messages to the kernel exactly once, until Ctrl-C or SIGTERM. Several relays of one "
                     "app may run behind a load balancer; a page whose relay dies resumes on another.")
     relay.add_argument("--app", required=True, metavar="NAME", help="the app's name (the kernel's app_name)")
     relay.add_argument("--backplane", default=None, metavar="URL",
-                       help="the Redis URL the kernel uses (default: the NBWS_BACKPLANE environment variable; "
-                            "prefer it when the URL holds a password: the command line is visible to every user "
-                            "of the machine)")
+                       help="the Redis URL the kernel uses (default: the NBWS_BACKPLANE environment variable, else "
+                            "'memory': no Redis, the kernel dials out to this relay "
+                            "(backplane='nbws+ws://this-host:port/' with the same --secret); prefer the variable "
+                            "when the URL holds a password: the command line is visible to every user of the machine)")
     relay.add_argument("--host", default="127.0.0.1",
                        help="address to bind (default: 127.0.0.1; any other address requires a token)")
     relay.add_argument("--port", type=int, default=None, help="port (default: a free port)")
@@ -88,9 +89,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         logging.basicConfig(level=logging.INFO, format="%(message)s")
         secret = args.secret or os.environ.get("NBWS_RELAY_SECRET") or None
-        backplane = args.backplane or os.environ.get("NBWS_BACKPLANE")
-        if not backplane:
-            parser.error("nbws relay needs the app's Redis URL: --backplane URL or NBWS_BACKPLANE=URL")
+        backplane = args.backplane or os.environ.get("NBWS_BACKPLANE") or "memory"
         try:
             run_relay(args.app, backplane, args.host, args.port, token=args.token, relay_secret=secret)
         except (NbwsError, ValueError, ImportError, OSError) as exc:

@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 import nbws
+from nbws.live.export import series_names
 from tests.conftest import run
 
 
@@ -69,8 +70,12 @@ def test_the_csv_of_a_window_holds_every_point_in_it_once_and_exactly() -> None:
         expected = [("loss", x, y) for x, y in zip(xs, ys, strict=True) if 1000.5 <= x <= 5000]
         expected += [("odd, name", x, float(y)) for y, x in enumerate(back) if 1000.5 <= x <= 5000]
         assert [(s, float(x), repr(float(y))) for s, x, y in got] == [(s, x, repr(y)) for s, x, y in expected]
-        status, _, body = get(port, "/live/run/data.csv?series=odd,%20name")
-        assert status == 400 and b"unknown series" in body  # a name with a comma cannot be picked
+        status, _, body = get(port, "/live/run/data.csv?series=odd,%20name")  # one parameter, one name
+        assert status == 200 and len(rows(body)) == len(back) and rows(body)[0][0] == "odd, name"
+        status, _, body = get(port, "/live/run/data.csv?series=odd,%20name&series=loss")
+        assert status == 200 and [r[0] for r in rows(body)] == ["odd, name"] * len(back) + ["loss"] * len(xs)
+        status, _, body = get(port, "/live/run/data.csv?series=loss,odd")
+        assert status == 400 and b"unknown series 'loss,odd'" in body
         status, _, body = get(port, "/live/run/data.csv?series=loss")
         assert status == 200 and len(rows(body)) == len(xs)
         status, _, body = get(port, "/live/run/data.csv")
@@ -126,3 +131,13 @@ def test_a_large_csv_streams_in_bounded_memory() -> None:
         assert size > 20_000_000 and peak < 8_000_000  # the body is never whole in memory
 
     with_plot(fill, check)
+
+
+def test_series_parameters_name_one_series_each_or_list_names_the_older_way() -> None:
+    names = ["a", "b", "a,b", "c, d"]
+    assert series_names(["a,b"], names) == ["a,b"]  # a name always wins
+    assert series_names(["c, d", "a"], names) == ["c, d", "a"]
+    assert series_names(["b,a"], names) == ["b", "a"]  # not a name: the older comma-separated form
+    assert series_names(["", "b"], names) == ["b"] and series_names([], names) == []
+    with pytest.raises(ValueError, match="unknown series 'a,x'"):
+        series_names(["a,x"], names)

@@ -312,7 +312,67 @@ def test_the_relay_command_takes_its_redis_url_from_the_environment() -> None:
     import subprocess
     import sys
 
-    env = {k: v for k, v in os.environ.items() if k != "NBWS_BACKPLANE"}
+    env = {**os.environ, "NBWS_BACKPLANE": "redis://:pw@127.0.0.1:1/0"}  # nothing listens there
     done = subprocess.run([sys.executable, "-m", "nbws", "relay", "--app", "x"], capture_output=True, text=True,
                           timeout=30, env=env)
-    assert done.returncode == 2 and "NBWS_BACKPLANE" in done.stderr
+    assert done.returncode == 2 and "redis://:***@127.0.0.1:1/0 cannot be reached" in done.stderr
+    assert "pw" not in done.stderr
+
+
+class Echo:
+    """A service on the kernel's I/O thread (as the classroom's): echoes each message back."""
+
+    def __init__(self) -> None:
+        self.lost_count = 0
+
+    def opened(self, conn: Any) -> None:
+        conn.listener = self
+
+    def message(self, conn: Any, data: str | bytes) -> None:
+        conn.send_message(data)
+
+    def lost(self, conn: Any) -> None:
+        self.lost_count += 1
+
+
+def test_sockets_of_a_service_on_the_kernels_io_thread_are_bounded_and_closed_1012_once_unknown() -> None:
+    from websockets.exceptions import InvalidStatus
+
+    async def body(server: nbws.Server, relays: list[nbws.Server], seen: list[Any]) -> None:
+        ep = server._endpoint
+        assert ep is not None
+        kernel = ep.kernel
+
+        async def on_io(fn: Callable[[], Any]) -> Any:
+            async def call() -> Any:
+                return fn()
+            return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(call(), ep.io.loop))
+
+        await on_io(lambda: ep.routes.add_socket("/echo", Echo().opened, relayed=True))
+        url = relays[0].ws_url + "echo"
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + 5
+        while True:  # until the relay has the announcement (404 before)
+            try:
+                first = await connect(url, ping_interval=None)
+                break
+            except InvalidStatus:
+                assert loop.time() < deadline, "the relay never served /echo"
+                await asyncio.sleep(0.02)
+        socks = [first, await connect(url, ping_interval=None), await connect(url, ping_interval=None)]
+        try:
+            async with asyncio.timeout(5):
+                await socks[2].wait_closed()  # past max_remote_sockets: the service's sockets count too
+                assert socks[2].close_code == 1013
+                await socks[0].send("hi")
+                assert await socks[0].recv() == "hi"  # served by the kernel's I/O thread, through the relay
+                await on_io(lambda: kernel.peers.clear())  # the kernel no longer knows them (as after a restart)
+                await socks[0].send("anyone?")
+                await socks[0].wait_closed()
+            assert socks[0].close_code == 1012, "a page talking to a socket the kernel lost is told to reconnect"
+            assert kernel.stats()["orphans"] == 1
+        finally:
+            for ws in socks:
+                await ws.close()
+
+    with_relays(body, max_remote_sockets=2)

@@ -5,7 +5,7 @@ relay`` commands, shared by the module's tests (in file order: the kernel's
 restart is last). Pages speak nbws.js's session protocol (tests/relay_pages.py).
 
 What is checked is what users see: a Redis outage longer than the kernel's
-relay timeout loses no answer (and the announcement written last after it is
+relay timeout loses no answer (the session pages are told the log restarted) (and the announcement written last after it is
 the newest); a Redis that answers with an error (OOM under
 ``maxmemory``) stops nothing; emits published while a relay's subscription
 was cut reach its pages, every one, in order; a restarted kernel has its
@@ -98,8 +98,12 @@ def test_a_redis_outage_longer_than_the_relay_timeout_loses_no_answer(hall: Hall
             assert await closes(flood) == 1013
             await asyncio.sleep(RELAY_TIMEOUT + 2 - 1)  # the outage: longer than the kernel's relay timeout
             hall.redis.start()
-            await until(lambda: all(not p.unacked for p in pages if p.ws is not None), "the outboxes", 30, pages)
-            await asyncio.gather(*(p.reopen(p.url) for p in pages if p.ws is None))
+            # Redis lost the log and its epoch: once resubscribed, each relay sees the log's new epoch and
+            # closes its session pages (1012: the log restarted); they come back (as nbws.js does)
+            await until(lambda: all(p.ws is None for p in pages), "the relays to close their session pages", 30,
+                        pages)
+            await asyncio.gather(*(p.reopen(p.url) for p in pages))
+            await until(lambda: all(not p.unacked for p in pages), "the outboxes", 30, pages)
             # (a reply published before its relay resubscribed is lost, as pub/sub is: answers sent once
             # everyone listens again are thanked; those sent while Redis was down are handled once)
             client = hall.client()

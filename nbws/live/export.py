@@ -2,7 +2,10 @@
 resolution, streamed by the I/O thread.
 
 ``?x0=&x1=`` (data units, optional) keep the points with x0 <= x <= x1;
-``?series=a,b`` (names, comma-separated; default every series) picks series.
+``?series=a&series=b`` picks series (each parameter one name, so a name
+may hold commas; default every series). A value that is no series' name but
+whose comma-separated parts all are still picks those (the older form
+``?series=a,b``; a name that exists always wins).
 Rows are ``series,x,y`` (the format of :meth:`LivePlot.save` and of the
 page's export, which :meth:`LivePlot.load` reads), floats in ``repr()`` form
 so they read back exactly. The body is made :data:`ROWS` rows at a time
@@ -27,7 +30,7 @@ try:
 except ImportError:  # pragma: no cover - numpy is optional
     np = None  # type: ignore[assignment]
 
-__all__ = ["csv_route", "csv_rows", "ROWS"]
+__all__ = ["csv_route", "csv_rows", "series_names", "ROWS"]
 
 ROWS = 16_384
 """Rows made per part of the body (about 0.5 MB)."""
@@ -48,12 +51,9 @@ def csv_route(name: str, snapshot: Snapshot) -> Callable[[Request], Answer]:
             if x0 > x1:
                 raise ValueError("x0 must not be greater than x1")
             wanted = list(range(len(names)))
-            if query.get("series"):
+            asked = series_names(request.query_all.get("series", ()), names)
+            if asked:
                 known = {n: i for i, n in enumerate(names)}
-                asked = query["series"].split(",")
-                missing = [n for n in asked if n not in known]
-                if missing:
-                    raise ValueError(f"unknown series {', '.join(missing)}; this plot has {', '.join(names)}")
                 wanted = [known[n] for n in dict.fromkeys(asked)]
         except ValueError as exc:
             return Response(400, f"Bad Request: {exc}\n")
@@ -66,6 +66,27 @@ def csv_route(name: str, snapshot: Snapshot) -> Callable[[Request], Answer]:
                               lambda: csv_rows(parts, x0, x1, bounded))
 
     return route
+
+
+def series_names(values: Sequence[str], names: Sequence[str]) -> list[str]:
+    """The series names that ``series=`` parameters ask for, in order: each
+    value is one name, or (the older form) a comma-separated list of names
+    when it is no name itself; empty values are skipped. Raises ValueError
+    naming what is unknown. Pure."""
+    known = set(names)
+    asked: list[str] = []
+    for value in values:
+        if value in known or "," not in value:
+            asked.append(value)
+        else:
+            parts = value.split(",")
+            asked.extend(parts if all(p in known for p in parts) else [value])
+    missing = [n for n in asked if n and n not in known]
+    if missing:
+        shown = ", ".join(repr(n) for n in missing)
+        raise ValueError(f"unknown series {shown}; this plot has {', '.join(repr(n) for n in names)} "
+                         "(one name per series= parameter)")
+    return [n for n in asked if n]
 
 
 def _bound(query: dict[str, str], key: str, default: float) -> float:

@@ -16,8 +16,9 @@ points (indexes, increasing) are:
   line runs to the edges.
 
 With x non-decreasing (``sorted_x``) the range and the columns are found by
-binary search and each column is reduced in place; otherwise every point is
-looked at. numpy when installed, plain Python otherwise (same result).
+binary search and each column is reduced in place, or, for wide columns of
+a series with :class:`~.blocks.Blocks`, from the block summaries and the
+points at the columns' edges; otherwise every point is looked at. numpy when installed, plain Python otherwise (same result).
 """
 
 from __future__ import annotations
@@ -29,6 +30,8 @@ from typing import Any
 
 try:
     import numpy as np
+
+    from .blocks import Blocks, columns_m4
 except ImportError:  # pragma: no cover - numpy is optional
     np = None  # type: ignore[assignment]
 
@@ -38,6 +41,8 @@ __all__ = ["select", "select_python", "edges", "in_range"]
 def edges(x0: float, x1: float, width: int) -> list[float]:
     """The left edge of each of the ``width`` columns of [x0, x1]. Pure."""
     step = (x1 - x0) / width
+    if np is not None:  # the same floats, computed the same way
+        return np.minimum(x0 + np.arange(width, dtype=np.float64) * step, x1).tolist()  # type: ignore[no-any-return]
     return [min(x0 + k * step, x1) for k in range(width)]
 
 
@@ -53,21 +58,29 @@ def in_range(xs: Any, x0: float, x1: float, sorted_x: bool) -> int:
     return sum(1 for x in xs if x0 <= x <= x1)
 
 
-def select(xs: Any, ys: Any, x0: float, x1: float, width: int, sorted_x: bool = False) -> Any:
+def select(xs: Any, ys: Any, x0: float, x1: float, width: int, sorted_x: bool = False,
+           blocks: Blocks | None = None) -> Any:
     """The indexes (increasing) of the points a view of ``width`` columns over
     [x0, x1] shows, as described in the module's docstring: a numpy int64
     array when numpy is installed, else a list. ``sorted_x`` says x is
-    non-decreasing (the caller knows; it is not checked). Pure."""
+    non-decreasing (the caller knows; it is not checked). ``blocks``, the
+    block summaries of ``ys`` (up to date), lets a wide sorted view read
+    summaries instead of every point (the same result). Pure."""
     if np is None:
         return select_python(xs, ys, x0, x1, width, sorted_x)
     x = np.asarray(xs, dtype=np.float64)
     y = np.asarray(ys, dtype=np.float64)
     if sorted_x:
-        return _select_sorted(x, y, x0, x1, width)
+        return _select_sorted(x, y, x0, x1, width, blocks)
     return _select_any(x, y, x0, x1, width)
 
 
-def _select_sorted(x: Any, y: Any, x0: float, x1: float, width: int) -> Any:
+BLOCKS_FROM = 32
+"""Points per column (on average) from which a sorted view with block
+summaries reads them rather than the points."""
+
+
+def _select_sorted(x: Any, y: Any, x0: float, x1: float, width: int, blocks: Blocks | None = None) -> Any:
     lo = int(np.searchsorted(x, x0, "left"))
     hi = int(np.searchsorted(x, x1, "right"))
     parts = []
@@ -77,7 +90,10 @@ def _select_sorted(x: Any, y: Any, x0: float, x1: float, width: int) -> Any:
         parts.append(np.arange(lo, hi, dtype=np.int64))
     else:
         starts = np.searchsorted(x[lo:hi], np.asarray(edges(x0, x1, width)), "left") + lo
-        parts.append(_m4_columns(y, starts, hi))
+        if blocks is not None and hi - lo >= BLOCKS_FROM * width:
+            parts.append(columns_m4(y, starts, hi, blocks))
+        else:
+            parts.append(_m4_columns(y, starts, hi))
     if hi < len(x):
         parts.append(_first_finite(y, hi, len(x)))
     return np.unique(np.concatenate(parts)) if parts else np.zeros(0, dtype=np.int64)

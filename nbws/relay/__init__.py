@@ -6,7 +6,9 @@ sockets for a kernel, through the backplane (``nbws.backplane``).
 plot's mirror), ``kernel`` (a kernel's side: announcing, the inbound queue,
 numbered emits), ``ledger`` (the kernel's books: what waits for its handlers,
 idempotency keys), ``tasks`` (loops that must not die), ``remote`` (a page on
-a relay as the kernel's WebSocket),
+a relay as the kernel's WebSocket), ``peers`` (a socket on a relay for a
+service on the kernel's I/O thread: the classroom's), ``uplink`` (a relay's
+end of a kernel's uplink),
 ``wire`` (what they say to each other), ``command`` (starting a relay).
 See the README's "nbws relay" and docs/architecture.md.
 """

@@ -24,14 +24,22 @@ A server with user code whose backplane is shared (``app_name``) runs one
   same and a page can resume on any of them. While the broker is down emits
   wait (at most ``backplane_buffer_messages``; past that the oldest are
   dropped and counted).
+* **Sockets served on the I/O thread** (``Routes.add_socket(...,
+  relayed=True)``: the classroom's): a relay's socket on such a path is a
+  :class:`~nbws.relay.peers.RemotePeer` handed to the service's ``opened``
+  (on the I/O thread, no handler plane); its messages and close come from the
+  queue like the app's sockets' (once each: the same idempotency keys and
+  ``max_remote_sockets``; a message is handled when it is taken, so the entry
+  is acknowledged at once), what the service sends goes back grouped per
+  relay (:class:`~nbws.relay.peers.Outgoing`).
 * **Relays' liveness**: a relay silent for 10 s (while this kernel's own
   subscription was up: an outage of the broker itself does not count) is
-  gone; its pages' sockets close here with 1006, and should the relay come
-  back it is told to close them (1012: the pages reconnect and open again).
-  A record for a socket this kernel does not know (it restarted, or closed
-  the socket that way) is counted as an orphan and the relay is told to
-  close the page's socket (1012), so the page reconnects instead of talking
-  to nobody.
+  gone; its pages' sockets close here with 1006 (a service's peers hear they
+  are lost), and should the relay come back it is told to close them (1012:
+  the pages reconnect and open again). A record for a socket this kernel
+  does not know (it restarted, or closed the socket that way) is counted as
+  an orphan and the relay is told to close the page's socket (1012), so the
+  page reconnects instead of talking to nobody.
 """
 
 from __future__ import annotations
@@ -44,30 +52,31 @@ import time
 from collections import deque
 from typing import TYPE_CHECKING, Any
 
-from ..backplane import EMIT, PLOT, parse_id
+from ..backplane import CHANNEL, EMIT, PLOT, parse_id
 from ..boundary import deliver, on_io_thread
 from ..boundary.replay import sequenced
 from ..errors import BackplaneUnavailableError
+from ..io.routes import tell
 from ..messages import Headers, Request
 from ..websocket import WebSocket
+from .announcer import Announcer
 from .ledger import Keys, Ledger
+from .peers import Outgoing, RemotePeer
 from .remote import RemoteLink
 from .tasks import Backoff, keep
 from .wire import (
     ALIVE,
     ALIVE_EVERY,
-    ANNOUNCE_KEY,
-    ANNOUNCED,
+    CHANNEL_ASK,
     CLOSE,
     EMIT_LOG,
+    EPOCH,
     GROUP,
     HISTORY,
     HISTORY_ASK,
     INBOX,
-    Announcement,
     Inbound,
     decode_inbound,
-    encode_announcement,
 )
 
 if TYPE_CHECKING:
@@ -96,6 +105,9 @@ class KernelSide:
         self.ep = endpoint
         self.bp = endpoint.router.backplane
         self.sockets: dict[tuple[str, str], WebSocket] = {}
+        self.peers: dict[tuple[str, str], RemotePeer] = {}
+        """Sockets on relays served by this node's I/O thread (``Routes.relayed``)."""
+        self.out = Outgoing(self.send, endpoint.io.loop.call_soon)
         self.relays: dict[str, float] = {}
         self.dropped: dict[str, list[str]] = {}
         """relay -> its sockets closed here when it went silent (it is told to close them if it comes back)."""
@@ -112,13 +124,12 @@ class KernelSide:
         self.orphans = 0
         """Records for a socket this kernel does not know (its open went elsewhere, or was lost)."""
         self.emits_dropped = 0
+        self.log_epoch = ""
+        """The emit log's epoch of the last emit appended (relays hear when it changes)."""
         self._emits: deque[str] = deque()
         self._wake = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
-        self._announce_timer: asyncio.TimerHandle | None = None
-        self._announcer: asyncio.Task[None] | None = None
-        self._dirty = False
-        self._version = 0
+        self.announcer = Announcer(endpoint)
         self._reconnects = 0
         self._sweeper: asyncio.TimerHandle | None = None
         self._stopping = False
@@ -128,6 +139,7 @@ class KernelSide:
         router = self.ep.router
         router.listen(ALIVE, "", self._alive)
         router.listen(HISTORY_ASK, "", self._history_asked)
+        router.listen(CHANNEL_ASK, "", self._channel_asked)
         self.ep.routes.changed = self.changed
         loop = asyncio.get_running_loop()
         stopping = lambda: self._stopping
@@ -140,58 +152,17 @@ class KernelSide:
         """Stop consuming (what was taken and not acknowledged goes to another kernel, or to this one's
         next start); emits still waiting for the broker are dropped."""
         self._stopping = True
-        for timer in (self._announce_timer, self._sweeper):
-            if timer is not None:
-                timer.cancel()
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+        await self.announcer.stop()
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         self._tasks = []
 
-    # -- announcing --
-
     def changed(self) -> None:
         """Pages, sockets, plots or channels changed: announce (debounced)."""
-        self._dirty = True
-        if self._announce_timer is None and not self._stopping:
-            self._announce_timer = self.ep.io.loop.call_later(0.05, self._announce_soon)
-
-    def _announce_soon(self) -> None:
-        self._announce_timer = None
-        if self._announcer is None or self._announcer.done():  # one announcer: the newest state is written last
-            self._announcer = self.ep.io.loop.create_task(self._announce())
-            self._tasks.append(self._announcer)
-            self._tasks = [t for t in self._tasks if not t.done()]
-
-    def announcement(self) -> Announcement:
-        """What a relay needs to serve this server's app, now."""
-        ep = self.ep
-        pages = {path: (ctype, body) for path, (body, ctype) in ep.routes.pages.items()}
-        for prefix, spec, _, _ in ep.spec.static.routes:
-            if spec.text is not None:
-                pages[prefix or "/"] = (spec.content_type or "text/html; charset=utf-8", spec.text)
-        plots = {name: thing._meta() for (kind, name), thing in ep.live.items() if kind == PLOT}
-        channels = {name: thing.policy for (kind, name), thing in ep.live.items() if kind != PLOT}
-        return Announcement(self.bp.node, pages, ep.spec.ws_patterns, plots, channels)
-
-    async def _announce(self) -> None:
-        """Write the announcement, built when it is written (a change during a retry is in the next
-        attempt), until what is stored is the newest; then tell the relays. The only writer. I/O thread."""
-        retry = Backoff("announcing to the relays")
-        while self._dirty and not self._stopping:
-            self._dirty = False
-            self._version = max(self._version + 1, time.time_ns() // 1000)
-            raw = encode_announcement(self.announcement(), self.ep.settings.relay_secret, self.bp.app or "",
-                                      self._version)
-            try:
-                await self.bp.put(ANNOUNCE_KEY, raw)
-            except BackplaneUnavailableError as exc:
-                self._dirty = True
-                await retry.failed(exc)
-                continue
-            retry.ok()
-            if not self._dirty:
-                self.bp.publish(ANNOUNCED, "", self.bp.node)
+        self.announcer.changed()
 
     # -- relays --
 
@@ -213,6 +184,7 @@ class KernelSide:
         elif self.bp.reconnects != self._reconnects:  # the broker may have lost the announcement (a restart)
             self._reconnects = self.bp.reconnects
             self.changed()
+        remembered = sum(map(len, self.dropped.values()))
         for relay, heard in list(self.relays.items()):
             if now - heard > RELAY_TIMEOUT:
                 del self.relays[relay]
@@ -221,8 +193,14 @@ class KernelSide:
                     user = self.sockets[key]
                     self._forget(key)
                     self._closed(user, 1006, "the page's relay stopped answering")
-                    if sum(map(len, self.dropped.values())) < MAX_DROPPED:
+                    if remembered < MAX_DROPPED:
                         gone.append(key[1])
+                        remembered += 1
+                for key in [k for k in self.peers if k[0] == relay]:
+                    self._forget_peer(key).gone()
+                    if remembered < MAX_DROPPED:
+                        gone.append(key[1])
+                        remembered += 1
         self.keys.sweep()
         if not self._stopping:
             self._sweeper = self.ep.io.loop.call_later(ALIVE_EVERY, self._sweep)
@@ -238,6 +216,17 @@ class KernelSide:
             return
         meta = plot._meta().encode()
         self.bp.send_to(str(relay), HISTORY, str(name), struct.pack("<I", len(meta)) + meta + plot._history_frame())
+
+    def _channel_asked(self, data: str | bytes) -> None:
+        """A relay asks for a channel's latest value: answer it alone (under ``latest``, when there is one)."""
+        try:
+            relay, name = json.loads(data)
+            channel = self.ep.live.get((CHANNEL, str(name)))
+        except (ValueError, TypeError):
+            return
+        latest = channel._feed.latest if channel is not None and channel.policy == "latest" else None
+        if latest is not None:
+            self.bp.send_to(str(relay), CHANNEL, str(name), latest)
 
     def send(self, relay: str, kind: str, conn: str, data: str | bytes) -> None:
         """To one relay (a page's message or close)."""
@@ -296,24 +285,35 @@ class KernelSide:
         where = (r.relay, r.conn)
         self.relays.setdefault(r.relay, time.monotonic())
         if r.kind == "open":
-            if where not in self.sockets:
+            if r.path in self.ep.routes.relayed:
+                if where not in self.peers:
+                    self._open_peer(r)
+            elif where not in self.sockets:
                 self._open(r)
             return False
         user = self.sockets.get(where)
+        peer = self.peers.get(where)
         if r.kind == "close":
             if user is not None:
                 self._forget(where)
                 self._closed(user, r.code, r.reason)
+            if peer is not None:
+                self._forget_peer(where).gone()
             return False
         if self.keys.repeat(r.key, r.n):
             self.repeats += 1
             return False
-        if user is None:  # not marked as seen: the page sends it again after it reconnects
+        if user is None and peer is None:  # not marked as seen: the page sends it again after it reconnects
             self.orphans += 1
             self.send(r.relay, CLOSE, r.conn, GONE)
             return False
         self.keys.mark(r.key, r.n, where)
         self.handled += 1
+        if peer is not None:  # served on this thread now: nothing waits (the entry is acknowledged at once)
+            if peer.listener is not None and not peer.lost:
+                tell(peer.listener, peer.as_conn(), r.data)
+            return False
+        assert user is not None
         self.ledger.handed(where, entry_id, len(r.data))
         data = r.data
         deliver(self.ep.plane, lambda: user._deliver(data), now=True)
@@ -325,6 +325,11 @@ class KernelSide:
         self.ledger.closed(where)
         self.keys.closed(where)
 
+    def _forget_peer(self, where: tuple[str, str]) -> RemotePeer:
+        """A socket served on this thread is gone: out of the books (its service is told by the caller)."""
+        self.keys.closed(where)
+        return self.peers.pop(where)
+
     def _dequeued(self, relay: str, conn: str) -> None:
         """The handler plane took one of the socket's messages (from ``RemoteLink.message_handled``)."""
         self.ledger.handled((relay, conn))
@@ -333,9 +338,7 @@ class KernelSide:
         ep = self.ep
         request = Request("GET", r.path, r.query, Headers(r.headers), remote_addr=r.remote,
                           raw_path=r.path + (f"?{r.query}" if r.query else ""))
-        if len(self.sockets) >= ep.settings.max_remote_sockets:
-            self.refused += 1
-            self.send(r.relay, CLOSE, r.conn, "1013 the app's kernel has too many sockets: try again later")
+        if self._full(r):
             return
         user = WebSocket(RemoteLink(self.send, r.relay, r.conn, self._dequeued), ep.plane, request, None,
                          ep.settings.close_on_handler_error, r.remote)
@@ -350,6 +353,26 @@ class KernelSide:
                 user._run_callback(on_open, user)
 
         deliver(ep.plane, job)
+
+    def _full(self, r: Inbound) -> bool:
+        """True (and the page's socket refused: 1013) at ``max_remote_sockets`` remote sockets."""
+        if len(self.sockets) + len(self.peers) < self.ep.settings.max_remote_sockets:
+            return False
+        self.refused += 1
+        self.send(r.relay, CLOSE, r.conn, "1013 the app's kernel has too many sockets: try again later")
+        return True
+
+    def _open_peer(self, r: Inbound) -> None:
+        """A socket on a relay for a service on this I/O thread (a classroom's student or view)."""
+        if self._full(r):
+            return
+        opened = self.ep.routes.sockets.get(r.path)
+        peer = RemotePeer(self.out, r.relay, r.conn, r.remote)
+        self.peers[(r.relay, r.conn)] = peer
+        if opened is None:
+            peer.start_close(1008, "no WebSocket route for this path")
+            return
+        opened(peer.as_conn())
 
     def _closed(self, user: WebSocket, code: int, reason: str) -> None:
         ep = self.ep
@@ -384,19 +407,23 @@ class KernelSide:
                 continue
             text = self._emits[0]
             try:
-                entry = await self.bp.append(EMIT_LOG, text.encode())
+                entry, epoch = await self.bp.append_with_epoch(EMIT_LOG, text.encode())
             except BackplaneUnavailableError as exc:
                 await retry.failed(exc)
                 continue
             retry.ok()
             if self._emits and self._emits[0] is text:
                 self._emits.popleft()
-            self.bp.publish(EMIT, "", sequenced(parse_id(entry)[1], text))
+            n = parse_id(entry)[1]
+            if epoch and epoch != self.log_epoch:  # a new log (or the first): relays hear it before its emits
+                self.log_epoch = epoch
+                self.bp.publish(EPOCH, "", f"{epoch} {n}")
+            self.bp.publish(EMIT, "", sequenced(n, text))
 
     def stats(self) -> dict[str, Any]:
         """Counters, for tests and the relay's status."""
         return {"handled": self.handled, "repeats": self.repeats, "orphans": self.orphans,
-                "remote_sockets": len(self.sockets), "relays": len(self.relays), "emits_waiting": len(self._emits),
-                "emits_dropped": self.emits_dropped,
+                "remote_sockets": len(self.sockets), "remote_peers": len(self.peers), "peer_messages": self.out.sent,
+                "relays": len(self.relays), "emits_waiting": len(self._emits), "emits_dropped": self.emits_dropped,
                 "waiting": self.ledger.waiting, "waiting_bytes": self.ledger.waiting_bytes, "keys": len(self.keys.seen),
                 "refused": self.refused}
