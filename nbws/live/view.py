@@ -1,7 +1,7 @@
 """View queries of a plot's page: what a query may say, and the answer.
 
 A page sends one TEXT message per view (``{"view": {"id", "x0", "x1",
-"width", "series"?, "smooth"?}}``, at most 1 KiB); :func:`parse_view` turns
+"width", "series"?, "smooth"?, "logx"?}}``, at most 1 KiB); :func:`parse_view` turns
 it into a :class:`ViewQuery` or raises :class:`BadQuery` (the socket then
 closes with 1008 and the error's text). :func:`answer_view` builds the one
 binary frame that answers it (the chunk kinds of :mod:`.frames`). Pure: the
@@ -47,7 +47,8 @@ class BadQuery(ValueError):
 class ViewQuery:
     """One view a page asks for: x in [x0, x1] (data units) on ``width``
     pixel columns, of ``series`` (None: every series), smoothed with EMA
-    weight ``smooth`` (0: not smoothed). Immutable."""
+    weight ``smooth`` (0: not smoothed), its columns equal in log10 units
+    when ``logx`` (a log x axis; x0 > 0). Immutable."""
 
     id: int
     x0: float
@@ -55,6 +56,7 @@ class ViewQuery:
     width: int
     series: tuple[int, ...] | None = None
     smooth: float = 0.0
+    logx: bool = False
 
 
 def _number(value: Any) -> bool:
@@ -96,7 +98,14 @@ def parse_view(message: str | bytes, series_count: int) -> ViewQuery:
         smooth = 0
     if not _number(smooth) or not 0 <= smooth < 1:
         raise BadQuery("view.smooth must be a number with 0 <= smooth < 1")
-    return ViewQuery(view_id, float(x0), float(x1), width, series, float(smooth))
+    logx = view.get("logx", False)
+    if logx is None:
+        logx = False
+    if not isinstance(logx, bool):
+        raise BadQuery("view.logx must be true or false")
+    if logx and not x0 > 0:
+        raise BadQuery("view.x0 must be above 0 on a log x axis (view.logx)")
+    return ViewQuery(view_id, float(x0), float(x1), width, series, float(smooth), logx)
 
 
 def answer_view(query: ViewQuery, data: Sequence[SeriesData], smoother: Smoother) -> bytes:
@@ -120,7 +129,7 @@ def answer_view(query: ViewQuery, data: Sequence[SeriesData], smoother: Smoother
 
 
 def _chunk(kind: int, series: int, xs: Any, ys: Any, query: ViewQuery, sorted_x: bool) -> bytes:
-    keep = select(xs, ys, query.x0, query.x1, query.width, sorted_x)
+    keep = select(xs, ys, query.x0, query.x1, query.width, sorted_x, query.logx)
     if np is not None:
         x = np.asarray(xs, dtype=np.float64)[keep]
         y = np.asarray(ys, dtype=np.float64)[keep]
