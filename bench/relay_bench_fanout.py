@@ -4,11 +4,13 @@
 nbws relay`` processes on a real redis-server receive it. Reports p50 / p99 of
 (receive time - send time) over every client and broadcast, and the kernel's
 CPU per broadcast (it holds no client: one publish per broadcast, whatever N).
+Setup ``uplink``: one relay with no Redis, the kernel dialing out to it
+(``backplane="nbws+ws://..."``).
 
 The clients share this one Python process, so the tail includes their own
 turn on its loop: compare rows, not absolutes.
 
-    python bench/relay_bench_fanout.py [--clients 1000 5000] [--broadcasts 20]
+    python bench/relay_bench_fanout.py [--clients 1000 5000] [--broadcasts 20] [--setups redis:1 redis:3 uplink]
 """
 
 from __future__ import annotations
@@ -69,23 +71,33 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--clients", type=int, nargs="+", default=[1000, 5000])
     parser.add_argument("--broadcasts", type=int, default=20)
+    parser.add_argument("--setups", nargs="+", default=["redis:1", "redis:3", "uplink"])
     args = parser.parse_args()
-    print("| clients | relays | p50 ms | p99 ms | kernel CPU per broadcast (µs) |")
-    print("|---:|---:|---:|---:|---:|")
+    print("| clients | setup | p50 ms | p99 ms | kernel CPU per broadcast (µs) |")
+    print("|---:|---|---:|---:|---:|")
     with RedisServer() as redis:
         for clients in args.clients:
-            for count in (1, 3):
+            for setup in args.setups:
                 app = "bench" + secrets.token_hex(4)
-                kernel = Kernel(app, redis.url)
                 relays: list[Relay] = []
+                kernel: Kernel | None = None
                 try:
-                    relays = [Relay(app, redis.url) for _ in range(count)]
+                    if setup == "uplink":  # no Redis: the kernel dials out to one relay
+                        relays = [Relay(app, "memory")]
+                        kernel = Kernel(app, f"nbws+ws://127.0.0.1:{relays[0].port}/")
+                        label = "1 relay, kernel's uplink"
+                    else:
+                        count = int(setup.split(":")[1])
+                        kernel = Kernel(app, redis.url)
+                        relays = [Relay(app, redis.url) for _ in range(count)]
+                        label = f"{count} relay(s), Redis"
                     p50, p99, cpu = asyncio.run(measure(kernel, relays, clients, args.broadcasts))
-                    print(f"| {clients} | {count} | {p50:.1f} | {p99:.1f} | {cpu:.0f} |", flush=True)
+                    print(f"| {clients} | {label} | {p50:.1f} | {p99:.1f} | {cpu:.0f} |", flush=True)
                 finally:
                     for relay in relays:
                         relay.stop()
-                    kernel.stop()
+                    if kernel is not None:
+                        kernel.stop()
 
 
 if __name__ == "__main__":

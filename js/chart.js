@@ -280,15 +280,21 @@ function now() {
  * The address of a plot's full-resolution CSV (`/live/<name>/data.csv`)
  * beside its WebSocket address (`ws[s]://…/live/<name>/ws?token=…`), so it
  * goes through the same proxy prefix and carries the same token; `params`
- * are added to its query.
- * @param {string} wsAddress @param {Record<string, string | number>} [params]
+ * are added to its query (a list: one parameter per item, as `series=`
+ * takes one name each, commas and all).
+ * @param {string} wsAddress @param {Record<string, string | number | string[]>} [params]
  * @returns {string}
  */
 export function dataUrl(wsAddress, params = {}) {
   const url = new URL(wsAddress);
   url.protocol = url.protocol === "wss:" ? "https:" : "http:";
   url.pathname = url.pathname.replace(/\/ws$/, "") + "/data.csv";
-  for (const [k, v] of Object.entries(params)) url.searchParams.set(k, String(v));
+  for (const [k, v] of Object.entries(params)) {
+    if (Array.isArray(v)) {
+      url.searchParams.delete(k);
+      for (const item of v) url.searchParams.append(k, item);
+    } else url.searchParams.set(k, String(v));
+  }
   url.hash = "";
   return url.toString();
 }
@@ -607,7 +613,8 @@ export class LinkGroup {
  * @typedef {{xs: Float64Array, ys: Float64Array, i0: number, i1: number, keep: Uint32Array | null}} Part
  */
 /** @typedef {{series: string[], title?: string, window?: number | null, xlabel?: string, ylabel?: string,
- *   theme?: string, overlay?: Record<string, number>, logx?: boolean, logy?: boolean}} ChartMeta */
+ *   theme?: string, overlay?: Record<string, number>, logx?: boolean, logy?: boolean, start?: boolean}} ChartMeta
+ *   `start`: a connection's stream starts here (the history follows): the page drops what it held */
 
 /**
  * A dependency-free streaming chart on a canvas: several series, M4
@@ -953,7 +960,9 @@ export class LiveChart {
   /**
    * What the badge says: how many points one pixel column stands for, when
    * the view holds more than 4 per column (from the server's answer; when
-   * following, its overview and the live points since), else null.
+   * following, its overview and the live points since; following a window of
+   * N points, the N points it stands for: at most N of a series, as the
+   * window is the last N points of the series pushed most), else null.
    * @returns {string | null}
    */
   ratio() {
@@ -965,6 +974,7 @@ export class LiveChart {
       if (this.hidden[s]) continue;
       if (a.zoomed) most = Math.max(most, info.points);
       else if (this.window === null) most = Math.max(most, info.points + info.live);
+      else most = Math.max(most, Math.min(this.window, info.points + info.live));
     }
     return ratioLabel(most, width);
   }
@@ -1015,7 +1025,10 @@ export class LiveChart {
 
   /** @param {ChartMeta} meta */
   setMeta(meta) {
-    const grew = meta.series.length > this.names.length && this.names.length > 0;
+    // a new connection's stream starts over: drop our copy (its history follows and asks for the view)
+    if (meta.start) this.restart();
+    // an overlay's meta on the same stream: a zoomed view asks again below, for it at full resolution
+    const grew = !meta.start && meta.series.length > this.names.length && this.names.length > 0;
     this.names = meta.series;
     while (this.columns.length < this.names.length) this.columns.push({ x: new Column(), y: new Column() });
     if (meta.title) this.title = meta.title;
@@ -1042,6 +1055,23 @@ export class LiveChart {
     }
     this.updateLegend();
     if (grew && this.zoom) this.viewChanged(); // an overlay came while zoomed: ask for it at full resolution
+    this.schedule();
+  }
+
+  /**
+   * A new stream begins (the page reconnected: the server sends its history
+   * again): forget the points held, their smoothing and any answer or query
+   * of the old connection, so no point is held twice. The zoom, hidden
+   * series, smoothing weight and window stay; the history that follows asks
+   * for the view again.
+   */
+  restart() {
+    this.columns = this.columns.map(() => ({ x: new Column(), y: new Column() }));
+    this.smoothed = [];
+    this.decimated = [];
+    this.answer = null;
+    this.answerSentAt = null;
+    this.queries.cancel();
     this.schedule();
   }
 
@@ -1159,14 +1189,14 @@ export class LiveChart {
    */
   csvUrl(scope = "all") {
     if (!this.address) return null;
-    /** @type {Record<string, string | number>} */
+    /** @type {Record<string, string | number | string[]>} */
     const params = {};
     if (scope === "view" && this.view) {
       const raw = (/** @type {number} */ v) => (this.logx ? 10 ** v : v);
       params.x0 = raw(this.view.x0);
       params.x1 = raw(this.view.x1);
-      const shown = this.names.filter((n, s) => !this.hidden[s] && !n.includes(","));
-      if (shown.length < this.names.length) params.series = shown.join(",");
+      const shown = this.names.filter((n, s) => !this.hidden[s]);
+      if (shown.length < this.names.length) params.series = shown;  // series=a&series=b: one name each
     }
     return dataUrl(this.address, params);
   }

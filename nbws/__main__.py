@@ -50,13 +50,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     demo.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1)")
     demo.add_argument("--port", type=int, default=None, help="port (default: a free port)")
     relay = commands.add_parser(
-        "relay", help="serve an app's pages and sockets for its kernel, through a Redis backplane",
+        "relay", help="serve an app's pages and sockets for its kernel, through Redis or the kernel's uplink",
         description="Run a relay with no user code: it serves the pages, live plots and WebSockets that the app's "
                     "kernel (nbws.start_server(..., backplane=URL, app_name=NAME)) announced, and relays the "
                     "browsers' messages to the kernel exactly once, until Ctrl-C or SIGTERM. Several relays of one "
                     "app may run behind a load balancer; a page whose relay dies resumes on another.")
     relay.add_argument("--app", required=True, metavar="NAME", help="the app's name (the kernel's app_name)")
-    relay.add_argument("--backplane", required=True, metavar="URL", help="the Redis URL the kernel uses")
+    relay.add_argument("--backplane", default="memory", metavar="URL",
+                       help="the Redis URL the kernel uses; default 'memory': no Redis, the kernel dials out to this "
+                            "relay (backplane='nbws+ws://this-host:port/' with the same --secret)")
     relay.add_argument("--host", default="127.0.0.1",
                        help="address to bind (default: 127.0.0.1; any other address requires a token)")
     relay.add_argument("--port", type=int, default=None, help="port (default: a free port)")

@@ -42,8 +42,9 @@ _RANGES: dict[str, tuple[Callable[[Any], bool], str]] = {
     "max_sessions": (lambda v: v >= 1, "at least 1"),
     "max_total_session_buffer": (lambda v: v >= 1, "at least 1 (or None for no total bound)"),
     "switch_interval": (lambda v: 0 < v <= 1, "a number of seconds above 0 and at most 1 (or None: leave it alone)"),
-    "backplane": (lambda v: v == "memory" or re.match(r"(redis|rediss|unix)://", v) is not None,
-                  "'memory' or a Redis URL (redis://host:6379/0, rediss://..., unix:///path)"),
+    "backplane": (lambda v: v == "memory" or re.match(r"(redis|rediss|unix|nbws\+ws|nbws\+wss)://", v) is not None,
+                  "'memory', a Redis URL (redis://host:6379/0, rediss://..., unix:///path) or a relay to dial "
+                  "(nbws+ws://relay-host:8000/, nbws+wss://...)"),
     "app_name": (lambda v: re.fullmatch(r"[A-Za-z0-9_.-]{1,64}", v) is not None,
                  "1-64 letters, digits, '_', '.', '-' (or None)"),
     "backplane_buffer_messages": (lambda v: v >= 1, "at least 1"),
@@ -210,8 +211,9 @@ class ServerConfig(LoggingConfigurable):
     backplane = Unicode(
         "memory",
         help="How the servers of one app (app_name) share broadcasts, emits, channels and live plot frames: "
-        "'memory' (the servers of this process; the default) or a Redis URL such as 'redis://127.0.0.1:6379/0' "
-        "(every process and machine using that Redis; needs nbws[redis]).",
+        "'memory' (the servers of this process; the default), a Redis URL such as 'redis://127.0.0.1:6379/0' "
+        "(every process and machine using that Redis; needs nbws[redis]), or an nbws relay to dial out to "
+        "('nbws+ws://relay-host:8000/' or 'nbws+wss://...'; needs relay_secret).",
     ).tag(config=True)
     app_name = Unicode(
         None, allow_none=True,

@@ -196,10 +196,10 @@ class BackplaneUnavailableError(NbwsError, ConnectionError):
         url: the broker's URL, without its password.
     """
 
-    def __init__(self, url: str, why: str) -> None:
+    def __init__(self, url: str, why: str,
+                 hint: str = "start Redis there (redis-server), or check backplane= and the network") -> None:
         self.url = url
-        super().__init__(f"the backplane at {url} cannot be reached ({why}); start Redis there "
-                         "(redis-server), or check backplane= and the network")
+        super().__init__(f"the backplane at {url} cannot be reached ({why}); {hint}")
 
 
 class ClassroomClosedError(ServerStoppedError, RuntimeError):

@@ -7,13 +7,15 @@ counts every id it handles; it has a live plot ``loss``. It prints
 ``{"port": ..., "node": ...}`` on a line, then obeys one command per line on
 stdin, answering each with one JSON line: ``emit N PREFIX`` (N emits on the
 topic ``m``, data ``{"p": PREFIX, "i": i}``), ``broadcast TEXT``, ``stamp`` (a broadcast of ``t<time.time()>``), ``plot X
-Y`` (pushed and flushed), ``stats``, ``quit``.
+Y`` (pushed and flushed), ``channel VALUE`` (sent on the channel ``temp``, policy latest), ``stats``,
+``quit``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import collections
+import dataclasses
 import json
 import sys
 import time
@@ -33,6 +35,7 @@ async def main(app_name: str, backplane: str) -> None:
     server = nbws.start_server(app=app, app_name=app_name, backplane=backplane, ping_interval=None,
                                relay_secret="s3cret")
     plot = nbws.LivePlot("loss", server=server, fps=100)
+    channel = server.channel("temp")
     loop = asyncio.get_running_loop()
 
     def say(value: object) -> None:
@@ -56,6 +59,8 @@ async def main(app_name: str, backplane: str) -> None:
             server.broadcast(f"t{time.time()}")
         elif command == "broadcast":
             server.broadcast(rest)
+        elif command == "channel":
+            channel.send(rest)
         elif command == "plot":
             x, y = rest.split()
             plot.push(float(x), y=float(y))
@@ -66,7 +71,8 @@ async def main(app_name: str, backplane: str) -> None:
             say({"answers": sum(answers.values()), "unique": len(answers),
                  "twice": sorted(k for k, v in answers.items() if v > 1)[:20],
                  "kernel": kernel.stats() if kernel is not None else {},
-                 "backplane": server.backplane_stats().dropped, "cpu": time.process_time()})
+                 "backplane": server.backplane_stats().dropped, "cpu": time.process_time(),
+                 "stats": dataclasses.asdict(server.backplane_stats())})
             continue
         say({"ok": command})
     server.stop()

@@ -43,6 +43,7 @@ class Page:
         self.numbered: list[tuple[int, Any]] = []  # (seq, envelope)
         self.plain: list[str | bytes] = []
         self.resyncs: list[tuple[str, int | None]] = []
+        self.close_codes: list[int | None] = []
         self.repeats = 0
         self.ws: ClientConnection | None = None
         self.url = ""
@@ -94,6 +95,7 @@ class Page:
             async for message in ws:
                 self._handle(message)
         if self.ws is ws:
+            self.close_codes.append(ws.close_code)
             self.ws = None
             self.closed.set()
 
@@ -170,13 +172,16 @@ class Kernel(Node):
 class Relay:
     """An ``nbws relay`` command (``python -m nbws relay``); always stopped."""
 
-    def __init__(self, app: str, backplane: str, secret: str | None = "s3cret", timeout: float = 30.0) -> None:
+    def __init__(self, app: str, backplane: str, secret: str | None = "s3cret", timeout: float = 30.0,
+                 port: int | None = None) -> None:
         import select
 
         self.log = tempfile.TemporaryFile()
         args = [sys.executable, "-m", "nbws", "relay", "--app", app, "--backplane", backplane]
         if secret:
             args += ["--secret", secret]
+        if port is not None:
+            args += ["--port", str(port)]
         self.process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=self.log, cwd=ROOT,
                                         env={**os.environ, "PYTHONPATH": ROOT})
         assert self.process.stdout is not None
@@ -187,6 +192,7 @@ class Relay:
             self.log.seek(0)
             raise AssertionError(f"the relay did not start: {line!r}\n{self.log.read().decode()[-3000:]}")
         self.url = line.split("serving on ", 1)[1].split()[0]
+        self.port = int(self.url.rstrip("/").rsplit(":", 1)[1])
 
     def kill(self) -> None:
         """SIGKILL: the relay dies without a word (as a crashed machine)."""

@@ -84,6 +84,21 @@ def test_send_to_reaches_one_node(make: Make) -> None:
     with_nodes(make, 3, body)
 
 
+def test_messages_sent_to_one_node_are_not_counted_missed_by_the_others(make: Make) -> None:
+    async def body(n: list[Backplane], inboxes: list[list[Envelope]]) -> None:
+        for k in range(5):  # to node 2 only (a kernel's replies to one relay's pages)
+            n[0].send_to(n[2].node, "w", "conn-7", f"just you {k}")
+        n[0].publish("b", "", "everyone")
+        n[0].send_to(n[1].node, "w", "conn-1", "and you")
+        n[0].publish("b", "", "everyone again")
+        await wait_for(lambda: len(inboxes[2]) == 7 and len(inboxes[1]) == 3)
+        for node in n[1:]:
+            stats = node.stats(0)
+            assert stats.missed == 0 and stats.duplicates == 0, "nothing was lost on the way"
+
+    with_nodes(make, 3, body)
+
+
 def test_different_apps_are_isolated(make: Make) -> None:
     async def body(n: list[Backplane], inboxes: list[list[Envelope]]) -> None:
         seen: list[Envelope] = []
@@ -202,5 +217,26 @@ def test_take_waits_for_an_entry_then_returns(make: Make) -> None:
         entries = await asyncio.wait_for(waiting, 3.0)
         assert [e.payload for e in entries] == [b"late"]
         assert await n[1].take("inbound", "kernel", "k", 10, 0.1) == []  # bounded wait, then empty
+
+    with_nodes(make, 2, body)
+
+
+def test_a_log_keeps_its_epoch_until_it_is_lost(make: Make) -> None:
+    async def body(n: list[Backplane], inboxes: list[list[Envelope]]) -> None:
+        epoch = (await n[1].read("emit", "0-0", 10)).epoch  # made on first sight, before any entry
+        assert len(epoch) >= 12
+        first, at_first = await n[0].append_with_epoch("emit", b"e0")
+        assert first == "0-1" and at_first == epoch
+        for i in range(1, 8):  # past log_length=5: trimming is not a loss of the log
+            assert (await n[0].append_with_epoch("emit", f"e{i}".encode()))[1] == epoch
+        assert (await n[1].read("emit", "0-3", 10)).epoch == epoch  # what a reader sees
+        # the log is lost (a Redis restarted without persistence; here: its keys deleted) and grows again
+        if isinstance(n[0], MemoryBackplane):
+            n[0].hub.logs.pop("emit"), n[0].hub.log_next.pop("emit"), n[0].hub.epochs.pop("emit")
+        else:
+            await n[0]._client.delete(f"{n[0].prefix}log:emit", f"{n[0].prefix}epoch:emit")  # type: ignore[attr-defined]
+        again, new = await n[0].append_with_epoch("emit", b"new")
+        assert again == "0-1" and new != epoch, "a new log, a new epoch"
+        assert (await n[1].read("emit", "0-0", 10)).epoch == new
 
     with_nodes(make, 2, body)

@@ -26,11 +26,11 @@ def test_decode_never_raises_on_arbitrary_bytes(raw: bytes) -> None:
     assert decode(MAGIC + raw) is None or isinstance(decode(MAGIC + raw), Envelope)
 
 
-@given(tokens, st.integers(1, 2**63 - 1), tokens, names, payloads)
+@given(tokens, st.integers(1, 2**63 - 1), tokens, names, payloads, st.booleans())
 @settings(max_examples=300, deadline=None)
 def test_encode_then_decode_gives_the_same_envelope(origin: str, seq: int, kind: str, name: str,
-                                                     data: str | bytes) -> None:
-    assert decode(encode(origin, seq, kind, name, data)) == Envelope(origin, seq, kind, name, data)
+                                                     data: str | bytes, direct: bool) -> None:
+    assert decode(encode(origin, seq, kind, name, data, direct)) == Envelope(origin, seq, kind, name, data, direct)
 
 
 @given(tokens, st.integers(1, 1000), payloads, st.data())
@@ -52,6 +52,9 @@ def test_decode_rejects_what_is_not_this_format() -> None:
     assert decode(b'NBBP1["o",0,"b","",1]\nx') is None  # sequence numbers start at 1
     assert decode(b'NBBP1["o",1,"b","",1]\n\xff') is None  # text that is not UTF-8
     assert decode(b'NBBP1["o",1,"b","",true]\nx') is None  # a bool is not the flag
+    assert decode(b'NBBP1["o",1,"b","",1,true]\nx') is None  # nor the direct mark
+    assert decode(b'NBBP1["o",1,"b","",1,2]\nx') is None
+    assert decode(b'NBBP1["o",1,"b","",1,1]\nx') == Envelope("o", 1, "b", "", "x", direct=True)
     assert decode(MAGIC + b"[" * 100_000) is None  # no header line within the bound
 
 
@@ -138,3 +141,12 @@ def test_servers_of_one_app_in_one_process_share_through_memory() -> None:
         assert b.backplane_stats().received == 2 and alone.backplane_stats().received == 0
 
     run(main)
+
+
+def test_a_nodes_direct_messages_are_a_sequence_of_their_own() -> None:
+    numbering = Numbering()
+    assert numbering.accept("a", 1)
+    assert numbering.accept("a", 1, direct=True) and numbering.accept("a", 2, direct=True)
+    assert numbering.accept("a", 2), "what a sent to this node alone is no gap in what it published"
+    assert not numbering.accept("a", 2, direct=True) and numbering.duplicates == 1
+    assert numbering.accept("a", 5, direct=True) and numbering.missed == 2, "a gap in the direct ones is a loss"

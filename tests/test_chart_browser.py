@@ -5,6 +5,9 @@ dashboards. Each test drives it as a user would and checks what is drawn."""
 from __future__ import annotations
 
 import asyncio
+import csv
+import io
+import math
 import pathlib
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import AbstractAsyncContextManager
@@ -15,6 +18,7 @@ from playwright.async_api import Browser, Page
 
 import nbws
 from tests.browser import chromium
+from tests.test_view import reference_ema
 
 T = TypeVar("T")
 BLUE, ORANGE = (31, 119, 180), (255, 127, 14)  # the first two series' colours
@@ -46,6 +50,14 @@ async def open_plot(browser: Browser, url: str, points: int, width: int = 900, h
     await page.goto(url)
     await page.wait_for_function(f"window.chart && window.chart.count() === {points}", timeout=30000)
     await drawn(page)
+    return page
+
+
+async def joined(browser: Browser, url: str) -> Page:
+    """A page showing the plot at ``url`` once its (decimated) history came."""
+    page = await browser.new_page(viewport={"width": 900, "height": 400})
+    await page.goto(url)
+    await page.wait_for_function("window.chart && window.chart.count() > 0", timeout=30000)
     return page
 
 
@@ -199,6 +211,98 @@ def test_a_series_hidden_from_the_legend_is_not_drawn(env: Any) -> None:
         await page.click("[data-series='1']")
         await drawn(page)
         assert await pixels(page, ORANGE) > 500
+
+    drive(env, main)
+
+
+def test_the_csv_of_the_view_names_series_with_commas_one_parameter_each(env: Any) -> None:
+    async def main(browser: Browser) -> None:
+        server = nbws.start_server(app=nbws.App())
+        plot = nbws.LivePlot("commas", series=["loss", "odd, name", "hidden"], server=server)
+        for i in range(300):
+            plot.push(i, loss=i, **{"odd, name": -i, "hidden": 2 * i})
+        assert plot.flush(10)
+        page = await open_plot(browser, plot.url, 900)
+        await page.click("[data-series='2']")
+        await drawn(page)
+        url = await page.evaluate("window.chart.csvUrl('view')")
+        assert "series=loss&series=odd%2C+name&" in url + "&"
+        await page.click("button.csv")
+        async with page.expect_download() as info:
+            await page.click("button.csv-view")
+        text = pathlib.Path(await (await info.value).path()).read_text()
+        rows = list(csv.reader(io.StringIO(text)))[1:]
+        assert sorted({name for name, _, _ in rows}) == ["loss", "odd, name"] and len(rows) == 600
+
+    drive(env, main)
+
+
+def test_a_page_that_reconnects_holds_each_point_once(env: Any) -> None:
+    async def main(browser: Browser) -> None:
+        server = nbws.start_server(app=nbws.App())
+        plot = nbws.LivePlot("again", series=["y", "z"], server=server)
+        for i in range(2000):
+            plot.push(i, y=i % 7, **({"z": -i} if i % 4 == 0 else {}))
+        assert plot.flush(10)
+        page = await open_plot(browser, plot.url, 2500)
+        await page.evaluate("() => { window.opens = 0; window.chart.conn.on('open', () => { window.opens += 1; }); }")
+
+        def drop() -> None:  # I/O thread: the server closes the page's socket; the page reconnects
+            for conn in list(plot._subscribers):
+                conn.start_close(1012, "restarting")
+
+        server._endpoint.io.call(drop, 10)  # type: ignore[union-attr]
+        await page.wait_for_function("window.opens >= 1", timeout=30000)
+        for i in range(2000, 2300):
+            plot.push(i, y=i % 7)
+        assert plot.flush(10)
+        await page.wait_for_function("window.chart.data(0).x.length >= 2300", timeout=30000)
+        await drawn(page)
+        assert await page.evaluate("window.chart.data(0).x") == list(range(2300))  # each point once, in order
+        assert await page.evaluate("window.chart.data(1).x") == list(range(0, 2000, 4))
+        assert await page.evaluate("window.chart.count()") == 2800
+
+    drive(env, main)
+
+
+def test_smoothing_goes_on_over_live_points_from_the_servers_ema(env: Any) -> None:
+    async def main(browser: Browser) -> None:
+        server = nbws.start_server(app=nbws.App())
+        plot = nbws.LivePlot("going-on", series=["y"], server=server, history_points=2000)
+        ys = [math.sin(i / 50) + (i % 13) / 7 for i in range(20_300)]
+        plot.push_many(list(range(20_000)), ys[:20_000])  # the page gets 2,000: decimated
+        assert plot.flush(10)
+        page = await joined(browser, plot.url)
+        await page.wait_for_function("window.chart.decimated[0] === true", timeout=10000)
+        await page.evaluate("window.chart.setSmoothing(0.9)")  # the server smooths the full series
+        await page.wait_for_function("window.chart.answer && window.chart.answer.weight === 0.9", timeout=10000)
+        plot.push_many(list(range(20_000, 20_300)), ys[20_000:])  # live points: the page goes on from the state
+        assert plot.flush(10)
+        await page.wait_for_function("window.chart.answer.series.get(0).tail.x.length >= 300", timeout=10000)
+        tail = await page.evaluate("(() => { const t = window.chart.answer.series.get(0).tail; "
+                                   "return [Array.from(t.x.values()), Array.from(t.y.values())]; })()")
+        expected = reference_ema(ys, 0.9)[0]
+        assert tail[0] == list(range(20_000, 20_300))  # every live point (the answer's line ends at the newest)
+        assert tail[1] == pytest.approx(expected[20_000:20_300], rel=1e-9)  # the server's EMA, continued
+
+    drive(env, main)
+
+
+@pytest.mark.parametrize(("window", "badge"), [(10_000, "1 px ≈ 12 points"), (1000, None)])
+def test_following_a_window_shows_the_badge_when_it_is_decimated(env: Any, window: int, badge: str | None) -> None:
+    async def main(browser: Browser) -> None:
+        server = nbws.start_server(app=nbws.App())
+        plot = nbws.LivePlot(f"window-{window}", series=["y"], server=server, window=window, history_points=4000)
+        plot.push_many(list(range(50_000)), [i % 100 for i in range(50_000)])
+        assert plot.flush(10)
+        page = await joined(browser, plot.url)
+        await page.wait_for_function("window.chart.answer !== null", timeout=10000)
+        await drawn(page)
+        width = await page.evaluate("window.chart.box.w - window.chart.box.l - window.chart.box.r")
+        assert 800 <= width <= 850  # 10,000 points on it: 12 a column
+        shown = await page.evaluate("document.querySelector('.ratio').hidden ? null : "
+                                    "document.querySelector('.ratio').textContent")
+        assert shown == badge
 
     drive(env, main)
 

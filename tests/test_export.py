@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 
 import nbws
-from nbws.live.export import MAX_STREAMS, PART_BYTES, csv_rows, want
+from nbws.live.export import MAX_STREAMS, PART_BYTES, csv_rows, series_names, want
 from nbws.live.store import Store
 from tests.conftest import run
 
@@ -75,8 +75,12 @@ def test_the_csv_of_a_window_holds_every_point_in_it_once_and_exactly() -> None:
         expected = [("loss", x, y) for x, y in zip(xs, ys, strict=True) if 1000.5 <= x <= 5000]
         expected += [("odd, name", x, float(y)) for y, x in enumerate(back) if 1000.5 <= x <= 5000]
         assert [(s, float(x), repr(float(y))) for s, x, y in got] == [(s, x, repr(y)) for s, x, y in expected]
-        status, _, body = get(port, "/live/run/data.csv?series=odd,%20name")
-        assert status == 400 and b"unknown series" in body  # a name with a comma cannot be picked
+        status, _, body = get(port, "/live/run/data.csv?series=odd,%20name")  # one parameter, one name
+        assert status == 200 and len(rows(body)) == len(back) and rows(body)[0][0] == "odd, name"
+        status, _, body = get(port, "/live/run/data.csv?series=odd,%20name&series=loss")
+        assert status == 200 and [r[0] for r in rows(body)] == ["odd, name"] * len(back) + ["loss"] * len(xs)
+        status, _, body = get(port, "/live/run/data.csv?series=loss,odd")
+        assert status == 400 and b"unknown series 'loss,odd'" in body
         status, _, body = get(port, "/live/run/data.csv?series=loss")
         assert status == 200 and len(rows(body)) == len(xs)
         status, _, body = get(port, "/live/run/data.csv")
@@ -321,3 +325,13 @@ def test_the_body_is_made_in_short_parts_from_the_live_points() -> None:
     assert [float(x) for _, x, _ in got] == [float(i) for i in range(1000, n)]
     assert len(sizes) > 20 and max(sizes) < PART_BYTES + 64 * 1024
     assert sorted(times)[len(times) // 2] < 0.015  # p50 of a part's work: ~4 ms (a loaded machine adds some)
+
+
+def test_series_parameters_name_one_series_each_or_list_names_the_older_way() -> None:
+    names = ["a", "b", "a,b", "c, d"]
+    assert series_names(["a,b"], names) == ["a,b"]  # a name always wins
+    assert series_names(["c, d", "a"], names) == ["c, d", "a"]
+    assert series_names(["b,a"], names) == ["b", "a"]  # not a name: the older comma-separated form
+    assert series_names(["", "b"], names) == ["b"] and series_names([], names) == []
+    with pytest.raises(ValueError, match="unknown series 'a,x'"):
+        series_names(["a,x"], names)

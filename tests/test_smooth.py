@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from nbws.live.smooth import Smoothed, ema, ema_python
 from nbws.live.store import Series
+from tests.test_store import assert_blocks_summarise
 from tests.test_view import reference_ema
 
 WEIGHTS = [0.0, 1e-30, 0.05, 0.5, 0.9, 0.99, 0.999, 0.9999, 0.99999]
@@ -59,3 +60,24 @@ def test_a_cached_ema_follows_points_as_they_come_and_go(use_numpy: bool) -> Non
     expected, last, count = reference_ema(ys, 0.9)
     assert values == pytest.approx(expected[1500:], rel=1e-9)
     assert (smoothed.last, smoothed.count) == (pytest.approx(last, rel=1e-9), count)
+    if use_numpy:  # the smoothed line's block summaries follow it (views of it read them)
+        assert smoothed.blocks is not None and smoothed.blocks.first == 1500
+        assert_blocks_summarise(smoothed.blocks, values, 1500)
+
+
+def test_smoothing_in_slices_gives_the_ema_of_the_whole_series() -> None:
+    rng = random.Random(8)
+    ys = [rng.gauss(0, 1) for _ in range(1000)]
+    ys[10] = math.nan
+    series = Series()
+    series.append(list(range(1000)), ys)
+    smoothed = Smoothed(0.8)
+    steps = 0
+    while not smoothed.advance(series, 64):
+        steps += 1
+        assert len(smoothed.values) == 64 * steps  # bounded work per slice
+    expected, last, count = reference_ema(ys, 0.8)
+    assert steps == 15 and list(smoothed.values.view()) == pytest.approx(expected, rel=1e-9, nan_ok=True)
+    assert (smoothed.last, smoothed.count) == (pytest.approx(last, rel=1e-9), count)
+    assert smoothed.blocks is not None
+    assert_blocks_summarise(smoothed.blocks, list(smoothed.values.view()), 0)

@@ -11,6 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from nbws.live.blocks import Blocks
 from nbws.live.store import Column, Series, Store
 
 operations = st.lists(st.one_of(
@@ -61,3 +62,57 @@ def test_a_store_keeps_at_most_max_points_oldest_first_across_series() -> None:
     assert 995 <= store.points <= 1000
     assert list(store.series[0].x.view())[-1] == 899.0 and list(store.series[1].x.view())[-1] == 299.0
     assert store.series[0].x.view()[0] > 0 and store.series[1].x.view()[0] > 0
+
+
+def assert_blocks_summarise(blocks: Blocks, values: list[float], first: int) -> None:
+    """Every block kept holds the minimum and maximum of its finite values,
+    and its child bytes lead to the first of each; blocks reaching before
+    ``first`` (dropped values) are not kept."""
+    f = blocks.fanout
+    for depth, level in enumerate(blocks.levels, start=1):
+        size = f ** depth
+        assert level.base * size >= first
+        for k in range(level.base, level.base + len(level)):
+            chunk = values[k * size - first:(k + 1) * size - first]
+            assert len(chunk) == size
+            finite = [v for v in chunk if math.isfinite(v)]
+            low, high = (min(finite), max(finite)) if finite else (math.inf, -math.inf)
+            assert (level.mins.view()[k - level.base], -level.negmaxs.view()[k - level.base]) == (low, high)
+            if finite:
+                for lowest, target in ((True, low), (False, high)):
+                    index, d = k, depth
+                    while d:
+                        below = blocks.levels[d - 1]
+                        index = index * f + int((below.amin if lowest else below.amax).view()[index - below.base])
+                        d -= 1
+                    assert index - k * size == chunk.index(target)
+
+
+@settings(max_examples=150, deadline=None)
+@given(ops=operations, fanout=st.integers(2, 4))
+def test_block_summaries_follow_appends_and_drops(ops: list[tuple[str, object]], fanout: int) -> None:
+    series = Series()
+    series.blocks = Blocks(fanout)
+    model: list[float] = []
+    for op, arg in ops:
+        if op == "append":
+            assert isinstance(arg, list)
+            series.append(numpy.array(arg), numpy.array([v if i % 3 else -v for i, v in enumerate(arg)]))
+        else:
+            assert isinstance(arg, int)
+            series.drop(arg)
+        model = series.y.view().tolist()
+        assert series.blocks.first == series.dropped
+        assert_blocks_summarise(series.blocks, model, series.dropped)
+        complete = (series.dropped + len(model)) // fanout - -(-series.dropped // fanout)
+        kept = len(series.blocks.levels[0]) if series.blocks.levels else 0
+        assert kept == max(0, complete)  # every whole block of the points kept, no more
+
+
+def test_a_series_keeps_block_summaries_of_its_y_with_numpy_only() -> None:
+    assert Series(False).blocks is None
+    series = Series()
+    series.append(array("d", range(5000)), array("d", [float(i % 97) for i in range(5000)]))
+    series.drop(1000)
+    assert series.blocks is not None and series.blocks.first == 1000
+    assert_blocks_summarise(series.blocks, series.y.view().tolist(), 1000)

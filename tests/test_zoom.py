@@ -1,6 +1,7 @@
 """M4 for a view (nbws/live/zoom.py) against a brute-force reference, on
 random data with NaN, infinities, ties and x that goes back, on linear and
-log x axes; numpy (both paths for sorted x) and plain Python."""
+log x axes; numpy (the three paths for sorted x: whole-array passes, column
+by column, block summaries) and plain Python."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from nbws.live import zoom
+from nbws.live.blocks import Blocks
 from nbws.live.zoom import select, select_python
 from tests.test_view import reference_view
 
@@ -49,20 +51,38 @@ def views(draw: st.DrawFn) -> Case:
     return xs, ys, x0, x1, width, sorted_x, logx
 
 
+def summaries(ys: list[float], fanout: int, dropped: int, cut: int) -> Blocks:
+    """Block summaries of ``ys`` as a series that dropped ``dropped`` points
+    before them would keep, built in two updates (``cut`` points, then all)."""
+    blocks = Blocks(fanout)
+    values = numpy.array([0.0] * dropped + ys)
+    blocks.update(values[:dropped + cut], 0)
+    blocks.update(values[dropped:], dropped)
+    return blocks
+
+
 @settings(max_examples=300, deadline=None)
-@given(case=views())
-def test_m4_of_a_view_matches_the_definition(case: Case) -> None:
+@given(case=views(), fanout=st.integers(2, 5), dropped=st.integers(0, 40), cut=st.integers(0, 600))
+def test_m4_of_a_view_matches_the_definition(case: Case, fanout: int, dropped: int, cut: int) -> None:
     xs, ys, x0, x1, width, sorted_x, logx = case
     expected = reference_view(xs, ys, x0, x1, width, logx)
-    assert select(numpy.array(xs), numpy.array(ys), x0, x1, width, sorted_x, logx).tolist() == expected
+    if sorted_x:  # the block summaries' path, at any column size (log columns too)
+        blocks = summaries(ys, fanout, dropped, min(cut, len(ys)))
+        saved, zoom.BLOCKS_FROM = zoom.BLOCKS_FROM, 0
+        try:
+            got = select(numpy.array(xs), numpy.array(ys), x0, x1, width, True, logx=logx, blocks=blocks)
+            assert got.tolist() == expected
+        finally:
+            zoom.BLOCKS_FROM = saved
+    assert select(numpy.array(xs), numpy.array(ys), x0, x1, width, sorted_x, logx=logx).tolist() == expected
     if sorted_x:  # the column-by-column path too, at any size
         saved, zoom.LOOP_FROM = zoom.LOOP_FROM, 1
         try:
-            assert select(numpy.array(xs), numpy.array(ys), x0, x1, width, True, logx).tolist() == expected
+            assert select(numpy.array(xs), numpy.array(ys), x0, x1, width, True, logx=logx).tolist() == expected
         finally:
             zoom.LOOP_FROM = saved
         assert zoom.in_range(numpy.array(xs), x0, x1, True) == zoom.in_range(xs, x0, x1, False)
-    assert select(numpy.array(xs), numpy.array(ys), x0, x1, width, False, logx).tolist() == expected
+    assert select(numpy.array(xs), numpy.array(ys), x0, x1, width, False, logx=logx).tolist() == expected
     assert select_python(xs, ys, x0, x1, width, sorted_x, logx) == expected
 
 
@@ -119,3 +139,23 @@ def test_both_sorted_paths_keep_every_spike_of_a_large_series(loop_from: int, mo
     keep = select(numpy.array(xs), numpy.array(ys), 250.0, 90_000.0, 700, True).tolist()
     assert keep == reference_view(xs, ys, 250.0, 90_000.0, 700)
     assert {i for i in range(1000, n, 7919) if 250.0 <= xs[i] <= 90_000.0} <= set(keep)
+
+
+def test_block_summaries_give_the_same_view_of_two_million_points() -> None:
+    rng = numpy.random.default_rng(18)
+    n = 2_000_000  # five levels of blocks (16 .. 1,048,576 points)
+    x = numpy.arange(n, dtype=numpy.float64)
+    y = rng.standard_normal(n)
+    spikes = rng.choice(n, 50, replace=False)
+    y[spikes] = 100.0 + numpy.arange(50)
+    y[rng.choice(n, 1000, replace=False)] = math.nan
+    blocks = Blocks()
+    blocks.update(y, 0)
+    for x0, x1, width in ((0.0, n - 1.0, 2000), (123_456.5, 1_654_321.0, 1500), (10.0, 10_000.0, 33)):
+        with_blocks = select(x, y, x0, x1, width, True, blocks=blocks)
+        assert with_blocks.tolist() == select(x, y, x0, x1, width, True).tolist()
+    for x0, x1, width in ((1.0, n - 1.0, 2000), (3.5, 1_654_321.0, 800)):  # log columns: wide on the right only
+        with_blocks = select(x, y, x0, x1, width, True, logx=True, blocks=blocks)
+        assert with_blocks.tolist() == select(x, y, x0, x1, width, True, logx=True).tolist()
+        assert with_blocks.tolist() != select(x, y, x0, x1, width, True, blocks=blocks).tolist()
+    assert set(spikes.tolist()) <= set(select(x, y, 0.0, n - 1.0, 2000, True, blocks=blocks).tolist())

@@ -64,11 +64,12 @@ export function viewQuery(x0: number, x1: number, logx: boolean, width: number, 
  * The address of a plot's full-resolution CSV (`/live/<name>/data.csv`)
  * beside its WebSocket address (`ws[s]://…/live/<name>/ws?token=…`), so it
  * goes through the same proxy prefix and carries the same token; `params`
- * are added to its query.
- * @param {string} wsAddress @param {Record<string, string | number>} [params]
+ * are added to its query (a list: one parameter per item, as `series=`
+ * takes one name each, commas and all).
+ * @param {string} wsAddress @param {Record<string, string | number | string[]>} [params]
  * @returns {string}
  */
-export function dataUrl(wsAddress: string, params?: Record<string, string | number>): string;
+export function dataUrl(wsAddress: string, params?: Record<string, string | number | string[]>): string;
 /**
  * The badge of a decimated view: "1 px ≈ 5,000 points" when more than 4
  * points per pixel column are in range (the server sends every point up to
@@ -363,7 +364,8 @@ export class LinkGroup {
  * @typedef {{xs: Float64Array, ys: Float64Array, i0: number, i1: number, keep: Uint32Array | null}} Part
  */
 /** @typedef {{series: string[], title?: string, window?: number | null, xlabel?: string, ylabel?: string,
- *   theme?: string, overlay?: Record<string, number>, logx?: boolean, logy?: boolean}} ChartMeta */
+ *   theme?: string, overlay?: Record<string, number>, logx?: boolean, logy?: boolean, start?: boolean}} ChartMeta
+ *   `start`: a connection's stream starts here (the history follows): the page drops what it held */
 /**
  * A dependency-free streaming chart on a canvas: several series, M4
  * decimation per pixel column, auto-scaled axes, a window of the last N points
@@ -530,7 +532,9 @@ export class LiveChart {
     /**
      * What the badge says: how many points one pixel column stands for, when
      * the view holds more than 4 per column (from the server's answer; when
-     * following, its overview and the live points since), else null.
+     * following, its overview and the live points since; following a window of
+     * N points, the N points it stands for: at most N of a series, as the
+     * window is the last N points of the series pushed most), else null.
      * @returns {string | null}
      */
     ratio(): string | null;
@@ -546,6 +550,14 @@ export class LiveChart {
     private applyTheme;
     /** @param {ChartMeta} meta */
     setMeta(meta: ChartMeta): void;
+    /**
+     * A new stream begins (the page reconnected: the server sends its history
+     * again): forget the points held, their smoothing and any answer or query
+     * of the old connection, so no point is held twice. The zoom, hidden
+     * series, smoothing weight and window stay; the history that follows asks
+     * for the view again.
+     */
+    restart(): void;
     /** @private @param {number} s @returns {string} */
     private color;
     /** @private */
@@ -799,6 +811,9 @@ export type Part = {
     i1: number;
     keep: Uint32Array | null;
 };
+/**
+ * `start`: a connection's stream starts here (the history follows): the page drops what it held
+ */
 export type ChartMeta = {
     series: string[];
     title?: string;
@@ -809,6 +824,7 @@ export type ChartMeta = {
     overlay?: Record<string, number>;
     logx?: boolean;
     logy?: boolean;
+    start?: boolean;
 };
 export type Spot = {
     x: number;

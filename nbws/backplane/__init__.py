@@ -3,7 +3,9 @@
 :class:`Backplane` (``base``) is the interface; :class:`MemoryBackplane`
 (``memory``, the default) shares between the servers of one process,
 :class:`~nbws.backplane.redis.RedisBackplane` (``redis``, extra
-``nbws[redis]``) between processes and machines. :class:`Router` (``router``)
+``nbws[redis]``) between processes and machines;
+:class:`~nbws.backplane.uplink.UplinkBackplane` (``uplink``, wire in
+``link``) is a kernel dialing out to one ``nbws relay`` with no broker. :class:`Router` (``router``)
 is a server's use of it; ``wire`` the envelope format. Everything runs on the
 I/O thread. See docs/architecture.md, "Past one process".
 """
@@ -11,7 +13,7 @@ I/O thread. See docs/architecture.md, "Past one process".
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from .base import Backplane, BackplaneStats, Entry, LogSlice, key_prefix, new_node_id, parse_id
 from .memory import MemoryBackplane
@@ -28,9 +30,10 @@ __all__ = [
 ]
 
 
-def make_backplane(settings: Settings) -> Callable[[Callable[[Envelope], None]], Backplane]:
+def make_backplane(settings: Settings, plane: Any = None) -> Callable[[Callable[[Envelope], None]], Backplane]:
     """What a server's settings ask for (``backplane``, ``app_name`` and the
-    ``backplane_*`` limits), as a factory taking the receiver. Pure."""
+    ``backplane_*`` limits), as a factory taking the receiver; ``plane`` is the
+    server's handler plane (an uplink's socket needs it). Pure."""
     url, app = settings.backplane, settings.app_name
 
     def make(receiver: Callable[[Envelope], None]) -> Backplane:
@@ -39,6 +42,12 @@ def make_backplane(settings: Settings) -> Callable[[Callable[[Envelope], None]],
         if app is None:
             raise ValueError(f"backplane={url!r} needs app_name=... (the name every server of the app "
                              "shares, e.g. app_name='cs101')")
+        if url.startswith("nbws+"):
+            from .uplink import UplinkBackplane
+
+            return UplinkBackplane(url, app, receiver, secret=settings.relay_secret, settings=settings, plane=plane,
+                                   buffer_messages=settings.backplane_buffer_messages,
+                                   buffer_bytes=settings.backplane_buffer_bytes)
         try:
             import redis  # noqa: F401
         except ImportError:

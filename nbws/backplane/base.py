@@ -13,6 +13,11 @@ of every node. It offers three things, all on the I/O thread (asyncio):
   to a page that reconnects to a different node. Entries have consecutive
   ids in the order appended (``0-1``, ``0-2`` ...: Redis Streams ids), so a
   reader learns whether it missed trimmed entries (:attr:`LogSlice.missed`).
+  Each log has an *epoch* (Centrifugo's offset + epoch): a random id made
+  when the log is first read or appended to, and made anew when the log is
+  lost (a Redis restarted without persistence) and starts again, so a reader
+  who kept a position (``0-57``) can tell whether it still means anything
+  (:meth:`append_with_epoch`, :attr:`LogSlice.epoch`).
 * **Values** (:meth:`put`, :meth:`get`): one record per key, for what a
   node that starts later must find (a kernel's announcement to relays).
 * **Queues** (:meth:`enqueue`, :meth:`take`, :meth:`ack`, :meth:`pending`,
@@ -85,10 +90,14 @@ class LogSlice:
         entries: the entries after the id, oldest first, at most ``limit``.
         missed: True when entries after the id were trimmed by the log's
             bound before this read (the reader has a gap: tell the page).
+        epoch: the log's epoch when it was read (made by the first read or
+            append; "" from a backplane that keeps no epochs). A position
+            taken in another epoch belongs to a log that was lost.
     """
 
     entries: tuple[Entry, ...]
     missed: bool
+    epoch: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,9 +116,12 @@ class BackplaneStats:
         received: messages from other nodes delivered here.
         duplicates: messages that arrived twice (a batch sent again after a
             broken write): skipped.
-        missed: messages other nodes published that never arrived here
-            (published while this node's subscription was down; counted from
-            the gap in the sender's numbering when its next message arrives).
+        missed: messages other nodes published, or sent to this node, that
+            never arrived here (while this node's subscription was down;
+            counted from the gap in the sender's numbering when its next
+            message arrives: one numbering for what it publishes, one per
+            destination for what it sends to one node, so a message sent to
+            another node is never counted here).
         bad: broker entries that were not nbws envelopes: counted and skipped.
         unrouted: messages for a channel or plot this server does not have.
         reconnects: times the connection to the broker was re-established.
@@ -157,11 +169,19 @@ class Backplane(abc.ABC):
         self.bad = 0
         self.reconnects = 0
         self.numbering = Numbering()
+        self._direct: dict[str, int] = {}  # destination -> the last number sent to it alone
 
     def next_seq(self) -> int:
         """The number of the next message this node publishes."""
         self.seq += 1
         return self.seq
+
+    def next_direct(self, node: str) -> int:
+        """The number of the next message this node sends to ``node`` alone (a numbering per
+        destination: the other nodes never see these, so they must not read a gap in them).
+        One counter per node ever sent to (nodes of one app: a few)."""
+        n = self._direct[node] = self._direct.get(node, 0) + 1
+        return n
 
     def receive(self, raw: object) -> None:
         """One message from the broker: decoded, this node's own and
@@ -172,7 +192,7 @@ class Backplane(abc.ABC):
         if envelope is None:
             self.bad += 1
             return
-        if envelope.origin == self.node or not self.numbering.accept(envelope.origin, envelope.seq):
+        if envelope.origin == self.node or not self.numbering.accept(envelope.origin, envelope.seq, envelope.direct):
             return
         self.received += 1
         self.on_message(envelope)
@@ -206,6 +226,11 @@ class Backplane(abc.ABC):
     @abc.abstractmethod
     async def append(self, key: str, payload: bytes) -> str:
         """Add to the log ``key`` (bounded: the oldest entries are trimmed); the new entry's id."""
+
+    async def append_with_epoch(self, key: str, payload: bytes) -> tuple[str, str]:
+        """:meth:`append`, and the log's epoch the entry belongs to ("" from a backplane
+        that keeps no epochs)."""
+        return await self.append(key, payload), ""
 
     @abc.abstractmethod
     async def read(self, key: str, after: str, limit: int) -> LogSlice:

@@ -14,7 +14,7 @@ import time
 from collections import OrderedDict, deque
 from dataclasses import dataclass, field
 
-from .base import Backplane, Entry, LogSlice, Receiver, gap, parse_id
+from .base import Backplane, Entry, LogSlice, Receiver, gap, new_node_id, parse_id
 from .wire import encode
 
 __all__ = ["Hub", "MemoryBackplane"]
@@ -41,6 +41,7 @@ class Hub:
         self.nodes: dict[str, MemoryBackplane] = {}
         self.logs: dict[str, deque[tuple[int, bytes]]] = {}
         self.log_next: dict[str, int] = {}
+        self.epochs: dict[str, str] = {}  # each log's epoch: made with its first entry
         self.queues: dict[str, _Queue] = {}
         self.values: dict[str, bytes] = {}
 
@@ -85,7 +86,7 @@ class MemoryBackplane(Backplane):
 
     def send_to(self, node: str, kind: str, name: str, data: str | bytes) -> None:
         target = self.hub.nodes.get(node)
-        raw = encode(self.node, self.next_seq(), kind, name, data)
+        raw = encode(self.node, self.next_direct(node), kind, name, data, direct=True)
         self.published += 1
         if target is not None and target is not self:
             target.arrive(raw)
@@ -104,13 +105,19 @@ class MemoryBackplane(Backplane):
         entries.append((number, payload))
         while len(entries) > self.log_length:
             entries.popleft()
+        self.hub.epochs.setdefault(key, new_node_id())
         return f"0-{number}"
+
+    async def append_with_epoch(self, key: str, payload: bytes) -> tuple[str, str]:
+        entry_id = await self.append(key, payload)
+        return entry_id, self.hub.epochs[key]
 
     async def read(self, key: str, after: str, limit: int) -> LogSlice:
         mark = parse_id(after)
         entries = self.hub.logs.get(key, deque())
         found = [Entry(f"0-{n}", p) for n, p in entries if (0, n) > mark][:limit]
-        return LogSlice(tuple(found), gap(mark, found, f"0-{entries[-1][0]}" if entries else None))
+        return LogSlice(tuple(found), gap(mark, found, f"0-{entries[-1][0]}" if entries else None),
+                        self.hub.epochs.setdefault(key, new_node_id()))
 
     # -- values --
 

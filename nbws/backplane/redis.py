@@ -24,6 +24,13 @@ The failure policy (the README's "Past one process"):
   5 s, with jitter) and resubscribes. Pub/sub keeps nothing: what was
   published while a node was not subscribed is lost to that node, and it
   counts how much (``missed``, from the gap in the sender's numbering).
+* Each log has an epoch, a random id under ``nbws:{app}:epoch:{key}``, made
+  by the first read or append that finds none — so it exists before a page
+  numbers anything from the log, and is made anew when Redis lost both (a
+  restart without persistence): a reader can tell a new log that grew past
+  its position from the one it read. (nbws's keys have no expiry: with a
+  ``maxmemory`` policy Redis must not evict them — ``noeviction`` or a
+  ``volatile-*`` policy.)
 * Logs and queues live in Redis: a Redis restarted without persistence has
   none of them (an app that needs them across restarts runs Redis with AOF).
   Their awaitable calls raise :class:`~nbws.BackplaneUnavailableError` while
@@ -41,7 +48,7 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from ..errors import BackplaneUnavailableError
-from .base import Backplane, Entry, LogSlice, Receiver, gap, key_prefix, parse_id
+from .base import Backplane, Entry, LogSlice, Receiver, gap, key_prefix, new_node_id, parse_id
 from .wire import encode
 
 __all__ = ["RedisBackplane", "redacted"]
@@ -53,6 +60,11 @@ START_TIMEOUT = 5.0
 """Seconds :meth:`RedisBackplane.start` waits for the subscription."""
 MAX_BLOCK = 5.0
 """Longest wait of one :meth:`RedisBackplane.take` (below the socket timeout)."""
+APPEND = """
+redis.call('SET', KEYS[2], ARGV[3], 'NX')
+return {redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '0-*', 'd', ARGV[2]), redis.call('GET', KEYS[2])}
+"""
+"""Append to a log and return (id, epoch), the epoch made first if there is none (one atomic step)."""
 
 
 def redacted(url: str) -> str:
@@ -156,7 +168,8 @@ class RedisBackplane(Backplane):
         self._queue(self.bus, encode(self.node, self.next_seq(), kind, name, data))
 
     def send_to(self, node: str, kind: str, name: str, data: str | bytes) -> None:
-        self._queue(f"{self.prefix}node:{node}".encode(), encode(self.node, self.next_seq(), kind, name, data))
+        self._queue(f"{self.prefix}node:{node}".encode(),
+                    encode(self.node, self.next_direct(node), kind, name, data, direct=True))
 
     def _queue(self, channel: bytes, raw: bytes) -> None:
         self._out.append((channel, raw))
@@ -222,10 +235,12 @@ class RedisBackplane(Backplane):
         while not self._stopping and time.monotonic() < deadline:
             try:
                 numsub = await self._client.pubsub_numsub(self.bus)
+                if numsub and numsub[0][1] >= self._audience:
+                    break
             except errors:
-                break
-            if numsub and numsub[0][1] >= self._audience:
-                break
+                # not a reason to stop waiting: right after a restart the pool still hands out
+                # connections to the old server (each fails once); the wait is bounded anyway
+                pass
             await asyncio.sleep(0.05)
         self._pub_ok = True
         log.info("nbws: the backplane's publisher is back on %s", redacted(self.url))
@@ -282,27 +297,33 @@ class RedisBackplane(Backplane):
             raise BackplaneUnavailableError(redacted(self.url), str(exc) or type(exc).__name__) from None
 
     async def append(self, key: str, payload: bytes) -> str:
+        return (await self.append_with_epoch(key, payload))[0]
+
+    async def append_with_epoch(self, key: str, payload: bytes) -> tuple[str, str]:
         # "0-*": Redis numbers the entries of one log 0-1, 0-2, 0-3 ... (consecutive), so a
         # reader can tell from the first id it gets whether entries were trimmed before it read
-        name = f"{self.prefix}log:{key}"
-        entry_id = await self._call(lambda: self._client.xadd(name, {b"d": payload}, id="0-*",
-                                                               maxlen=self.log_length, approximate=True))
-        return _text(entry_id)
+        name, mark = f"{self.prefix}log:{key}", f"{self.prefix}epoch:{key}"
+        entry_id, epoch = await self._call(lambda: self._client.eval(APPEND, 2, name, mark, self.log_length,
+                                                                      payload, new_node_id()))
+        return _text(entry_id), _text(epoch)
 
     async def read(self, key: str, after: str, limit: int) -> LogSlice:
         name = f"{self.prefix}log:{key}"
         mark = parse_id(after)
 
         async def both() -> Any:
-            pipe = self._client.pipeline(transaction=False)
+            pipe = self._client.pipeline(transaction=True)  # the entries, the newest and the epoch of one log
             pipe.xrange(name, min=f"({mark[0]}-{mark[1]}", max="+", count=limit)
             pipe.xrevrange(name, max="+", min="-", count=1)
+            pipe.set(f"{self.prefix}epoch:{key}", new_node_id(), nx=True)  # made on first sight
+            pipe.get(f"{self.prefix}epoch:{key}")
             return await pipe.execute()
 
-        found, last = await self._call(both)
+        found, last, _, epoch = await self._call(both)
         entries = self._entries(found)
         newest = self._entries(last)
-        return LogSlice(tuple(entries), gap(mark, entries, newest[0].id if newest else None))
+        return LogSlice(tuple(entries), gap(mark, entries, newest[0].id if newest else None),
+                        _text(epoch) if epoch else "")
 
     def _entries(self, rows: Any) -> list[Entry]:
         """Entries from an XRANGE / XREADGROUP answer; malformed rows (a

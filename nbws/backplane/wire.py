@@ -8,9 +8,12 @@ Format (bytes)::
 
     b"NBBP1" | header JSON (one line) | b"\\n" | payload
 
-    header = [origin, seq, kind, name, text]
+    header = [origin, seq, kind, name, text]          published to every node
+    header = [origin, seq, kind, name, text, 1]       sent to one node (``send_to``)
       origin  the sending node's id (a random token per server)
-      seq     the sender's message number, 1, 2, 3 ... (per node)
+      seq     the sender's message number, 1, 2, 3 ...: one numbering for what
+              it publishes, and one per destination for what it sends to one
+              node, so a node counts as missed only what was meant for it
       kind    what the payload is for: "b" broadcast, "e" emit (a topic
               envelope), "c" a channel's value, "p" a plot's frame, or a
               kind a later component adds (E: "w" to one remote socket ...)
@@ -44,12 +47,15 @@ class Envelope:
     kind: str
     name: str
     data: str | bytes
+    direct: bool = False
+    """Sent to this node alone (``send_to``): numbered apart from what the origin publishes."""
 
 
-def encode(origin: str, seq: int, kind: str, name: str, data: str | bytes) -> bytes:
-    """The bytes of one envelope. Pure."""
+def encode(origin: str, seq: int, kind: str, name: str, data: str | bytes, direct: bool = False) -> bytes:
+    """The bytes of one envelope (``direct``: for one node, numbered per destination). Pure."""
     text = isinstance(data, str)
-    header = json.dumps([origin, seq, kind, name, 1 if text else 0], separators=(",", ":")).encode()
+    fields: list[object] = [origin, seq, kind, name, 1 if text else 0] + ([1] if direct else [])
+    header = json.dumps(fields, separators=(",", ":")).encode()
     body = data.encode("utf-8") if isinstance(data, str) else data
     return b"".join((MAGIC, header, b"\n", body))
 
@@ -70,27 +76,31 @@ def decode(raw: object) -> Envelope | None:
         header = json.loads(raw[len(MAGIC):end])
     except (ValueError, RecursionError):
         return None
-    if not isinstance(header, list) or len(header) != 5:
+    if not isinstance(header, list) or len(header) not in (5, 6):
         return None
-    origin, seq, kind, name, text = header
+    direct = len(header) == 6
+    if direct and not (type(header[5]) is int and header[5] == 1):
+        return None
+    origin, seq, kind, name, text = header[:5]
     if not (isinstance(origin, str) and _TOKEN.fullmatch(origin) and isinstance(kind, str)
             and _TOKEN.fullmatch(kind) and isinstance(name, str) and _NAME.fullmatch(name)
             and type(seq) is int and 0 < seq < 2**63 and type(text) is int and text in (0, 1)):
         return None
     body = raw[end + 1:]
     if not text:
-        return Envelope(origin, seq, kind, name, body)
+        return Envelope(origin, seq, kind, name, body, direct)
     try:
-        return Envelope(origin, seq, kind, name, body.decode("utf-8"))
+        return Envelope(origin, seq, kind, name, body.decode("utf-8"), direct)
     except UnicodeDecodeError:
         return None
 
 
 class Numbering:
-    """What a receiver has seen of each sender's numbering: a message numbered
-    at or below the last one seen from its origin is a duplicate (a batch the
+    """What a receiver has seen of each sender's numberings (what it published,
+    and what it sent to this node alone: two sequences): a message numbered
+    at or below the last one seen in its sequence is a duplicate (a batch the
     publisher sent again after a failed write); a jump is a gap, counted in
-    :attr:`missed`. Remembers at most ``max_origins`` senders (the least
+    :attr:`missed`. Remembers at most ``max_origins`` sequences (the least
     recently heard is forgotten). Single-threaded (the I/O thread)."""
 
     def __init__(self, max_origins: int = 4096) -> None:
@@ -101,8 +111,10 @@ class Numbering:
         self.duplicates = 0
         """Messages that arrived twice (the second was skipped)."""
 
-    def accept(self, origin: str, seq: int) -> bool:
-        """True when the message numbered ``seq`` from ``origin`` is new."""
+    def accept(self, origin: str, seq: int, direct: bool = False) -> bool:
+        """True when the message numbered ``seq`` from ``origin`` (``direct``: sent to this node
+        alone) is new."""
+        origin = origin + ">" if direct else origin  # ">" is not in a node id: its own sequence
         last = self._last.get(origin)
         if last is not None:
             if seq <= last:

@@ -70,6 +70,14 @@ class Classroom:
             and at once (a class behind one NAT joins in a spike).
         max_attempts: most attempts kept per student per question (more are refused).
         max_stored: most characters of answers kept per student (more are refused).
+        public_url: the URL students open, when it is not this server's: an
+            ``nbws relay`` the students can reach (its URL with its token,
+            e.g. ``"http://hall.example.edu:8000/?token=..."``). The join
+            link, QR code, personal links and projector URL point there. The
+            room's student page and sockets are served by the app's relays
+            when the server shares a backplane with them (``backplane=``,
+            ``app_name=`` and ``relay_secret=`` traits, as for any server;
+            the README's "A classroom through relays").
         traits: server traits (``ssl``, ``max_connections`` …); a classroom
             sets ``token`` (the student token), ``max_message_size`` (from
             ``max_answer``) and ``max_pending_per_address`` (1024: a class
@@ -81,7 +89,7 @@ class Classroom:
                  burst: int = 20, max_answer: int = 20_000, max_name: int = 40, join_timeout: float = 10.0,
                  max_sockets_per_student: int = 4, max_unjoined_per_address: int = 512, max_students: int = 1000,
                  join_rate: float = 20.0, join_burst: int = 600, max_attempts: int = 50,
-                 max_stored: int = 1_000_000, **traits: Any) -> None:
+                 max_stored: int = 1_000_000, public_url: str | None = None, **traits: Any) -> None:
         self.name = name
         self._instructor_key = secrets.token_urlsafe(24)
         self.room = Room(anonymous=anonymous, max_name=max_name, max_answer=max_answer, rate=rate, burst=burst,
@@ -101,7 +109,7 @@ class Classroom:
         self.service = RoomService(self.room, self._instructor_key, self._io.loop, self._answered,
                                    join_timeout, max_sockets_per_student, max_unjoined_per_address,
                                    join_rate, join_burst)
-        self.join_url = join_url(self.server)
+        self.join_url = public_url or join_url(self.server)
         """The URL students open (token included)."""
         self.qr = qr_svg(self.join_url)
         """The join URL's QR code, as SVG markup."""
@@ -112,10 +120,11 @@ class Classroom:
 
         def install() -> None:  # I/O thread
             routes.add_page("/", student, "text/html; charset=utf-8")
-            routes.add_page("/_room/panel", panel, "text/html; charset=utf-8")
+            routes.add_page("/_room/panel", panel, "text/html; charset=utf-8", relayed=False)  # the instructor's
             routes.add_page("/_room/projector", projector, "text/html; charset=utf-8")
-            routes.add_socket("/_room/ws", self.service.student_opened)
-            routes.add_socket("/_room/view", self.service.view_opened)
+            # relays (nbws relay, on a shared backplane) serve these too: their sockets come through the backplane
+            routes.add_socket("/_room/ws", self.service.student_opened, relayed=True)
+            routes.add_socket("/_room/view", self.service.view_opened, relayed=True)
 
         self._io.call(install)
         now = time.time()
@@ -136,8 +145,9 @@ class Classroom:
         open it on the classroom screen. It carries a projector key, which
         shows what the class may see (counts, shared answers without names)
         and nothing else; the page drops it from the address bar once read."""
-        base = self.join_url.split("?")[0].rstrip("/")
-        return f"{base}/_room/projector?token={self.server.token}#key={self.service.projector_key}"
+        base, _, query = self.join_url.partition("#")[0].partition("?")
+        token = f"?{query}" if query else (f"?token={self.server.token}" if self.server.token else "")
+        return f"{base.rstrip('/')}/_room/projector{token}#key={self.service.projector_key}"
 
     # -- activities --
 
@@ -334,7 +344,7 @@ class Poll(_Activity):
         page = view_page(self.activity.prompt, "poll", "", "", self.id, root="../../")
         path = f"/_room/poll/{self.id}"
         routes = self.room.server._endpoint.routes  # type: ignore[union-attr]
-        self.room._io.call(lambda: routes.add_page(path, page, "text/html; charset=utf-8"))
+        self.room._io.call(lambda: routes.add_page(path, page, "text/html; charset=utf-8", relayed=False))
         frame = frame_html(self.room.server, path, 260, f"#key={self.room._instructor_key}")
         return {"text/plain": f"Poll {self.activity.prompt!r}: {self.results}", "text/html": frame}
 

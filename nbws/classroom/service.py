@@ -298,6 +298,9 @@ class RoomService:
         if topic != "hello" or not isinstance(key, str):
             conn.start_close(1008, "say hello with a key first")
         elif secrets.compare_digest(key.encode(), self.instructor_key.encode()):
+            if getattr(conn, "remote", False):  # a relay's socket: the instructor's capability stays off relays
+                conn.start_close(1008, "the instructor's views open on the kernel's own server, not a relay")
+                return
             self.views.add(conn)
             self._done_waiting(conn)
             self._send(conn, "room", self.instructor_view())

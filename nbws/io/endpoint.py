@@ -92,7 +92,7 @@ class Endpoint:
         self.send_budget = SendBudget(total) if total is not None else None
         self.sessions = SessionTable(settings, io, plane, spec)
         """The resumable sessions of pages using ``nbws.js`` (``nbws.io.resumption``)."""
-        self.router = Router(make_backplane(settings))
+        self.router = Router(make_backplane(settings, plane))
         """What this server shares with the other servers of its app (``nbws.backplane``)."""
         self.router.listen(BROADCAST, "", self.broadcast)
         self.router.listen(EMIT, "", self.emit_text)

@@ -15,6 +15,7 @@ from urllib.parse import unquote
 
 import h11
 
+from ..backplane.link import UPLINK_PATH
 from ..messages import Headers, Request
 from ..security import (
     TOKEN_COOKIE,
@@ -93,7 +94,7 @@ def read_head(event: h11.Request, settings: Settings, scheme: str, bound_host: s
     if not host_allowed(host_header, settings.allowed_hosts, bound_host, bool(token)):
         return _no(403, "Forbidden: this Host is not allowed (add it to allowed_hosts)")
     set_cookie: list[tuple[bytes, bytes]] = []
-    if token:
+    if token and request.path != UPLINK_PATH:  # (a kernel's uplink proves the publisher secret instead)
         if not token_matches(request_token(request), token):
             return _no(403, "Forbidden: this server needs its token; open the URL it printed (with ?token=...)")
         if request.query.get("token"):

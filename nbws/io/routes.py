@@ -121,6 +121,11 @@ class Routes:
         """Pages served whole from memory: path -> (body, content type)."""
         self.sockets: dict[str, SocketOpened] = {}
         """WebSocket paths served on the I/O thread: path -> fn(conn) run when one opens."""
+        self.private: set[str] = set()
+        """Those of :attr:`pages` a kernel does not announce to relays (the classroom's instructor pages)."""
+        self.relayed: set[str] = set()
+        """Those of :attr:`sockets` that relays serve too (``nbws relay``): their sockets' traffic
+        comes through the backplane (``nbws.relay.peers``)."""
         self.data: dict[str, Route] = {}
         """Paths answered by a function of the request (a plot's CSV): path -> route."""
         self.socket_fallback: Callable[[str], SocketOpened | None] | None = None
@@ -159,16 +164,22 @@ class Routes:
         self.data[path] = route
 
     @on_io_thread
-    def add_page(self, path: str, body: bytes, content_type: str) -> None:
-        """Serve ``body`` at ``path``."""
+    def add_page(self, path: str, body: bytes, content_type: str, relayed: bool = True) -> None:
+        """Serve ``body`` at ``path`` (and, unless ``relayed`` is False, on a kernel's relays)."""
         self.pages[path] = (body, content_type)
+        if not relayed:
+            self.private.add(path)
         if self.changed is not None:
             self.changed()
 
     @on_io_thread
-    def add_socket(self, path: str, opened: SocketOpened) -> None:
-        """Accept WebSockets at ``path`` on the I/O thread; ``opened(conn)`` runs for each."""
+    def add_socket(self, path: str, opened: SocketOpened, relayed: bool = False) -> None:
+        """Accept WebSockets at ``path`` on the I/O thread; ``opened(conn)`` runs for each. With
+        ``relayed``, a kernel's relays serve the path too, and ``opened`` also gets their sockets
+        (a :class:`nbws.relay.peers.RemotePeer` for each)."""
         self.sockets[path] = opened
+        if relayed:
+            self.relayed.add(path)
         if self.changed is not None:
             self.changed()
 

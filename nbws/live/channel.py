@@ -6,6 +6,7 @@ cell is busy; :meth:`Channel.send` is thread-safe and never blocks.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 from typing import TYPE_CHECKING, Any
@@ -19,7 +20,7 @@ if TYPE_CHECKING:
     from ..io.wsconn import WsConnection
     from ..server import Server
 
-__all__ = ["Channel"]
+__all__ = ["Channel", "Feed"]
 
 
 class Channel:
@@ -43,31 +44,35 @@ class Channel:
         self.name = name
         self.policy = policy
         self.path = f"/_nbws/channel/{name}"
-        self.sent = 0
-        """Values written to pages."""
-        self.skipped = 0
-        """Values a busy page never got because a newer one replaced them."""
-        self._latest: bytes | str | None = None
-        self._subscribers: dict[WsConnection, bool] = {}  # conn -> has an unsent newer value
-        self._timer = False
         endpoint = server._endpoint
         if endpoint is None or not server.running:
             raise ServerNotRunningError("the channel's server is not running; start one with nbws.start_server()")
-        self._io_loop = endpoint.io.loop
+        self._feed = Feed(policy, endpoint.io.loop)
         self._router = endpoint.router
+        feed = self._feed
 
         def install() -> None:  # I/O thread
             endpoint.live[(CHANNEL, name)] = self  # announced to relays (nbws.relay)
-            endpoint.routes.add_socket(self.path, self._subscribe)
-            self._router.listen(CHANNEL, name, self._publish)  # values other servers of the app send
+            endpoint.routes.add_socket(self.path, feed.subscribe)
+            self._router.listen(CHANNEL, name, feed.publish)  # values other servers of the app send
 
         submit(install)
+
+    @property
+    def sent(self) -> int:
+        """Values written to pages."""
+        return self._feed.sent
+
+    @property
+    def skipped(self) -> int:
+        """Values a busy page never got because a newer one replaced them."""
+        return self._feed.skipped
 
     @property
     def pages(self) -> tuple[PageInfo, ...]:
         """The pages subscribed now, each with its address and its unsent
         bytes (a snapshot). Thread-safe."""
-        return tuple(PageInfo(c.peer_address, c.pending_out()) for c in tuple(self._subscribers) if not c.lost)
+        return tuple(PageInfo(c.peer_address, c.pending_out()) for c in tuple(self._feed.subscribers) if not c.lost)
 
     def send(self, value: Any) -> None:
         """Send ``value`` (str, bytes, or anything JSON-serialisable) to every subscribed page, here and on
@@ -79,25 +84,41 @@ class Channel:
             data = value
         else:
             data = json.dumps(value)
-        submit(lambda: self._router.share(CHANNEL, self.name, data, self._publish))
+        submit(lambda: self._router.share(CHANNEL, self.name, data, self._feed.publish))
+
+
+class Feed:
+    """A channel's pages on one server and its delivery policy (a kernel's
+    :class:`Channel`, or its mirror on ``nbws relay``). I/O thread."""
+
+    def __init__(self, policy: str, loop: asyncio.AbstractEventLoop) -> None:
+        self.policy = policy
+        self.sent = 0
+        self.skipped = 0
+        self.latest: bytes | str | None = None
+        """The last value (a page that subscribes later gets it under ``latest``)."""
+        self.subscribers: dict[WsConnection, bool] = {}  # conn -> has an unsent newer value
+        self._timer = False
+        self._io_loop = loop
 
     @on_io_thread
-    def _publish(self, data: bytes | str) -> None:
-        self._latest = data
-        for conn in list(self._subscribers):
+    def publish(self, data: bytes | str) -> None:
+        """A value: to every subscribed page, by the policy."""
+        self.latest = data
+        for conn in list(self.subscribers):
             self._offer(conn, data)
 
     def _offer(self, conn: WsConnection, data: bytes | str) -> None:
         if conn.lost:
-            self._subscribers.pop(conn, None)
+            self.subscribers.pop(conn, None)
             return
         if self.policy == "latest" and conn.pending_out() > 0:
-            if self._subscribers.get(conn):
+            if self.subscribers.get(conn):
                 self.skipped += 1
-            self._subscribers[conn] = True  # deliver the newest once the page caught up
+            self.subscribers[conn] = True  # deliver the newest once the page caught up
             self._poll()
             return
-        self._subscribers[conn] = False
+        self.subscribers[conn] = False
         conn.send_message(data)
         self.sent += 1
 
@@ -108,14 +129,15 @@ class Channel:
 
         def check() -> None:
             self._timer = False
-            waiting = [c for c, dirty in self._subscribers.items() if dirty]
+            waiting = [c for c, dirty in self.subscribers.items() if dirty]
             for conn in waiting:
-                if self._latest is not None:
-                    self._offer(conn, self._latest)
+                if self.latest is not None:
+                    self._offer(conn, self.latest)
 
         self._io_loop.call_later(0.01, check)
 
-    def _subscribe(self, conn: WsConnection) -> None:
-        self._subscribers[conn] = False
-        if self.policy == "latest" and self._latest is not None:
-            self._offer(conn, self._latest)
+    def subscribe(self, conn: WsConnection) -> None:
+        """A page opened the channel's socket."""
+        self.subscribers[conn] = False
+        if self.policy == "latest" and self.latest is not None:
+            self._offer(conn, self.latest)

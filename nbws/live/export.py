@@ -2,7 +2,10 @@
 resolution, streamed by the I/O thread.
 
 ``?x0=&x1=`` (data units, optional) keep the points with x0 <= x <= x1;
-``?series=a,b`` (names, comma-separated; default every series) picks series.
+``?series=a&series=b`` picks series (each parameter one name, so a name
+may hold commas; default every series). A value that is no series' name but
+whose comma-separated parts all are still picks those (the older form
+``?series=a,b``; a name that exists always wins).
 Rows are ``series,x,y`` (the format of :meth:`LivePlot.save` and of the
 page's export, which :meth:`LivePlot.load` reads), floats in ``repr()`` form
 so they read back exactly.
@@ -33,7 +36,7 @@ from ..io.routes import Answer, StreamResponse
 from ..messages import Request, Response
 from .zoom import bounds
 
-__all__ = ["csv_route", "csv_rows", "Want", "ROWS", "PART_SECONDS", "PART_BYTES", "MAX_STREAMS"]
+__all__ = ["csv_route", "csv_rows", "series_names", "Want", "ROWS", "PART_SECONDS", "PART_BYTES", "MAX_STREAMS"]
 
 ROWS = 1024
 """Rows made at a time; a part ends after the batch that passes its time or size."""
@@ -105,12 +108,9 @@ def csv_route(name: str, source: Source, streams: int = MAX_STREAMS) -> Callable
             if x0 > x1:
                 raise ValueError("x0 must not be greater than x1")
             wanted = list(range(len(names)))
-            if query.get("series"):
+            asked = series_names(request.query_all.get("series", ()), names)
+            if asked:
                 known = {n: i for i, n in enumerate(names)}
-                asked = query["series"].split(",")
-                missing = [n for n in asked if n not in known]
-                if missing:
-                    raise ValueError(f"unknown series {', '.join(missing)}; this plot has {', '.join(names)}")
                 wanted = [known[n] for n in dict.fromkeys(asked)]
         except ValueError as exc:
             return Response(400, f"Bad Request: {exc}\n")
@@ -129,6 +129,27 @@ def csv_route(name: str, source: Source, streams: int = MAX_STREAMS) -> Callable
         return response
 
     return route
+
+
+def series_names(values: Sequence[str], names: Sequence[str]) -> list[str]:
+    """The series names that ``series=`` parameters ask for, in order: each
+    value is one name, or (the older form) a comma-separated list of names
+    when it is no name itself; empty values are skipped. Raises ValueError
+    naming what is unknown. Pure."""
+    known = set(names)
+    asked: list[str] = []
+    for value in values:
+        if value in known or "," not in value:
+            asked.append(value)
+        else:
+            parts = value.split(",")
+            asked.extend(parts if all(p in known for p in parts) else [value])
+    missing = [n for n in asked if n and n not in known]
+    if missing:
+        shown = ", ".join(repr(n) for n in missing)
+        raise ValueError(f"unknown series {shown}; this plot has {', '.join(repr(n) for n in names)} "
+                         "(one name per series= parameter)")
+    return [n for n in asked if n]
 
 
 def want(name: str, series: SeriesLike, x0: float, x1: float, bounded: bool) -> Want:

@@ -35,9 +35,9 @@ from .frames import encode_points
 from .queries import Queries
 from .runs import Run, read_run, write_run
 from .shared import PageInfo, shared_server
-from .smooth import Smoothed
+from .smooth import SLICE, Smoothed
 from .store import Store
-from .view import SeriesData, history
+from .view import SeriesData, ViewData, history
 
 if TYPE_CHECKING:
     from ..io.wsconn import WsConnection
@@ -149,7 +149,7 @@ class LivePlot:
             raise ServerNotRunningError("the plot's server is not running; start one with nbws.start_server() "
                                         "or pass server=None for the shared one")
         self._endpoint = endpoint
-        self._queries = Queries(endpoint.io.loop, self._series_data, self._smoothed)
+        self._queries = Queries(endpoint.io.loop, self._view_data, self._smoothed, self._smoothing)
         self._path = f"/live/{name}/"
         page = PAGE.format(title=html.escape(self.title), path=json.dumps(f"live/{name}/ws"),
                            theme=json.dumps(theme)).encode()
@@ -275,9 +275,12 @@ class LivePlot:
             conn.send_message(frame)
             self.frames_sent += 1
 
-    def _meta(self) -> str:
+    def _meta(self, start: bool = False) -> str:
+        """The plot's settings for its pages; ``start``: this connection's
+        stream starts here (its history follows), so a page that reconnected
+        drops what it held."""
         return encode_topic("meta", {
-            "name": self.name, "title": self.title, "series": self.series, "window": self.window,
+            "start": start, "name": self.name, "title": self.title, "series": self.series, "window": self.window,
             "xlabel": self.xlabel, "ylabel": self.ylabel, "theme": self.theme, "logx": self.logx, "logy": self.logy,
             "overlay": {str(i): base for i, base in self._overlay.items()}})
 
@@ -288,13 +291,14 @@ class LivePlot:
         for i, series in enumerate(self._store.series[first:], start=first):
             if len(series):
                 xs, ys = series.views()
-                chunks.append(encode_points(i, *history(xs, ys, self.history_points, series.sorted_x)))
+                chunks.append(encode_points(i, *history(xs, ys, self.history_points, series.sorted_x,
+                                                        series.blocks)))
         return b"".join(chunks)
 
     def _subscribe(self, conn: WsConnection) -> None:
         """A page opened the plot's WebSocket: meta, history, then live frames."""
         conn.listener = self._queries  # the page's view queries, answered on this thread
-        conn.send_message(self._meta())
+        conn.send_message(self._meta(start=True))
         history = self._history_frame()
         if history:
             conn.send_message(history)
@@ -305,12 +309,23 @@ class LivePlot:
     def _series_data(self) -> list[SeriesData]:
         return [(*s.views(), s.sorted_x) for s in self._store.series]
 
-    def _smoothed(self, index: int, weight: float) -> tuple[Any, float, float]:
+    def _view_data(self) -> list[ViewData]:
+        return [(*s.views(), s.sorted_x, s.blocks) for s in self._store.series]
+
+    def _ema(self, index: int, weight: float) -> Smoothed:
         smoothed = self._smooth.get(index)
         if smoothed is None or smoothed.weight != weight:
             smoothed = self._smooth[index] = Smoothed(weight)
+        return smoothed
+
+    def _smoothed(self, index: int, weight: float) -> tuple[Any, float, float, Any]:
+        smoothed = self._ema(index, weight)
         values = smoothed.update(self._store.series[index])
-        return values, smoothed.last, smoothed.count
+        return values, smoothed.last, smoothed.count, smoothed.blocks
+
+    def _smoothing(self, index: int, weight: float) -> bool:
+        """One slice of a series' EMA for ``weight``; True when it is whole."""
+        return self._ema(index, weight).advance(self._store.series[index], SLICE)
 
     # -- saved runs --
 

@@ -4,7 +4,11 @@ answered as soon as the loop gets to it.
 The plot's socket reports each page message here (``conn.listener``). A
 valid query replaces the page's pending one (newest wins) and one answer is
 computed per page at a time; an invalid message closes the socket with 1008.
-Nothing here waits for the handler loop, so pages zoom while a cell runs.
+A smoothed query whose weight is new first smooths the series in slices
+(:data:`~.smooth.SLICE` points, a few ms), one per turn of the loop, so the
+I/O thread keeps serving every other socket; a newer query from the page
+meanwhile takes the old one's place (the work done is kept). Nothing here
+waits for the handler loop, so pages zoom while a cell runs.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ from typing import TYPE_CHECKING
 
 from ..boundary import on_io_thread
 from ..io.routes import close_reason
-from .view import BadQuery, SeriesData, Smoother, ViewQuery, answer_view, parse_view
+from .view import BadQuery, Smoother, ViewData, ViewQuery, answer_view, parse_view
 
 if TYPE_CHECKING:
     from ..io.wsconn import WsConnection
@@ -31,17 +35,21 @@ class Queries:
 
     Args:
         loop: the I/O thread's loop.
-        data: the plot's series now (full resolution), indexed as the plot's.
+        data: the plot's series now (full resolution, with their block
+            summaries), indexed as the plot's.
         smoother: a series' smoothed ys and final EMA state, for a weight.
+        smoothing: smooth one more slice of a series for a weight; True when
+            all of it is smoothed.
     """
 
-    __slots__ = ("_data", "_loop", "_pending", "_smoother", "answered")
+    __slots__ = ("_data", "_loop", "_pending", "_smoother", "_smoothing", "answered")
 
-    def __init__(self, loop: asyncio.AbstractEventLoop, data: Callable[[], Sequence[SeriesData]],
-                 smoother: Smoother) -> None:
+    def __init__(self, loop: asyncio.AbstractEventLoop, data: Callable[[], Sequence[ViewData]],
+                 smoother: Smoother, smoothing: Callable[[int, float], bool]) -> None:
         self._loop = loop
         self._data = data
         self._smoother = smoother
+        self._smoothing = smoothing
         self._pending: dict[WsConnection, ViewQuery] = {}
         self.answered = 0
         """Queries answered so far."""
@@ -67,8 +75,15 @@ class Queries:
 
     @on_io_thread
     def _answer(self, conn: WsConnection) -> None:
-        query = self._pending.pop(conn, None)
+        query = self._pending.get(conn)
         if query is None or conn.lost:
+            self._pending.pop(conn, None)
             return
+        if query.smooth > 0:
+            wanted = query.series if query.series is not None else range(len(self._data()))
+            if not all(self._smoothing(s, query.smooth) for s in wanted):  # one slice at most
+                self._loop.call_soon(self._answer, conn)  # the loop serves other sockets, then the next slice
+                return
+        del self._pending[conn]
         conn.send_message(answer_view(query, self._data(), self._smoother))
         self.answered += 1

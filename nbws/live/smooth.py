@@ -15,12 +15,20 @@ from typing import Any
 
 try:
     import numpy as np
+
+    from .blocks import Blocks
 except ImportError:  # pragma: no cover - numpy is optional
     np = None  # type: ignore[assignment]
+    Blocks = None  # type: ignore[assignment,misc]
 
 from .store import Column, Series
 
-__all__ = ["ema", "ema_python", "Smoothed"]
+__all__ = ["ema", "ema_python", "Smoothed", "SLICE"]
+
+SLICE = 65_536
+"""Points a view query smooths per turn of the I/O thread's loop (1 to 3 ms
+with numpy), so that other sockets are served while a new weight is applied
+to millions of points."""
 
 
 def ema_python(ys: Iterable[float], weight: float, last: float = 0.0,
@@ -106,14 +114,17 @@ def _ema_lasts(v: Any, w: float, last: float) -> Any:
 
 class Smoothed:
     """One series' EMA for one weight, from the first point kept when it was
-    made, extended as points come and trimmed as they go (8 bytes a point).
-    Runs on the I/O thread."""
+    made, extended as points come and trimmed as they go (8 bytes a point),
+    with the block summaries of those values (numpy only). Runs on the I/O
+    thread."""
 
-    __slots__ = ("_first", "count", "last", "values", "weight")
+    __slots__ = ("_first", "blocks", "count", "last", "values", "weight")
 
     def __init__(self, weight: float, numpy: bool = True) -> None:
         self.weight = weight
         self.values = Column(numpy)
+        self.blocks = Blocks() if self.values._np else None
+        """The summaries of ``values`` (index 0: the series' first point kept), up to date after :meth:`update`."""
         self._first = -1  # the absolute index of values[0] (-1: nothing yet)
         self.last = 0.0
         self.count = 0.0
@@ -121,14 +132,28 @@ class Smoothed:
     def update(self, series: Series) -> Any:
         """The smoothed ys of ``series``' points kept (a view, valid until the
         next update), computing only the points that came since the last call."""
+        self.advance(series)
+        return self.values.view()
+
+    def advance(self, series: Series, limit: int | None = None) -> bool:
+        """Smooth at most ``limit`` more of ``series``' points kept (all of
+        them when None), oldest first; True when every point kept is smoothed
+        (then :attr:`values`, :attr:`last`, :attr:`count` and :attr:`blocks`
+        describe the whole series)."""
         if self._first < 0 or series.dropped > self._first + len(self.values):  # new, or fell behind: start again
             self.values = Column(self.values._np)
+            self.blocks = Blocks() if self.values._np else None
             self._first, self.last, self.count = series.dropped, 0.0, 0.0
         if series.dropped > self._first:
             self.values.drop(series.dropped - self._first)
             self._first = series.dropped
         done = self._first + len(self.values) - series.dropped
-        if done < len(series):
-            new, self.last, self.count = ema(series.y.view()[done:], self.weight, self.last, self.count)
+        end = len(series) if limit is None else min(len(series), done + max(1, limit))
+        if end < len(series):  # in slices: room for them all now, so no slice copies the values
+            self.values.reserve(len(series) - done)
+        if done < end:
+            new, self.last, self.count = ema(series.y.view()[done:end], self.weight, self.last, self.count)
             self.values.append(new)
-        return self.values.view()
+        if self.blocks is not None:
+            self.blocks.update(self.values.view(), self._first)
+        return end == len(series)

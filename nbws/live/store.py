@@ -2,12 +2,10 @@
 
 Each series is two :class:`Column` s (x and y, float64: 16 bytes a point)
 and knows whether its x is non-decreasing, so views can binary-search it.
-A column is one contiguous buffer (a numpy array when numpy is installed,
-``array('d')`` otherwise) with a head offset: appending is amortised O(1)
-(the buffer grows by a quarter, or its live part moves to the front once a
-fifth of it is free), dropping the oldest points is O(1) (the head moves),
-and a view of the live points is a slice, never a copy. The spare room is at
-most a quarter of the live points plus the last batch.
+With numpy it also keeps :class:`~.blocks.Blocks` of its y (per-block
+minimum and maximum, about 1.1 bytes a point), so M4 of a wide view reads
+summaries instead of every point. A column (:mod:`.column`) appends in
+amortised O(1) and drops its oldest values in O(1).
 
 Everything here runs on the I/O thread (the plot's points change only there).
 """
@@ -18,92 +16,32 @@ from array import array
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from .column import MIN_CAPACITY, Column
+
 try:
     import numpy as np
+
+    from .blocks import Blocks
 except ImportError:  # pragma: no cover - numpy is optional
     np = None  # type: ignore[assignment]
+    Blocks = None  # type: ignore[assignment,misc]
 
 __all__ = ["Column", "Series", "Store", "MIN_CAPACITY"]
-
-MIN_CAPACITY = 1024
-"""The smallest buffer a column allocates, in points."""
-
-
-class Column:
-    """A growable float64 buffer whose oldest values can be dropped in O(1).
-    ``numpy=False`` forces ``array('d')`` (the plain-Python fallback)."""
-
-    __slots__ = ("_data", "_end", "_np", "_start")
-
-    def __init__(self, numpy: bool = True) -> None:
-        self._np = numpy and np is not None
-        self._data: Any = np.empty(0) if self._np else array("d")
-        self._start = 0
-        self._end = 0
-
-    def __len__(self) -> int:
-        return self._end - self._start
-
-    @property
-    def capacity(self) -> int:
-        """Points the buffer holds before it must move or grow."""
-        return len(self._data)
-
-    def view(self) -> Any:
-        """The live values, oldest first, without a copy (a numpy array, or a
-        memoryview of format 'd'); valid until the next append."""
-        if self._np:
-            return self._data[self._start:self._end]
-        return memoryview(self._data)[self._start:self._end]
-
-    def append(self, values: Any) -> None:
-        """Append float64 values (``array('d')``, a numpy array, or a sequence)."""
-        n = len(values)
-        if not n:
-            return
-        if self._end + n > len(self._data):
-            self._make_room(n)
-        if self._np:
-            self._data[self._end:self._end + n] = values
-        else:
-            self._data[self._end:self._end + n] = values if isinstance(values, array) else array("d", values)
-        self._end += n
-
-    def _make_room(self, n: int) -> None:
-        live = self._end - self._start
-        needed = live + n
-        capacity = len(self._data)
-        if needed > capacity * 4 // 5:  # grow: amortised O(1) per point, at most 25 % spare
-            capacity = max(MIN_CAPACITY, needed + needed // 4)
-        if self._np:
-            data: Any = np.empty(capacity)
-            data[:live] = self._data[self._start:self._end]
-        else:
-            data = array("d")
-            data.frombytes(bytes(8 * capacity))
-            data[:live] = self._data[self._start:self._end]
-        self._data, self._start, self._end = data, 0, live
-
-    def drop(self, n: int) -> None:
-        """Forget the ``n`` oldest values (all, if there are fewer)."""
-        self._start = min(self._end, self._start + max(0, n))
-
-    def last(self) -> float:
-        """The newest value (the column must not be empty)."""
-        return float(self._data[self._end - 1])
 
 
 class Series:
     """One series' x and y columns, and whether x is non-decreasing over the
     points kept (tracked as points come and go, never by a scan)."""
 
-    __slots__ = ("_break", "dropped", "x", "y")
+    __slots__ = ("_break", "blocks", "dropped", "x", "y")
 
     def __init__(self, numpy: bool = True) -> None:
         self.x = Column(numpy)
         self.y = Column(numpy)
         self.dropped = 0
         """Points dropped so far: the absolute index of the oldest one kept."""
+        self.blocks = Blocks() if self.x._np else None
+        """The block summaries of y (numpy only), up to date with the points kept."""
         self._break = 0  # the highest absolute index i whose x is not >= x[i - 1] (0: none)
 
     def __len__(self) -> int:
@@ -138,6 +76,8 @@ class Series:
                         break
         self.x.append(xs)
         self.y.append(ys)
+        if self.blocks is not None:
+            self.blocks.update(self.y.view(), self.dropped)
 
     def drop(self, n: int) -> None:
         """Forget the ``n`` oldest points."""
@@ -145,6 +85,8 @@ class Series:
         self.x.drop(n)
         self.y.drop(n)
         self.dropped += n
+        if self.blocks is not None:
+            self.blocks.update(self.y.view(), self.dropped)
 
     def views(self) -> tuple[Any, Any]:
         """(xs, ys) of the points kept, without a copy."""

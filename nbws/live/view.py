@@ -25,7 +25,8 @@ try:
 except ImportError:  # pragma: no cover - numpy is optional
     np = None  # type: ignore[assignment]
 
-__all__ = ["ViewQuery", "BadQuery", "parse_view", "answer_view", "history", "MAX_QUERY", "MAX_WIDTH", "SeriesData"]
+__all__ = ["ViewQuery", "BadQuery", "parse_view", "answer_view", "history", "MAX_QUERY", "MAX_WIDTH", "SeriesData",
+           "ViewData"]
 
 MAX_QUERY = 1024
 """The longest view query a page may send, in bytes."""
@@ -35,8 +36,11 @@ MAX_ID = 2**31
 
 SeriesData = tuple[Any, Any, bool]
 """One series' full-resolution (xs, ys) and whether its x is non-decreasing."""
-Smoother = Callable[[int, float], tuple[Any, float, float]]
-"""(series index, weight) -> (the smoothed ys of the whole series, ema_last, ema_count)."""
+ViewData = tuple[Any, Any, bool, Any]
+""":data:`SeriesData` and the :class:`~.blocks.Blocks` of its ys (None without numpy)."""
+Smoother = Callable[[int, float], tuple[Any, float, float, Any]]
+"""(series index, weight) -> (the smoothed ys of the whole series, ema_last,
+ema_count, their :class:`~.blocks.Blocks` or None)."""
 
 
 class BadQuery(ValueError):
@@ -108,7 +112,7 @@ def parse_view(message: str | bytes, series_count: int) -> ViewQuery:
     return ViewQuery(view_id, float(x0), float(x1), width, series, float(smooth), logx)
 
 
-def answer_view(query: ViewQuery, data: Sequence[SeriesData], smoother: Smoother) -> bytes:
+def answer_view(query: ViewQuery, data: Sequence[ViewData], smoother: Smoother) -> bytes:
     """The frame that answers ``query`` over the series ``data`` (indexed as
     the plot's): a kind 2 header, then per answered series its kind 1 chunk
     and, when smoothing, its kind 3 chunk. ``smoother`` gives a series'
@@ -117,19 +121,19 @@ def answer_view(query: ViewQuery, data: Sequence[SeriesData], smoother: Smoother
     rows: list[tuple[int, int, float, float]] = []
     chunks: list[bytes] = []
     for s in wanted:
-        xs, ys, sorted_x = data[s]
+        xs, ys, sorted_x, blocks = data[s]
         count = in_range(xs, query.x0, query.x1, sorted_x)
-        chunks.append(_chunk(VIEW_POINTS, s, xs, ys, query, sorted_x))
+        chunks.append(_chunk(VIEW_POINTS, s, xs, ys, query, sorted_x, blocks))
         last = total = 0.0
         if query.smooth > 0:
-            smoothed, last, total = smoother(s, query.smooth)
-            chunks.append(_chunk(VIEW_SMOOTHED, s, xs, smoothed, query, sorted_x))
+            smoothed, last, total, smoothed_blocks = smoother(s, query.smooth)
+            chunks.append(_chunk(VIEW_SMOOTHED, s, xs, smoothed, query, sorted_x, smoothed_blocks))
         rows.append((s, count, last, total))
     return encode_view_header(query.id, query.x0, query.x1, query.width, rows) + b"".join(chunks)
 
 
-def _chunk(kind: int, series: int, xs: Any, ys: Any, query: ViewQuery, sorted_x: bool) -> bytes:
-    keep = select(xs, ys, query.x0, query.x1, query.width, sorted_x, query.logx)
+def _chunk(kind: int, series: int, xs: Any, ys: Any, query: ViewQuery, sorted_x: bool, blocks: Any) -> bytes:
+    keep = select(xs, ys, query.x0, query.x1, query.width, sorted_x, logx=query.logx, blocks=blocks)
     if np is not None:
         x = np.asarray(xs, dtype=np.float64)[keep]
         y = np.asarray(ys, dtype=np.float64)[keep]
@@ -137,18 +141,19 @@ def _chunk(kind: int, series: int, xs: Any, ys: Any, query: ViewQuery, sorted_x:
     return encode_points(series, array("d", (xs[i] for i in keep)), array("d", (ys[i] for i in keep)), kind)
 
 
-def history(xs: Any, ys: Any, limit: int, sorted_x: bool) -> tuple[Any, Any]:
+def history(xs: Any, ys: Any, limit: int, sorted_x: bool, blocks: Any = None) -> tuple[Any, Any]:
     """At most about ``limit`` points of a series that keep its shape, for a
     page that joins: all of them when there are no more, else M4 over the
     whole x range on ``limit`` / 4 columns, and the newest point. Sorted x
-    takes the binary-search path of :func:`~.zoom.select`. Pure."""
+    takes the binary-search path of :func:`~.zoom.select` (with ``blocks``,
+    the ys' summaries, when given). Pure."""
     n = len(xs)
     if n <= limit or limit < 12:
         return xs, ys
     first, last = float(xs[0]), float(xs[n - 1])
     if not (sorted_x and math.isfinite(first) and math.isfinite(last) and last > first):
         return downsample(xs, ys, limit)
-    keep = select(xs, ys, first, last, (limit - 8) // 4, True)
+    keep = select(xs, ys, first, last, (limit - 8) // 4, True, blocks=blocks)
     if np is not None:
         if not keep.size or keep[-1] != n - 1:  # the newest point always shows
             keep = np.r_[keep, n - 1]

@@ -20,7 +20,10 @@ and on neither side. Its points (indexes, increasing) are:
   line runs to the edges.
 
 With x non-decreasing (``sorted_x``; the oldest x alone may be NaN, as a
-store's series allows) the range and the columns are found by binary search and each column is reduced in place; otherwise every point is
+store's series allows) the range and the columns are found by binary search
+and each column is reduced in place, or, for wide columns of a series with
+:class:`~.blocks.Blocks`, from the block summaries and the points at the
+columns' edges (the same edges, log columns too); otherwise every point is
 looked at. numpy when installed, plain Python otherwise (same result).
 """
 
@@ -33,6 +36,8 @@ from typing import Any
 
 try:
     import numpy as np
+
+    from .blocks import Blocks, columns_m4
 except ImportError:  # pragma: no cover - numpy is optional
     np = None  # type: ignore[assignment]
 
@@ -48,6 +53,10 @@ def edges(x0: float, x1: float, width: int, logx: bool = False) -> list[float]:
         step = math.log10(x1) / width - l0 / width
         return [x0] + [min(max(_pow10(l0 + k * step), x0), x1) for k in range(1, width)]
     step = x1 / width - x0 / width
+    if np is not None:  # the same floats, computed the same way (k * step may reach inf, as in Python)
+        with np.errstate(over="ignore"):
+            right = np.minimum(x0 + np.arange(1, width, dtype=np.float64) * step, x1)
+        return [x0, *right.tolist()]
     return [x0] + [min(x0 + k * step, x1) for k in range(1, width)]
 
 
@@ -79,22 +88,31 @@ def in_range(xs: Any, x0: float, x1: float, sorted_x: bool) -> int:
     return sum(1 for x in xs if x0 <= x <= x1)
 
 
-def select(xs: Any, ys: Any, x0: float, x1: float, width: int, sorted_x: bool = False, logx: bool = False) -> Any:
+def select(xs: Any, ys: Any, x0: float, x1: float, width: int, sorted_x: bool = False, *,
+           logx: bool = False, blocks: Blocks | None = None) -> Any:
     """The indexes (increasing) of the points a view of ``width`` columns over
     [x0, x1] shows, as described in the module's docstring: a numpy int64
     array when numpy is installed, else a list. ``sorted_x`` says x is
     non-decreasing (the caller knows; it is not checked); ``logx``, that the
-    columns are equal on a log x axis. Pure."""
+    columns are equal on a log x axis. ``blocks``, the block summaries of
+    ``ys`` (up to date), lets a wide sorted view read summaries instead of
+    every point (the same result). Pure."""
     if np is None:
         return select_python(xs, ys, x0, x1, width, sorted_x, logx)
     x = np.asarray(xs, dtype=np.float64)
     y = np.asarray(ys, dtype=np.float64)
     if sorted_x:
-        return _select_sorted(x, y, x0, x1, width, logx)
+        return _select_sorted(x, y, x0, x1, width, logx, blocks)
     return _select_any(x, y, x0, x1, width, logx)
 
 
-def _select_sorted(x: Any, y: Any, x0: float, x1: float, width: int, logx: bool) -> Any:
+BLOCKS_FROM = 32
+"""Points per column (on average) from which a sorted view with block
+summaries reads them rather than the points."""
+
+
+def _select_sorted(x: Any, y: Any, x0: float, x1: float, width: int, logx: bool,
+                   blocks: Blocks | None = None) -> Any:
     start = 1 if len(x) and math.isnan(x[0]) else 0  # a NaN oldest x: on neither side
     lo, hi = bounds(x, x0, x1)
     parts = []
@@ -104,7 +122,10 @@ def _select_sorted(x: Any, y: Any, x0: float, x1: float, width: int, logx: bool)
         parts.append(np.arange(lo, hi, dtype=np.int64))
     else:
         starts = np.searchsorted(x[lo:hi], np.asarray(edges(x0, x1, width, logx)), "left") + lo
-        parts.append(_m4_columns(y, starts, hi))
+        if blocks is not None and hi - lo >= BLOCKS_FROM * width:
+            parts.append(columns_m4(y, starts, hi, blocks))
+        else:
+            parts.append(_m4_columns(y, starts, hi))
     if hi < len(x):
         parts.append(_first_finite(y, hi, len(x)))
     return np.unique(np.concatenate(parts)) if parts else np.zeros(0, dtype=np.int64)

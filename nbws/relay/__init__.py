@@ -5,6 +5,7 @@ sockets for a kernel, through the backplane (``nbws.backplane``).
 ``pages`` (one page's socket and the resumable session), ``plots`` (a
 plot's mirror), ``kernel`` (a kernel's side: announcing, the inbound queue,
 numbered emits), ``remote`` (a page on a relay as the kernel's WebSocket),
+``peers`` (a socket on a relay for a service on the kernel's I/O thread: the classroom's),
 ``wire`` (what they say to each other), ``command`` (starting a relay).
 See the README's "nbws relay" and docs/architecture.md.
 """

@@ -22,6 +22,12 @@ A server with user code whose backplane is shared (``app_name``) runs one
   same and a page can resume on any of them. While the broker is down emits
   wait (at most ``backplane_buffer_messages``; past that the oldest are
   dropped and counted).
+* **Sockets served on the I/O thread** (``Routes.add_socket(...,
+  relayed=True)``: the classroom's): a relay's socket on such a path is a
+  :class:`~nbws.relay.peers.RemotePeer` handed to the service's ``opened``
+  (on the I/O thread, no handler plane); its messages and close come from the
+  queue like the app's sockets', what the service sends goes back grouped per
+  relay (:class:`~nbws.relay.peers.Outgoing`).
 * **Relays' liveness**: a relay silent for 10 s is gone; its pages' sockets
   close here with 1006.
 """
@@ -37,19 +43,23 @@ import time
 from collections import OrderedDict, deque
 from typing import TYPE_CHECKING, Any
 
-from ..backplane import EMIT, PLOT, parse_id
+from ..backplane import CHANNEL, EMIT, PLOT, parse_id
 from ..boundary import deliver, on_io_thread
 from ..boundary.replay import sequenced
 from ..errors import BackplaneUnavailableError
+from ..io.routes import tell
 from ..messages import Headers, Request
 from ..websocket import WebSocket
+from .peers import Outgoing, RemotePeer
 from .remote import RemoteLink
 from .wire import (
     ALIVE,
     ALIVE_EVERY,
     ANNOUNCE_KEY,
     ANNOUNCED,
+    CHANNEL_ASK,
     EMIT_LOG,
+    EPOCH,
     GROUP,
     HISTORY,
     HISTORY_ASK,
@@ -82,6 +92,9 @@ class KernelSide:
         self.ep = endpoint
         self.bp = endpoint.router.backplane
         self.sockets: dict[tuple[str, str], WebSocket] = {}
+        self.peers: dict[tuple[str, str], RemotePeer] = {}
+        """Sockets on relays served by this node's I/O thread (``Routes.relayed``)."""
+        self.out = Outgoing(self.send, endpoint.io.loop.call_soon)
         self.relays: dict[str, float] = {}
         self.seen: OrderedDict[str, int] = OrderedDict()
         self.handled = 0
@@ -91,6 +104,8 @@ class KernelSide:
         self.orphans = 0
         """Records for a socket this kernel does not know (its open went elsewhere, or was lost)."""
         self.emits_dropped = 0
+        self.log_epoch = ""
+        """The emit log's epoch of the last emit appended (relays hear when it changes)."""
         self._emits: deque[str] = deque()
         self._wake = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
@@ -103,6 +118,7 @@ class KernelSide:
         router = self.ep.router
         router.listen(ALIVE, "", self._alive)
         router.listen(HISTORY_ASK, "", self._history_asked)
+        router.listen(CHANNEL_ASK, "", self._channel_asked)
         self.ep.routes.changed = self.changed
         loop = asyncio.get_running_loop()
         self._tasks = [loop.create_task(self._consume()), loop.create_task(self._emitter())]
@@ -136,13 +152,15 @@ class KernelSide:
     def announcement(self) -> Announcement:
         """What a relay needs to serve this server's app, now."""
         ep = self.ep
-        pages = {path: (ctype, body) for path, (body, ctype) in ep.routes.pages.items()}
+        pages = {path: (ctype, body) for path, (body, ctype) in ep.routes.pages.items()
+                 if path not in ep.routes.private}
         for prefix, spec, _, _ in ep.spec.static.routes:
             if spec.text is not None:
                 pages[prefix or "/"] = (spec.content_type or "text/html; charset=utf-8", spec.text)
         plots = {name: thing._meta() for (kind, name), thing in ep.live.items() if kind == PLOT}
         channels = {name: thing.policy for (kind, name), thing in ep.live.items() if kind != PLOT}
-        return Announcement(self.bp.node, pages, ep.spec.ws_patterns, plots, channels)
+        return Announcement(self.bp.node, pages, ep.spec.ws_patterns, plots, channels,
+                            tuple(sorted(ep.routes.relayed)))
 
     async def _announce(self) -> None:
         raw = encode_announcement(self.announcement(), self.ep.settings.relay_secret)
@@ -172,6 +190,8 @@ class KernelSide:
                 del self.relays[relay]
                 for key in [k for k in self.sockets if k[0] == relay]:
                     self._closed(self.sockets.pop(key), 1006, "the page's relay stopped answering")
+                for key in [k for k in self.peers if k[0] == relay]:
+                    self.peers.pop(key).gone()
         if not self._stopping:
             self._sweeper = self.ep.io.loop.call_later(ALIVE_EVERY, self._sweep)
 
@@ -186,6 +206,17 @@ class KernelSide:
             return
         meta = plot._meta().encode()
         self.bp.send_to(str(relay), HISTORY, str(name), struct.pack("<I", len(meta)) + meta + plot._history_frame())
+
+    def _channel_asked(self, data: str | bytes) -> None:
+        """A relay asks for a channel's latest value: answer it alone (under ``latest``, when there is one)."""
+        try:
+            relay, name = json.loads(data)
+            channel = self.ep.live.get((CHANNEL, str(name)))
+        except (ValueError, TypeError):
+            return
+        latest = channel._feed.latest if channel is not None and channel.policy == "latest" else None
+        if latest is not None:
+            self.bp.send_to(str(relay), CHANNEL, str(name), latest)
 
     def send(self, relay: str, kind: str, conn: str, data: str | bytes) -> None:
         """To one relay (a page's message or close)."""
@@ -231,14 +262,21 @@ class KernelSide:
         where = (r.relay, r.conn)
         self.relays.setdefault(r.relay, time.monotonic())
         if r.kind == "open":
-            if where not in self.sockets:
+            if r.path in self.ep.routes.relayed:
+                if where not in self.peers:
+                    self._open_peer(r)
+            elif where not in self.sockets:
                 self._open(r)
             return
         user = self.sockets.get(where)
+        peer = self.peers.get(where)
         if r.kind == "close":
             if user is not None:
                 del self.sockets[where]
                 self._closed(user, r.code, r.reason)
+            if peer is not None:
+                del self.peers[where]
+                peer.gone()
             return
         last = self.seen.get(r.key)
         if last is not None and r.n <= last:
@@ -248,6 +286,11 @@ class KernelSide:
         self.seen.move_to_end(r.key)
         if len(self.seen) > MAX_KEYS:
             self.seen.popitem(last=False)
+        if peer is not None:
+            self.handled += 1
+            if peer.listener is not None and not peer.lost:
+                tell(peer.listener, peer.as_conn(), r.data)
+            return
         if user is None:
             self.orphans += 1
             return
@@ -272,6 +315,16 @@ class KernelSide:
                 user._run_callback(on_open, user)
 
         deliver(ep.plane, job)
+
+    def _open_peer(self, r: Inbound) -> None:
+        """A socket on a relay for a service on this I/O thread (a classroom's student or view)."""
+        opened = self.ep.routes.sockets.get(r.path)
+        peer = RemotePeer(self.out, r.relay, r.conn, r.remote)
+        self.peers[(r.relay, r.conn)] = peer
+        if opened is None:
+            peer.start_close(1008, "no WebSocket route for this path")
+            return
+        opened(peer.as_conn())
 
     def _closed(self, user: WebSocket, code: int, reason: str) -> None:
         ep = self.ep
@@ -304,7 +357,7 @@ class KernelSide:
                 continue
             text = self._emits[0]
             try:
-                entry = await self.bp.append(EMIT_LOG, text.encode())
+                entry, epoch = await self.bp.append_with_epoch(EMIT_LOG, text.encode())
             except BackplaneUnavailableError:
                 await asyncio.sleep(delay * random.uniform(0.8, 1.2))
                 delay = min(2.0, delay * 2)
@@ -312,10 +365,15 @@ class KernelSide:
             delay = 0.05
             if self._emits and self._emits[0] is text:
                 self._emits.popleft()
-            self.bp.publish(EMIT, "", sequenced(parse_id(entry)[1], text))
+            n = parse_id(entry)[1]
+            if epoch and epoch != self.log_epoch:  # a new log (or the first): relays hear it before its emits
+                self.log_epoch = epoch
+                self.bp.publish(EPOCH, "", f"{epoch} {n}")
+            self.bp.publish(EMIT, "", sequenced(n, text))
 
     def stats(self) -> dict[str, Any]:
         """Counters, for tests and the relay's status."""
         return {"handled": self.handled, "repeats": self.repeats, "orphans": self.orphans,
-                "remote_sockets": len(self.sockets), "relays": len(self.relays), "emits_waiting": len(self._emits),
+                "remote_sockets": len(self.sockets), "remote_peers": len(self.peers), "peer_messages": self.out.sent,
+                "relays": len(self.relays), "emits_waiting": len(self._emits),
                 "emits_dropped": self.emits_dropped}

@@ -31,10 +31,11 @@ from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Any
 
 from ..app import ENVELOPE_PATH
-from ..backplane import EMIT, PLOT, parse_id
+from ..backplane import CHANNEL, EMIT, PLOT, parse_id
 from ..boundary import on_io_thread
 from ..boundary.replay import sequenced
 from ..errors import BackplaneUnavailableError
+from ..live.channel import Feed
 from .pages import LOG_RESTARTED, READ_BATCH, RelayPage
 from .plots import PlotMirror
 from .wire import (
@@ -42,15 +43,19 @@ from .wire import (
     ALIVE_EVERY,
     ANNOUNCE_KEY,
     ANNOUNCED,
+    CHANNEL_ASK,
     CLOSE,
     EMIT_LOG,
+    EPOCH,
     HISTORY,
     HISTORY_ASK,
     INBOX,
+    MANY,
     SEND,
     Announcement,
     Inbound,
     decode_announcement,
+    decode_many,
     encode_inbound,
     sequenced_number,
     unsequenced,
@@ -79,9 +84,17 @@ class RelaySide:
         self.pages: dict[str, RelayPage] = {}
         self.offset = 0
         """The number (in the app's emit log) of the last emit relayed."""
+        self.epoch = ""
+        """The emit log's epoch, as far as this relay knows ("": not yet)."""
         self.kernel = ""
         self.patterns: list[re.Pattern[str]] = []
+        self.relayed: frozenset[str] = frozenset()
+        """Paths of the kernel's I/O-thread sockets served here too (the classroom's)."""
         self.mirrors: dict[str, PlotMirror] = {}
+        self.channels: dict[str, Feed] = {}
+        """The kernel's channels, served here (``/_nbws/channel/<name>``) with their policy."""
+        self.door: Any = None
+        """The kernel's uplink door (``nbws.relay.uplink``), on a relay without Redis."""
         self.announced: Announcement | None = None
         self.forwarded = 0
         self.refused = 0
@@ -101,11 +114,14 @@ class RelaySide:
         router, routes = self.ep.router, self.ep.routes
         router.listen(ANNOUNCED, "", lambda _: self.spawn(self.load()))
         router.listen(EMIT, "", self._emit)
+        router.listen(MANY, "", self._many)
+        router.listen(EPOCH, "", self._new_epoch)
         routes.add_socket(ENVELOPE_PATH, lambda conn: self._opened(conn, True))
         routes.socket_fallback = self._match
         self.spawn(self._sender())
         self._alive()
         await self.load()
+        await self.catch_up()  # the log's epoch before any page is numbered (and the log's end)
 
     async def stop(self) -> None:
         """Tell the kernel the pages are gone (for at most a second), then stop."""
@@ -131,7 +147,7 @@ class RelaySide:
 
     def _alive(self) -> None:
         self.bp.publish(ALIVE, "", self.node)
-        # (not numbering.missed: a node's send_to to another relay reads as a gap here)
+        # (reconnects, not numbering.missed: a gap shows only when the sender's next message comes)
         heard = self.bp.reconnects
         if heard != self._heard:  # the subscription was down: what the kernel emitted meanwhile is in the log
             self._heard = heard
@@ -167,6 +183,7 @@ class RelaySide:
         for path, (ctype, body) in a.pages.items():
             routes.add_page(path, body, ctype)
         self.patterns = [re.compile(p) for p in a.sockets]
+        self.relayed = frozenset(a.relayed)
         self.kernel = a.node
         for name, meta in a.plots.items():
             if name not in self.mirrors:
@@ -177,13 +194,28 @@ class RelaySide:
                 self.ep.router.listen(HISTORY, name, mirror.answer)
             elif self.announced is None or self.announced.node != a.node:
                 self.mirrors[name].ask()  # a new kernel: its history
+        for name, policy in a.channels.items():
+            if name not in self.channels and re.fullmatch(r"[A-Za-z0-9_.-]+", name):
+                feed = self.channels[name] = Feed(policy, self.io.loop)
+                routes.add_socket(f"/_nbws/channel/{name}", feed.subscribe)
+                self.ep.router.listen(CHANNEL, name, feed.publish)
+                self.ask_channel(name)
+            elif name in self.channels and (self.announced is None or self.announced.node != a.node):
+                self.ask_channel(name)  # a new kernel: its latest value
         self.announced = a
+
+    def ask_channel(self, name: str) -> None:
+        """Ask the kernel for a channel's latest value (a page joining here gets it under ``latest``)."""
+        if self.kernel and self.channels[name].policy == "latest":
+            self.bp.send_to(self.kernel, CHANNEL_ASK, "", json.dumps([self.node, name]))
 
     def _ask(self, name: str) -> None:
         if self.kernel:
             self.bp.send_to(self.kernel, HISTORY_ASK, "", json.dumps([self.node, name]))
 
     def _match(self, path: str) -> SocketOpened | None:
+        if path in self.relayed:
+            return lambda conn: self._opened(conn, False)
         for pattern in self.patterns:
             if pattern.fullmatch(path):
                 return lambda conn: self._opened(conn, False)
@@ -199,6 +231,17 @@ class RelaySide:
         self.ep.router.listen(SEND, conn_id, lambda data: page.to_page(SEND, data))
         self.ep.router.listen(CLOSE, conn_id, lambda data: page.to_page(CLOSE, data))
         self.forward(page, page.opened(), None)
+
+    def _many(self, data: str | bytes) -> None:
+        """One message from the kernel for several of this relay's sockets."""
+        found = decode_many(data)
+        if found is None:
+            return
+        conns, message = found
+        for conn_id in conns:
+            page = self.pages.get(conn_id)
+            if page is not None:
+                page.to_page(SEND, message)
 
     def left(self, page: RelayPage, record: Inbound) -> None:
         """A page's socket is gone."""
@@ -261,14 +304,25 @@ class RelaySide:
         if others:
             self.ep.broadcast(plain, others)
 
+    def _new_epoch(self, data: str | bytes) -> None:
+        """The kernel's first emit in a new epoch of the log comes next (numbered ``n``)."""
+        text = data if isinstance(data, str) else data.decode("utf-8", "replace")
+        epoch, _, n = text.partition(" ")
+        if self.epoch and epoch != self.epoch and n.isdigit():
+            self._restarted(int(n) - 1)  # the log was lost: session pages come back and are told
+        self.epoch = epoch
+
     async def catch_up(self) -> None:
         """Relay what the app's log has after :attr:`offset` (emits published while this relay's
-        subscription was down); a log that restarted (Redis lost it) closes the session pages, who
-        come back and are told."""
+        subscription was down); a log that restarted (Redis lost it: another epoch, or fewer
+        entries) closes the session pages, who come back and are told."""
         try:
             async with self.reads:
                 found = await self.bp.read(EMIT_LOG, f"0-{self.offset}", READ_BATCH)
-                if found.missed and not found.entries and self.offset > 0:
+                other = bool(self.epoch) and bool(found.epoch) and found.epoch != self.epoch
+                if found.epoch:
+                    self.epoch = found.epoch
+                if other or (found.missed and not found.entries and self.offset > 0):
                     newest = (await self.bp.read(EMIT_LOG, "0-0", READ_BATCH)).entries
                     self._restarted(parse_id(newest[-1].id)[1] if newest else 0)
                     return
@@ -292,5 +346,6 @@ class RelaySide:
     def stats(self) -> dict[str, Any]:
         """Counters, for tests and the command's status."""
         return {"pages": len(self.pages), "forwarded": self.forwarded, "waiting": len(self._out),
-                "refused": self.refused, "offset": self.offset, "restarts": self.restarts,
-                "plots": sorted(self.mirrors), "kernel": self.kernel}
+                "refused": self.refused, "offset": self.offset, "epoch": self.epoch, "restarts": self.restarts,
+                "plots": sorted(self.mirrors), "channels": sorted(self.channels), "kernel": self.kernel,
+                **(self.door.stats() if self.door is not None else {})}

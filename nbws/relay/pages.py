@@ -10,10 +10,16 @@ on live, each message once and in order. Past the log's bound the welcome's
 ``from`` tells the page how many it missed (``conn.on("resync")``, reason
 ``"gap"``); if the log itself was lost (Redis restarted without
 persistence), the welcome says ``resumed: false`` (reason ``"unknown"``).
+A log lost and grown again past the page's number is told apart by its
+*epoch* (:attr:`LogSlice.epoch`): a relay's session id begins with the epoch
+of the log its numbers come from (:func:`session_id`), so the page's hello
+carries it back, and a page whose epoch is not the log's now starts over
+(``resumed: false``) with a session id of the new epoch.
 
 What the page sends carries its own numbering (``{"seq": n, ...}``): each
 message goes to the kernel's queue with the idempotency key
-``<session>:<epoch>`` and ``n``, and is acknowledged to the page once it is
+``<session>:<instance>`` (the session id without its log epoch, the page
+instance's own ``epoch``) and ``n``, and is acknowledged to the page once it is
 in the queue (so a page whose relay dies sends the unacknowledged ones again
 through the next relay, and the kernel skips the repeats). Other sockets'
 messages get the relay's own key and numbering. Runs on the I/O thread.
@@ -35,7 +41,7 @@ if TYPE_CHECKING:
     from ..io.wsconn import WsConnection
     from .node import RelaySide
 
-__all__ = ["RelayPage", "PROTOCOL", "CONTROL", "LOG_RESTARTED"]
+__all__ = ["RelayPage", "PROTOCOL", "CONTROL", "LOG_RESTARTED", "EPOCH_TAG", "session_id"]
 
 PROTOCOL = "nbws/1"
 CONTROL = '{"nbws":'
@@ -46,6 +52,16 @@ EARLY_LIMIT = 256
 """Emits held for a socket whose first message has not come (past it: a plain socket)."""
 _ID = re.compile(r"[A-Za-z0-9_-]{16,64}")
 _HEADERS = ("origin", "user-agent", "accept-language", "cookie")
+EPOCH_TAG = 12
+"""Characters of the log's epoch a relay's session id begins with."""
+NO_EPOCH = "0" * EPOCH_TAG
+"""The tag of a session made while the relay knew no epoch (the page's number alone decides)."""
+
+
+def session_id(epoch: str, rest: str | None = None) -> str:
+    """A session id of the emit log's ``epoch``: its tag, then ``rest`` (default: new random). Pure."""
+    tag = epoch[:EPOCH_TAG] if len(epoch) >= EPOCH_TAG else NO_EPOCH
+    return tag + (rest if rest is not None else secrets.token_urlsafe(18))
 
 
 def _control(message: str) -> dict[str, Any] | None:
@@ -66,8 +82,8 @@ class RelayPage:
         self.conn = conn
         self.id = conn_id
         self.mode = "first" if envelope else "plain"  # first | plain | replaying | live
-        self.session = ""
-        self.epoch = ""
+        self.session = ""  # the log epoch's tag, then the session's own part (session_id)
+        self.instance = ""  # the page instance's numbering (its hello's "epoch")
         self.last = 0  # the highest emit number sent to the page
         self.held: list[tuple[int, str]] = []  # live emits while replaying
         self.received = 0  # the page's messages: highest number taken
@@ -94,7 +110,8 @@ class RelayPage:
                 if n is not None:
                     if n > self.received:
                         self.received = n
-                        self.side.forward(self, self._record(message, f"{self.session}:{self.epoch}", n),
+                        key = f"{self.session[EPOCH_TAG:]}:{self.instance}"  # the same in every log epoch
+                        self.side.forward(self, self._record(message, key, n),
                                           lambda: self._enqueued(n))
                     return
             control = _control(message)
@@ -163,14 +180,14 @@ class RelayPage:
     def _hello(self, hello: dict[str, Any]) -> None:
         wanted = hello.get("session")
         ack = hello.get("ack")
-        self.epoch = str(hello.get("epoch"))[:64]
+        self.instance = str(hello.get("epoch"))[:64]
         if isinstance(wanted, str) and _ID.fullmatch(wanted) and isinstance(ack, int) and 0 <= ack < 2**53:
             self.session = wanted
             self.mode = "replaying"
             self.early = []  # the replay has them
             self.side.spawn(self._resume(ack))
             return
-        self.session = secrets.token_urlsafe(18)
+        self.session = session_id(self.side.epoch)
         self._release()  # before the welcome, unnumbered (as a server's own new session)
         self._welcome(False, self.side.offset + 1)
         self.last = self.side.offset
@@ -180,45 +197,47 @@ class RelayPage:
         self._reply(json.dumps({"nbws": "welcome", "session": self.session, "resumed": resumed, "ack": 0,
                                 "from": first}, separators=(",", ":")))
 
-    async def _resume(self, ack: int) -> None:
-        """Replay the log after ``ack``, then what came live meanwhile."""
-        bp = self.side.bp
+    async def _read(self, after: int) -> tuple[list[tuple[int, str]], bool, str]:
+        """The emit log after ``after``, all of it: (entries, missed, the log's epoch)."""
         entries: list[tuple[int, str]] = []
-        after, missed = ack, False
+        missed, epoch, mark = False, "", after
+        async with self.side.reads:  # a relay's pages resume a few at a time (Redis's connection pool)
+            while True:
+                found = await self.side.bp.read(EMIT_LOG, f"0-{mark}", READ_BATCH)
+                if mark == after:
+                    missed, epoch = found.missed, found.epoch
+                entries.extend((int(e.id.partition("-")[2] or 0), e.payload.decode("utf-8", "replace"))
+                               for e in found.entries)
+                if len(found.entries) < READ_BATCH:
+                    return entries, missed, epoch
+                mark = entries[-1][0]
+
+    async def _resume(self, ack: int) -> None:
+        """Replay the log after ``ack``, then what came live meanwhile; a page whose numbers
+        belong to a log that was lost starts over with the new one (and is told)."""
         try:
-            async with self.side.reads:  # a relay's pages resume a few at a time (Redis's connection pool)
-                while True:
-                    found = await bp.read(EMIT_LOG, f"0-{after}", READ_BATCH)
-                    if after == ack:
-                        missed = found.missed
-                    entries.extend((int(e.id.partition("-")[2] or 0), e.payload.decode("utf-8", "replace"))
-                                   for e in found.entries)
-                    if len(found.entries) < READ_BATCH:
-                        break
-                    after = entries[-1][0]
+            entries, missed, epoch = await self._read(ack)
+            tag = self.session[:EPOCH_TAG]
+            # another epoch: the log the page's numbers come from was lost, whatever its numbers now
+            other = bool(epoch) and tag != NO_EPOCH and tag != epoch[:EPOCH_TAG]
+            lost = ack > 0 and (other or (missed and not entries))  # (or older than the page: lost too)
+            if lost:
+                entries, _, epoch = await self._read(0)
         except BackplaneUnavailableError as exc:
             self.conn.start_close(1013, f"the app's log is unreachable: try again later ({exc})")
             return
         if self.conn.lost:
             return
-        if missed and not entries and ack > 0:  # the log is older than the page: it was lost (Redis restarted)
-            try:  # what the new log has: the page starts over with it (told: a "resync", reason "unknown")
-                entries = [(int(e.id.partition("-")[2] or 0), e.payload.decode("utf-8", "replace"))
-                           for e in (await bp.read(EMIT_LOG, "0-0", READ_BATCH)).entries]
-            except BackplaneUnavailableError:
-                self.conn.start_close(1013, "the app's log is unreachable: try again later")
-                return
-            if self.conn.lost:
-                return
-            self._welcome(False, entries[0][0] if entries else self.side.offset + 1)
-            self.last = entries[0][0] - 1 if entries else self.side.offset
-            for n, text in entries:
-                self._send_numbered(n, text)
+        if epoch:
+            self.session = session_id(epoch, self.session[EPOCH_TAG:])
+        if lost:  # what the new log has: the page starts over with it (told: a "resync", reason "unknown")
+            self._welcome(False, entries[0][0] if entries else 1)
+            self.last = entries[0][0] - 1 if entries else 0
         else:
             self._welcome(True, entries[0][0] if entries else ack + 1)
             self.last = ack
-            for n, text in entries:
-                self._send_numbered(n, text)
+        for n, text in entries:
+            self._send_numbered(n, text)
         for n, text in self.held:
             self._send_numbered(n, text)
         self.held = []

@@ -18,6 +18,11 @@ async def start_side(endpoint: Endpoint) -> None:
 
         relay = RelaySide(endpoint)
         endpoint.sides.append(relay)
+        if relay.bp.kind == "memory":  # no broker: the kernel dials in (nbws.relay.uplink)
+            from .uplink import UplinkDoor
+
+            relay.door = UplinkDoor(relay)
+            relay.door.install()
         await relay.start()
         return
     from .kernel import KernelSide

@@ -33,9 +33,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 __all__ = [
-    "ALIVE", "ANNOUNCED", "ANNOUNCE_KEY", "CLOSE", "EMIT_LOG", "GROUP", "HISTORY", "HISTORY_ASK", "INBOX", "SEND",
-    "Announcement", "Inbound", "decode_announcement", "decode_inbound", "encode_announcement", "encode_inbound",
-    "sequenced_number", "unsequenced",
+    "ALIVE", "ANNOUNCED", "ANNOUNCE_KEY", "CHANNEL_ASK", "CLOSE", "EMIT_LOG", "EPOCH", "GROUP", "HISTORY", "HISTORY_ASK",
+    "INBOX", "MANY", "SEND", "Announcement", "Inbound", "decode_announcement", "decode_inbound", "decode_many",
+    "encode_announcement", "encode_inbound", "encode_many", "sequenced_number", "unsequenced",
 ]
 
 INBOX = "relay-in"
@@ -49,6 +49,11 @@ ANNOUNCE_KEY = "relay:announce"
 SEND, CLOSE = "w", "x"
 """Kernel -> one relay, named by the relay's connection id: a message for the
 page's socket; the socket's close (``"<code> <reason>"``)."""
+MANY = "W"
+"""Kernel -> one relay: one message for several of its sockets (``"id,id,...\\n" + message``, :func:`encode_many`)."""
+EPOCH = "E"
+"""Kernel -> every node, before the first emit numbered in a new epoch of the emit log
+(its first, or after the log was lost): ``"<epoch> <number>"``."""
 ALIVE = "r"
 """Relay -> every node, every :data:`ALIVE_EVERY` seconds: this relay serves pages."""
 ANNOUNCED = "a"
@@ -56,6 +61,9 @@ ANNOUNCED = "a"
 HISTORY_ASK, HISTORY = "h", "H"
 """Relay -> kernel: send a plot's meta and history; kernel -> relay: here they are
 (``u32 length | meta | history frame``), named by the plot."""
+CHANNEL_ASK = "v"
+"""Relay -> kernel: send a channel's latest value (``[relay, name]``); the kernel answers
+with the channel's kind (``c``) to that relay alone, when the policy is ``latest`` and there is one."""
 ALIVE_EVERY = 2.0
 """Seconds between a relay's heartbeats."""
 MAX_HEADER = 16 * 1024
@@ -77,6 +85,23 @@ def unsequenced(text: str) -> str:
         return text
     rest = text[m.end():]
     return "{" + rest if text[m.end() - 1] == "," else "{}"
+
+
+def encode_many(conns: list[str], data: str | bytes) -> str | bytes:
+    """One message for several sockets of a relay (:data:`MANY`): their ids, a newline, the message. Pure."""
+    head = ",".join(conns) + "\n"
+    return head + data if isinstance(data, str) else head.encode() + data
+
+
+def decode_many(data: str | bytes) -> tuple[list[str], str | bytes] | None:
+    """The socket ids and the message in a :data:`MANY` payload, or None. Pure, never raises."""
+    if isinstance(data, str):
+        head, newline, body = data.partition("\n")
+        return (head.split(","), body) if newline and head else None
+    end = data.find(b"\n", 0, 1 << 20)
+    if end <= 0:
+        return None
+    return data[:end].decode("ascii", "replace").split(","), data[end + 1:]
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,6 +181,9 @@ class Announcement:
             matched whole), besides ``/_nbws/ws`` which every relay serves.
         plots: live plot name -> its meta message (the page's first message).
         channels: channel name -> policy.
+        relayed: paths of sockets the kernel serves on its I/O thread for
+            pages on relays (``Routes.add_socket(..., relayed=True)``: the
+            classroom's); a relay forwards them like the app's sockets.
     """
 
     node: str
@@ -163,6 +191,7 @@ class Announcement:
     sockets: tuple[str, ...] = ()
     plots: dict[str, str] = field(default_factory=dict)
     channels: dict[str, str] = field(default_factory=dict)
+    relayed: tuple[str, ...] = ()
 
 
 def _mac(secret: str, body: bytes) -> str:
@@ -173,6 +202,7 @@ def encode_announcement(a: Announcement, secret: str | None) -> bytes:
     """The stored form: the body (JSON), signed when there is a secret. Pure."""
     body = json.dumps({
         "node": a.node, "sockets": list(a.sockets), "plots": a.plots, "channels": a.channels,
+        "relayed": list(a.relayed),
         "pages": {p: [ct, base64.b64encode(b).decode()] for p, (ct, b) in a.pages.items()},
     }, separators=(",", ":")).encode()
     return json.dumps({"mac": _mac(secret, body) if secret else None}).encode() + b"\n" + body
@@ -196,6 +226,7 @@ def decode_announcement(raw: bytes, secret: str | None) -> Announcement | None:
             re.compile(pattern)
         plots = {str(k): str(m) for k, m in v["plots"].items()}
         channels = {str(k): str(p) for k, p in v["channels"].items() if p in ("latest", "all")}
-        return Announcement(str(v["node"]), pages, sockets, plots, channels)
+        relayed = tuple(str(p) for p in v.get("relayed", ()))
+        return Announcement(str(v["node"]), pages, sockets, plots, channels, relayed)
     except (ValueError, KeyError, TypeError, AttributeError, RecursionError, re.error):
         return None
