@@ -20,7 +20,8 @@ from typing import Any
 from websockets.asyncio.client import ClientConnection, connect
 
 import nbws
-from nbws.relay import start_relay
+from nbws.relay import relay_stats, start_relay
+from nbws.relay.wire import EMIT_LOG
 from tests.conftest import run
 from tests.relay_pages import Page
 from tests.test_relay_processes import until
@@ -190,6 +191,28 @@ def test_what_a_dead_relay_took_unacknowledged_is_counted_unconfirmed() -> None:
         finally:
             server.stop()
             proxy.stop()
+            relay.stop()
+
+    run(main, 60)
+
+
+def test_the_kernel_learns_the_relays_log_epoch_over_the_uplink() -> None:
+    """``append_with_epoch`` and ``read`` over the uplink carry the relay's log epoch (the one the relay
+    numbers its pages' sessions with), so the kernel announces a new log to relays as over Redis."""
+    async def main() -> None:
+        name = "uplinkepoch" + secrets.token_hex(3)
+        relay = start_relay(name, "memory", ping_interval=None, relay_secret=SECRET)
+        server = kernel(name, relay.port)
+        try:
+            io, uplink = server._endpoint.io, server._endpoint.router.backplane  # type: ignore[union-attr]
+            first, epoch = io.run(uplink.append_with_epoch("uplink-test", b"x"), 10)
+            found = io.run(uplink.read("uplink-test", "0-0", 10), 10)
+            assert first == "0-1" and len(epoch) >= 12 and found.epoch == epoch
+            assert [e.payload for e in found.entries] == [b"x"]
+            emit_log = io.run(uplink.read(EMIT_LOG, "0-0", 10), 10)
+            assert emit_log.epoch == relay_stats(relay)["epoch"], "the relay's sessions carry the same epoch"
+        finally:
+            server.stop()
             relay.stop()
 
     run(main, 60)
