@@ -48,7 +48,8 @@ def _source(name: str) -> bytes | None:
 
 def exported_names(source: str) -> list[str]:
     """The names an ES module exports: its ``export function|class|const|let``
-    declarations and the names it re-exports (``export { a, b } from "./x.js"``)."""
+    declarations and the names it re-exports (``export { a, b } from "./x.js"``).
+    Pure, safe on any thread."""
     names = [m.group(2) for m in _DECLARED.finditer(source) if m.group(1)]
     for group in _REEXPORT.findall(source):
         for name in filter(None, (n.strip() for n in group.split(","))):
@@ -67,7 +68,7 @@ def to_global_script(*module_sources: str, exports: list[str] | None = None) -> 
     are dropped: the modules share one scope, so a name declared at the top
     level of two of them is a ValueError. ``import.meta.url`` becomes the
     script's own URL, and ``exports`` (default: every name the modules export)
-    are collected on the global object."""
+    are collected on the global object. Pure, safe on any thread."""
     names: list[str] = []
     declared: set[str] = set()
     bodies: list[str] = []
