@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 from typing import Any
 
 import pytest
@@ -251,6 +252,31 @@ def test_type_declarations_are_served(path: str, declares: bytes) -> None:
         server = nbws.start_server(app={"call": lambda req: "x"})
         status, _, body = await http_request(server.port, path=path)
         assert status == 200 and declares in body
+
+    run(main)
+
+
+def test_every_module_and_declaration_a_served_one_imports_is_served_too() -> None:
+    """The chart's parts (./chart-math.js ...) and their declarations, followed
+    from what pages import, each answered at its relative address."""
+    async def main() -> None:
+        server = nbws.start_server(app={"call": lambda req: "x"})
+        seen: dict[str, bytes] = {}
+        todo = ["nbws.js", "chart.js", "nbws.d.ts", "chart.d.ts"]
+        while todo and len(seen) < 50:
+            name = todo.pop()
+            if name in seen:
+                continue
+            status, headers, body = await http_request(server.port, path="/_nbws/" + name)
+            kind = "text/plain" if name.endswith(".d.ts") else "text/javascript"  # not the app's catch-all answer
+            assert status == 200 and headers["content-type"].startswith(kind) and b"export " in body, name
+            seen[name] = body
+            for target in re.findall(rb'from "\./([\w.-]+)\.js"|import\("\./([\w.-]+)\.js"\)', body):
+                stem = (target[0] or target[1]).decode()
+                todo.append(stem + (".d.ts" if name.endswith(".d.ts") else ".js"))
+        assert {"chart-math.js", "chart-view.js", "chart-draw.js", "chart-controls.js", "chart-touch.js",
+                "chart-live.js", "chart-live.d.ts", "chart-math.d.ts"} <= set(seen)
+        assert b"export class LiveChart" in seen["chart-live.js"]
 
     run(main)
 

@@ -10,6 +10,8 @@ import subprocess
 import sys
 import zipfile
 
+from nbws.assets import _FILES
+
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 
 
@@ -66,3 +68,5 @@ def test_built_wheel_ships_type_information(tmp_path: pathlib.Path) -> None:
     with zipfile.ZipFile(wheel) as z:
         names = set(z.namelist())
     assert "nbws/py.typed" in names and "nbws/__init__.py" in names
+    # the browser helper: every module and declaration served at /_nbws/
+    assert {f"nbws/_static/{name}" for name in _FILES} <= names

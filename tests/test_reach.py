@@ -147,7 +147,9 @@ def test_a_plot_in_colabs_dark_output_frame_is_dark_and_follows_a_theme_switch(c
             assert await chart.evaluate(DARK_SHARE) > 0.8
             await page.evaluate("document.documentElement.setAttribute('theme', 'light')")  # the user switches
             await page.wait_for_function("document.querySelector('iframe').src.includes('theme=light')", timeout=10000)
-            await chart.wait_for_function("window.chart && window.chart.count() === 100", timeout=10000)
+            # the new page's chart, not the old one's (the frame navigates some time after its src changed)
+            await chart.wait_for_function("location.href.includes('theme=light') && window.chart && window.chart.count() === 100",
+                                          timeout=10000)
             await chart.evaluate("new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))")
             assert await chart.evaluate("window.chart.theme") == "light"
             assert await chart.evaluate(DARK_SHARE) < 0.2

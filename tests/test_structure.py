@@ -1,5 +1,5 @@
-"""The architecture, checked: one thread boundary, small modules, no import
-cycles, and plane assertions that really fire (issue 11)."""
+"""The architecture, checked: one thread boundary, small modules (the browser
+helper's too), no import cycles, and plane assertions that really fire (issue 11)."""
 
 from __future__ import annotations
 
@@ -72,6 +72,14 @@ def test_the_boundary_check_finds_a_planted_post(tmp_path: pathlib.Path) -> None
 def test_no_module_is_over_450_lines() -> None:
     long = {module_name(p): n for p in modules() if (n := len(p.read_text().splitlines())) > MAX_LINES}
     assert not long, f"modules over {MAX_LINES} lines: {long}"
+
+
+def test_no_browser_module_is_over_450_lines() -> None:
+    """The browser helper's sources (js/*.js; not its tests, not its tools)."""
+    sources = sorted((PACKAGE.parent / "js").glob("*.js"))
+    assert len(sources) > 2 and {"nbws.js", "chart.js"} <= {p.name for p in sources}
+    long = {p.name: n for p in sources if (n := len(p.read_text().splitlines())) > MAX_LINES}
+    assert not long, f"browser modules over {MAX_LINES} lines: {long}"
 
 
 def _module_level_imports(path: pathlib.Path, name: str) -> set[str]:

@@ -1,7 +1,8 @@
 // Checks that types/*.d.ts are exactly the declarations tsc generates from the
-// JSDoc of nbws.js and chart.js (`npm run types` regenerates them). Exit 1 on
-// any difference, naming the file and the first line that differs.
-import { execFileSync } from "node:child_process";
+// JSDoc of the modules (nbws.js, chart.js and chart-*.js; `npm run types`
+// regenerates them). Exit 1 on any difference, naming the file and the first
+// line that differs, or when tsc finds errors in the JS.
+import { spawnSync } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
@@ -12,7 +13,11 @@ const tsc = join(root, "node_modules", "typescript", "bin", "tsc");
 const out = mkdtempSync(join(tmpdir(), "nbws-types-"));
 let failures = 0;
 try {
-  execFileSync(process.execPath, [tsc, "-p", "tsconfig.types.json", "--outDir", out], { cwd: root, stdio: "inherit" });
+  const run = spawnSync(process.execPath, [tsc, "-p", "tsconfig.types.json", "--outDir", out], { cwd: root, encoding: "utf8" });
+  if (run.status !== 0) { // the declarations are still emitted: compare them too
+    console.error(`tsc finds errors in the JS:\n${run.stdout}${run.stderr}`);
+    failures += 1;
+  }
   const generated = readdirSync(out).sort();
   const committed = readdirSync(join(root, "types")).sort();
   for (const name of new Set([...generated, ...committed])) {
@@ -36,4 +41,4 @@ try {
   rmSync(out, { recursive: true, force: true });
 }
 if (failures) process.exit(1);
-console.log("types/*.d.ts match nbws.js and chart.js");
+console.log("types/*.d.ts match the modules");
