@@ -169,13 +169,13 @@ class Endpoint:
                  "Server.connection_stats() has the totals.", self._label(), reclaimed, refused,
                  self._pressure_last - self._pressure_began)
 
-    def protocol(self) -> asyncio.Protocol:
+    def protocol(self) -> asyncio.BaseProtocol:
         """Factory for asyncio's ``create_server``."""
         from .http import HttpConnection
 
         return HttpConnection(self)
 
-    def relay_protocol(self) -> asyncio.Protocol:
+    def relay_protocol(self) -> asyncio.BaseProtocol:
         """Factory for the Unix listener the Jupyter extension relays to."""
         from .http import HttpConnection
 

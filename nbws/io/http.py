@@ -27,6 +27,7 @@ from ..security import Rejection
 from .body import finish_bodyless, read_body
 from .endpoint import SERVER_HEADER, plain
 from .head import has_body, read_head, unparsable_answer
+from .read_buffer import read_buffer
 from .routes import Answer
 from .send_file import send_file
 from .upgrade import upgrade
@@ -41,23 +42,27 @@ __all__ = ["HttpConnection"]
 log = logging.getLogger("nbws")
 access_log = logging.getLogger("nbws.access")
 _NO_BODY_STATUS = frozenset({204, 304}) | frozenset(range(100, 200))
+_BUSY_BODY = b"too many connections; try again later\n"
+_BUSY = (b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain; charset=utf-8\r\n"
+         b"Content-Length: %d\r\nConnection: close\r\nRetry-After: 1\r\n\r\n%s" % (len(_BUSY_BODY), _BUSY_BODY))
 
 
-class HttpConnection(asyncio.Protocol):
-    """One TCP connection: HTTP/1.1 requests (keep-alive, pipelining), then
-    possibly a WebSocket. Runs on the I/O thread."""
+class HttpConnection(asyncio.BufferedProtocol):
+    """One TCP connection: HTTP/1.1 requests (keep-alive, pipelining), then possibly
+    a WebSocket; read into the loop's one buffer (``read_buffer``). Runs on the I/O thread."""
 
     # no per-instance dict: it is most of the memory of an idle connection
     __slots__ = (
         "_closed", "_data_waiter", "_drain_waiter", "_head_raw", "_last_read", "_method", "_paused",
         "_reading_body", "_refused", "_request_line", "_task", "_timer", "_write_paused", "ep", "h11", "loop",
-        "remote", "settings", "transport", "ws",
+        "reads", "remote", "settings", "transport", "ws",
     )
 
     def __init__(self, endpoint: Endpoint, settings: Settings | None = None) -> None:
         self.ep = endpoint
         self.settings = settings or endpoint.settings  # the relay listener's are its own
         self.loop = endpoint.io.loop
+        self.reads = read_buffer(self.loop)  # shared by every connection of the loop
         self.h11 = h11.Connection(h11.SERVER, max_incomplete_event_size=endpoint.settings.max_header_block)
         self.transport: asyncio.Transport | None = None
         self.ws: WsConnection | None = None
@@ -111,17 +116,17 @@ class HttpConnection(asyncio.Protocol):
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.ep.connections.add(self)
         if self.ep.stopping or not self.ep.admit(self):
-            body = b"too many connections; try again later\n"
-            transport.write(
-                b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain; charset=utf-8\r\n"
-                b"Content-Length: %d\r\nConnection: close\r\nRetry-After: 1\r\n\r\n%s" % (len(body), body)
-            )
+            transport.write(_BUSY)
             self._linger()
             return
         self._set_timer(self.settings.handshake_timeout)
         self._task = self.loop.create_task(self._serve())
 
-    def data_received(self, data: bytes) -> None:
+    def get_buffer(self, sizehint: int) -> memoryview:
+        return self.reads.view
+
+    def buffer_updated(self, nbytes: int) -> None:
+        data = self.reads.take(nbytes)  # copied out first: the next read, of any socket, reuses the buffer
         ws = self.ws
         if ws is not None:
             ws.data_received(data)
@@ -205,7 +210,7 @@ class HttpConnection(asyncio.Protocol):
                                           f"{timeout:g} s (body_timeout)"), close=True)
             self.close()
             return
-        if self.h11.their_state is h11.IDLE and self.h11.our_state is h11.IDLE and not self._has_partial():
+        if self.h11.their_state is h11.IDLE and self.h11.our_state is h11.IDLE and not self.h11.trailing_data[0]:
             self.close()
             return
         if self._method is None:
@@ -213,9 +218,6 @@ class HttpConnection(asyncio.Protocol):
         elif self.h11.our_state is h11.SEND_RESPONSE:
             self._respond(plain(408, "Request Timeout: the request headers took too long"), close=True)
         self.close()
-
-    def _has_partial(self) -> bool:
-        return bool(self.h11.trailing_data[0])
 
     def _pause(self) -> None:
         if not self._paused and self.transport is not None:
@@ -236,7 +238,7 @@ class HttpConnection(asyncio.Protocol):
             elif event is h11.NEED_DATA:
                 if self.h11.their_state is h11.IDLE and self.h11.our_state is h11.IDLE:
                     # between requests: keep-alive idle, or a next head begun
-                    self.ep.table.next_request(self, started=self._has_partial())
+                    self.ep.table.next_request(self, started=bool(self.h11.trailing_data[0]))
                 self._resume()
                 self._data_waiter = self.loop.create_future()
                 try:
