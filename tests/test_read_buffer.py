@@ -75,7 +75,7 @@ class Peer:
         stream = b"".join(self.proto.data_to_send())
         # cut everywhere, not at frame edges: a write holds several frames, or part of one
         cuts = sorted(rng.sample(range(1, len(stream)), 12))
-        self.chunks = [stream[a:b] for a, b in zip([0, *cuts], [*cuts, len(stream)])]
+        self.chunks = [stream[a:b] for a, b in zip([0, *cuts], [*cuts, len(stream)], strict=True)]
         self.received: list[bytes] = []
 
     def read(self, deadline: float) -> None:
@@ -161,11 +161,11 @@ def test_pipelined_requests_on_many_connections_get_their_own_answers() -> None:
             got = [read_answers(sock, 3) for sock in socks]
             for index, sock in enumerate(socks):  # and one more, after the others' reads
                 sock.sendall(request(index, "end", b"", close=True))
-            for answered, sock in zip(got, socks):
+            for answered, sock in zip(got, socks, strict=True):
                 answered += read_answers(sock, 10)  # to EOF: nothing else may come
             expected = [[b"200 /c%d/r%d|%s" % (index, n, bodies[index]) for n in range(3)] + [b"200 /c%d/end|" % index]
                         for index in range(12)]
-            return list(zip(got, expected))
+            return list(zip(got, expected, strict=True))
         finally:
             for sock in socks:
                 sock.close()

@@ -146,9 +146,11 @@ class WsConnection(Outbox):
             return
         if len(batch) == 1:
             message = batch[0]
-            deliver(self.plane, lambda: user._deliver(message), now=True)
+            awake = deliver(self.plane, lambda: user._deliver(message), now=True)
         else:
-            deliver(self.plane, lambda: user._deliver_many(batch), now=True)
+            awake = deliver(self.plane, lambda: user._deliver_many(batch), now=True)
+        if awake:  # a reply, then the peer's next message, may come soon: look for it without sleeping
+            self.io.stay_awake()
 
     def _process_events(self, events: list[Any] | None = None, was_open: bool = False) -> None:
         """Assemble and queue the received messages, then flush the protocol's
