@@ -27,7 +27,6 @@ from ..security import Rejection
 from .body import finish_bodyless, read_body
 from .endpoint import SERVER_HEADER, plain
 from .head import has_body, read_head, unparsable_answer
-from .read_buffer import read_buffer
 from .routes import Answer
 from .send_file import send_file
 from .upgrade import upgrade
@@ -49,20 +48,19 @@ _BUSY = (b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain; charset
 
 class HttpConnection(asyncio.BufferedProtocol):
     """One TCP connection: HTTP/1.1 requests (keep-alive, pipelining), then possibly
-    a WebSocket; read into the loop's one buffer (``read_buffer``). Runs on the I/O thread."""
+    a WebSocket; read into the loop's one buffer (``Endpoint.reads``). Runs on the I/O thread."""
 
     # no per-instance dict: it is most of the memory of an idle connection
     __slots__ = (
         "_closed", "_data_waiter", "_drain_waiter", "_head_raw", "_last_read", "_method", "_paused",
         "_reading_body", "_refused", "_request_line", "_task", "_timer", "_write_paused", "ep", "h11", "loop",
-        "reads", "remote", "settings", "transport", "ws",
+        "remote", "settings", "transport", "ws",
     )
 
     def __init__(self, endpoint: Endpoint, settings: Settings | None = None) -> None:
         self.ep = endpoint
         self.settings = settings or endpoint.settings  # the relay listener's are its own
         self.loop = endpoint.io.loop
-        self.reads = read_buffer(self.loop)  # shared by every connection of the loop
         self.h11 = h11.Connection(h11.SERVER, max_incomplete_event_size=endpoint.settings.max_header_block)
         self.transport: asyncio.Transport | None = None
         self.ws: WsConnection | None = None
@@ -123,10 +121,10 @@ class HttpConnection(asyncio.BufferedProtocol):
         self._task = self.loop.create_task(self._serve())
 
     def get_buffer(self, sizehint: int) -> memoryview:
-        return self.reads.view
+        return self.ep.reads.view
 
     def buffer_updated(self, nbytes: int) -> None:
-        data = self.reads.take(nbytes)  # copied out first: the next read, of any socket, reuses the buffer
+        data = self.ep.reads.take(nbytes)  # copied out first: the next read, of any socket, reuses the buffer
         ws = self.ws
         if ws is not None:
             ws.data_received(data)

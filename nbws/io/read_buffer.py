@@ -1,20 +1,21 @@
 """The I/O thread's one read buffer: every socket is read into it.
 
 asyncio's socket transport, given a plain ``Protocol``, reads with
-``sock.recv(256 KiB)``: a fresh 256 KiB bytes object per read, mapped and
-unmapped by the allocator each time (about 13 µs on the critical path of a
-64-byte round trip). Given a ``BufferedProtocol`` it reads with
-``sock.recv_into`` into the buffer the protocol hands it instead.
+``sock.recv(256 KiB)``: a fresh 256 KiB bytes object per read, which costs
+about 1 µs, or about 13 µs when the allocator maps and unmaps such a block
+each time (it depends on the process's allocation history). Given a
+``BufferedProtocol`` it reads with ``sock.recv_into`` into the buffer the
+protocol hands it instead.
 
-So the connections (:class:`~nbws.io.http.HttpConnection`, the client's
-:class:`~nbws.io.session.Stream`) are buffered protocols that all hand out
-the same :class:`ReadBuffer`, one per I/O loop, and copy out exactly the
-bytes just read (:meth:`ReadBuffer.take`) before doing anything else with
-them. That is safe because one loop reads one socket at a time, and the
-transport calls ``buffer_updated`` right after ``recv_into`` with nothing in
-between; nothing keeps a view of the buffer, so a connection costs no more
-memory than before, however many there are, and one read never sees another
-connection's bytes. Runs on the I/O thread.
+So the connections (:class:`~nbws.io.http.HttpConnection` through its
+``Endpoint.reads``, the client's :class:`~nbws.io.session.Stream`) are
+buffered protocols that all hand out the same :class:`ReadBuffer`, one per
+I/O loop, and copy out exactly the bytes just read (:meth:`ReadBuffer.take`)
+before doing anything else with them. That is safe because one loop reads
+one socket at a time, and the transport calls ``buffer_updated`` right after
+``recv_into`` with nothing in between; nothing keeps a view of the buffer,
+so a connection costs no more memory than before, however many there are,
+and one read never sees another connection's bytes. Runs on the I/O thread.
 """
 
 from __future__ import annotations
@@ -46,9 +47,10 @@ _buffers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, ReadBuffer] = wea
 
 
 def read_buffer(loop: asyncio.AbstractEventLoop) -> ReadBuffer:
-    """The read buffer of ``loop``, made on first use. Runs on the I/O thread
-    (or while the loop's first server or client is set up: the I/O thread's
-    loop is the only one that reads with it)."""
+    """The read buffer of ``loop``, made on first use. Any thread (a server's
+    endpoint is made on its caller's): two first calls racing may make two
+    buffers for one loop, which is harmless, as only that loop's thread
+    reads into them, one socket at a time."""
     buffer = _buffers.get(loop)
     if buffer is None:
         buffer = _buffers[loop] = ReadBuffer()
