@@ -11,7 +11,8 @@ import time
 
 import pytest
 
-from nbws.boundary import WakeQueue
+from nbws.boundary import HandlerPlane, WakeQueue, deliver
+from tests.conftest import wait_until
 
 
 def failed(exc: BaseException) -> None:
@@ -174,3 +175,33 @@ def test_a_stream_of_messages_lets_the_loop_run_its_timers() -> None:
         thread.join(10)
         loop.close()
     assert marks["timer"] - marks["scheduled"] < 0.5  # not after the stream (1.5 s)
+
+
+def test_deliver_says_whether_the_plane_is_awake_to_answer() -> None:
+    """The I/O thread polls its sockets after a message only when the plane
+    will answer soon: one it woke, or one polling for the next message; not
+    one busy elsewhere (a running cell), whose queue already waits to run."""
+    loop = asyncio.new_event_loop()
+    plane = HandlerPlane(loop, threading.current_thread())
+    plane.queue.poll_window = plane.queue.poll_budget = 5.0
+    answers: list[bool] = []
+    finished: asyncio.Future[None] = loop.create_future()
+
+    def last() -> None:
+        plane.queue.poll_window = 0.0  # no window after it: the test ends now
+        finished.set_result(None)
+
+    def from_the_io_side() -> None:  # while the plane polls after the first message
+        wait_until(lambda: plane.queue.polling, 10)
+        answers.append(deliver(plane, last, now=True))
+
+    thread = threading.Thread(target=from_the_io_side)
+    try:
+        answers.append(deliver(plane, lambda: None, now=True))  # the loop is idle: woken
+        answers.append(deliver(plane, lambda: None, now=True))  # the loop has not run since: busy
+        thread.start()
+        loop.run_until_complete(asyncio.wait_for(finished, 10))
+    finally:
+        thread.join(10)
+        loop.close()
+    assert answers == [True, False, True]

@@ -45,7 +45,7 @@ def reply_or_close(ws: ClientConnection, beat: int) -> int | None:
 
 @pytest.fixture
 def errors(caplog: pytest.LogCaptureFixture) -> Any:
-    """The error records logged meanwhile (asyncio's "Fatal error: protocol.data_received()",
+    """The error records logged meanwhile (asyncio's "Fatal error: protocol.buffer_updated() call failed",
     nbws's own "a listener raised")."""
     caplog.set_level(logging.WARNING)
     return lambda: [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]

@@ -55,16 +55,25 @@ class HandlerPlane:
         """Queue ``job`` to run on this plane, in order. Thread-safe."""
         self.queue.post(job)
 
-    def post_and_yield(self, job: Job) -> None:
+    def post_and_yield(self, job: Job) -> bool:
         """Queue ``job``; if that woke the plane, give it the GIL and the CPU
         at once (``sched_yield`` releases the GIL), so the handler runs now
         instead of after the rest of the I/O thread's loop iteration. Used by
         the I/O thread for incoming messages: it halves the round-trip time
         when both threads share a core. The job is *hot*: after it, the
         plane's thread polls for the next message for a moment
-        (:meth:`WakeQueue.drain_and_poll`)."""
-        if self.queue.post(job, hot=True) and _sched_yield is not None:
-            _sched_yield()
+        (:meth:`WakeQueue.drain_and_poll`).
+
+        Returns True when the plane is awake to run it now (this woke it, or
+        it was polling); False when it is busy (a running cell, a long
+        handler), so no quick reply is to be expected. Thread-safe."""
+        queue = self.queue
+        polling = queue.polling
+        if queue.post(job, hot=True):
+            if _sched_yield is not None:
+                _sched_yield()
+            return True
+        return polling
 
     def start_async(
         self, result: object, done: Callable[[asyncio.Future[Any]], object] | None = None
@@ -362,15 +371,16 @@ class Latch(Generic[T]):
         return self._value[0]
 
 
-def deliver(plane: HandlerPlane, job: Job, *, now: bool = False) -> None:
+def deliver(plane: HandlerPlane, job: Job, *, now: bool = False) -> bool:
     """Queue ``job`` to run on ``plane``, in order. Thread-safe: the one way
     the I/O plane hands work to a handler plane. ``now=True`` (incoming
-    messages) also gives the handler thread the CPU at once when this woke it
-    (see :meth:`HandlerPlane.post_and_yield`)."""
+    messages) also gives the handler thread the CPU at once when this woke it,
+    and returns whether the plane is awake to run it now (see
+    :meth:`HandlerPlane.post_and_yield`); otherwise returns True."""
     if now:
-        plane.post_and_yield(job)
-    else:
-        plane.post(job)
+        return plane.post_and_yield(job)
+    plane.post(job)
+    return True
 
 
 def call_on_loop(loop: asyncio.AbstractEventLoop, fn: Callable[..., object], *args: Any) -> bool:

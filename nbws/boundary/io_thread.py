@@ -10,7 +10,10 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import logging
+import os
+import selectors
 import threading
+import time
 from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
 
@@ -18,10 +21,48 @@ from ..errors import HandlerLoopError
 from .debug import on_io_thread, register_io_thread
 from .queue import Job, WakeQueue
 
-__all__ = ["IOThread", "io_thread", "submit"]
+__all__ = ["IOThread", "io_thread", "submit", "IO_POLL_WINDOW", "WakefulSelector"]
 
 log = logging.getLogger("nbws")
 T = TypeVar("T")
+
+
+def _io_poll_window() -> float:
+    """``NBWS_IO_POLL_US`` (microseconds, 0 turns polling off), default 100 µs."""
+    try:
+        return max(0.0, min(float(os.environ.get("NBWS_IO_POLL_US", "100")), 1000.0)) / 1e6
+    except ValueError:
+        return 100e-6
+
+
+IO_POLL_WINDOW = _io_poll_window()
+"""How long the I/O thread polls its sockets after handing a message to a
+handler plane before it blocks in its selector again (seconds;
+``NBWS_IO_POLL_US`` sets it in microseconds, 0 turns it off)."""
+_yield: Callable[[], None] = getattr(os, "sched_yield", None) or (lambda: time.sleep(0))
+
+
+class WakefulSelector(selectors.DefaultSelector):
+    """The I/O loop's selector: until ``poll_until`` it polls (``select(0)``,
+    yielding the CPU between looks) instead of blocking, so a peer's next
+    request finds the thread awake and nothing has to wake it (a wake-up
+    from another CPU costs tens of µs on a VM). Runs on the I/O thread."""
+
+    poll_until = 0.0
+
+    def select(self, timeout: float | None = None) -> list[tuple[selectors.SelectorKey, int]]:
+        clock = time.perf_counter
+        now = clock()
+        if now >= self.poll_until or (timeout is not None and timeout <= 0):
+            return super().select(timeout)
+        deadline = None if timeout is None else now + timeout
+        while now < self.poll_until and (deadline is None or now < deadline):
+            ready: list[tuple[selectors.SelectorKey, int]] = super().select(0)
+            if ready:
+                return ready
+            _yield()
+            now = clock()
+        return super().select(None if deadline is None else max(0.0, deadline - now))
 
 
 class IOThread:
@@ -33,7 +74,8 @@ class IOThread:
 
     def __init__(self) -> None:
         ready = threading.Event()
-        self.loop: asyncio.AbstractEventLoop = asyncio.SelectorEventLoop()
+        self.selector = WakefulSelector()
+        self.loop: asyncio.AbstractEventLoop = asyncio.SelectorEventLoop(self.selector)
         self.queue = WakeQueue(
             self.loop, lambda exc: log.error("nbws I/O job failed", exc_info=exc), self._flush_dirty
         )
@@ -53,6 +95,13 @@ class IOThread:
     def post(self, job: Job) -> None:
         """Run ``job()`` on the I/O thread soon, in posting order. Thread-safe."""
         self.queue.post(job)
+
+    @on_io_thread
+    def stay_awake(self) -> None:
+        """Poll the sockets for :data:`IO_POLL_WINDOW` before blocking again:
+        called when a message was handed to a handler plane, whose reply will
+        bring the peer's next request soon. Runs on the I/O thread."""
+        self.selector.poll_until = time.perf_counter() + IO_POLL_WINDOW
 
     @on_io_thread
     def flush_after_batch(self, flush: Callable[[], None]) -> None:

@@ -63,6 +63,7 @@ class WakeQueue:
         self.poll_window = POLL_WINDOW
         self.poll_budget = POLL_BUDGET
         self._hot = False  # a message was posted since the last poll
+        self.polling = False  # the loop's thread is awake, polling for the next message (a hint for other threads)
         # the loop's ready callbacks (asyncio's own deque): polling stops when
         # anything else is ready to run; no polling on a loop without one
         self._loop_ready: deque[object] | None = getattr(loop, "_ready", None)
@@ -184,12 +185,15 @@ class WakeQueue:
             self._hot = False
             self._scheduled = True  # posts meanwhile only append: this callback runs them
             deadline = min(clock() + self.poll_window, budget_end)
+            self.polling = True
             try:
                 while not jobs and len(ready) == before and clock() < deadline:
                     _yield()
             except BaseException:  # KeyboardInterrupt while polling: leave no job unscheduled
                 self.loop.call_soon(self.drain_and_poll)
                 raise
+            finally:
+                self.polling = False
             self._scheduled = False
             if not jobs:
                 return  # a post after the line above schedules its own drain

@@ -24,6 +24,7 @@ from ..errors import BadRequestError
 from ..messages import Response, to_response
 from ..relay.wire import unsequenced
 from .capacity import ConnectionStats, ConnectionTable
+from .read_buffer import read_buffer
 from .resumption import SessionTable
 from .routes import Routes
 
@@ -75,6 +76,8 @@ class Endpoint:
         self.closed = closed  # run on the handler plane
         self.connections: set[HttpConnection] = set()
         self.websockets: set[WsConnection] = set()
+        self.reads = read_buffer(io.loop)
+        """What every connection reads into: the I/O loop's one buffer (``nbws.io.read_buffer``)."""
         self.aio_server: asyncio.AbstractServer | None = None
         # The Unix listener the Jupyter extension relays to: the same server
         # (connections, broadcasts, limits), guarded by file permissions and
@@ -169,13 +172,13 @@ class Endpoint:
                  "Server.connection_stats() has the totals.", self._label(), reclaimed, refused,
                  self._pressure_last - self._pressure_began)
 
-    def protocol(self) -> asyncio.Protocol:
+    def protocol(self) -> asyncio.BaseProtocol:
         """Factory for asyncio's ``create_server``."""
         from .http import HttpConnection
 
         return HttpConnection(self)
 
-    def relay_protocol(self) -> asyncio.Protocol:
+    def relay_protocol(self) -> asyncio.BaseProtocol:
         """Factory for the Unix listener the Jupyter extension relays to."""
         from .http import HttpConnection
 

@@ -41,11 +41,14 @@ __all__ = ["HttpConnection"]
 log = logging.getLogger("nbws")
 access_log = logging.getLogger("nbws.access")
 _NO_BODY_STATUS = frozenset({204, 304}) | frozenset(range(100, 200))
+_BUSY_BODY = b"too many connections; try again later\n"
+_BUSY = (b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain; charset=utf-8\r\n"
+         b"Content-Length: %d\r\nConnection: close\r\nRetry-After: 1\r\n\r\n%s" % (len(_BUSY_BODY), _BUSY_BODY))
 
 
-class HttpConnection(asyncio.Protocol):
-    """One TCP connection: HTTP/1.1 requests (keep-alive, pipelining), then
-    possibly a WebSocket. Runs on the I/O thread."""
+class HttpConnection(asyncio.BufferedProtocol):
+    """One TCP connection: HTTP/1.1 requests (keep-alive, pipelining), then possibly
+    a WebSocket; read into the loop's one buffer (``Endpoint.reads``). Runs on the I/O thread."""
 
     # no per-instance dict: it is most of the memory of an idle connection
     __slots__ = (
@@ -111,17 +114,17 @@ class HttpConnection(asyncio.Protocol):
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.ep.connections.add(self)
         if self.ep.stopping or not self.ep.admit(self):
-            body = b"too many connections; try again later\n"
-            transport.write(
-                b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain; charset=utf-8\r\n"
-                b"Content-Length: %d\r\nConnection: close\r\nRetry-After: 1\r\n\r\n%s" % (len(body), body)
-            )
+            transport.write(_BUSY)
             self._linger()
             return
         self._set_timer(self.settings.handshake_timeout)
         self._task = self.loop.create_task(self._serve())
 
-    def data_received(self, data: bytes) -> None:
+    def get_buffer(self, sizehint: int) -> memoryview:
+        return self.ep.reads.view
+
+    def buffer_updated(self, nbytes: int) -> None:
+        data = self.ep.reads.take(nbytes)  # copied out first: the next read, of any socket, reuses the buffer
         ws = self.ws
         if ws is not None:
             ws.data_received(data)
@@ -205,7 +208,7 @@ class HttpConnection(asyncio.Protocol):
                                           f"{timeout:g} s (body_timeout)"), close=True)
             self.close()
             return
-        if self.h11.their_state is h11.IDLE and self.h11.our_state is h11.IDLE and not self._has_partial():
+        if self.h11.their_state is h11.IDLE and self.h11.our_state is h11.IDLE and not self.h11.trailing_data[0]:
             self.close()
             return
         if self._method is None:
@@ -213,9 +216,6 @@ class HttpConnection(asyncio.Protocol):
         elif self.h11.our_state is h11.SEND_RESPONSE:
             self._respond(plain(408, "Request Timeout: the request headers took too long"), close=True)
         self.close()
-
-    def _has_partial(self) -> bool:
-        return bool(self.h11.trailing_data[0])
 
     def _pause(self) -> None:
         if not self._paused and self.transport is not None:
@@ -236,7 +236,7 @@ class HttpConnection(asyncio.Protocol):
             elif event is h11.NEED_DATA:
                 if self.h11.their_state is h11.IDLE and self.h11.our_state is h11.IDLE:
                     # between requests: keep-alive idle, or a next head begun
-                    self.ep.table.next_request(self, started=self._has_partial())
+                    self.ep.table.next_request(self, started=bool(self.h11.trailing_data[0]))
                 self._resume()
                 self._data_waiter = self.loop.create_future()
                 try:

@@ -20,6 +20,7 @@ from websockets.uri import parse_uri
 
 from ..boundary import ClientOutbox, deliver, submit
 from ..errors import connect_failure
+from .read_buffer import read_buffer
 from .upgrade import StrictClientProtocol, client_protocol
 from .wsconn import WsConnection
 
@@ -30,8 +31,9 @@ if TYPE_CHECKING:
 __all__ = ["Session", "Stream"]
 
 
-class Stream(asyncio.Protocol):
-    """The client's TCP connection: handshake bytes first, then frames. Runs on the I/O thread."""
+class Stream(asyncio.BufferedProtocol):
+    """The client's TCP connection: handshake bytes first, then frames; read
+    into the loop's one buffer (:mod:`nbws.io.read_buffer`). Runs on the I/O thread."""
 
     def __init__(self, session: Session) -> None:
         self.session = session
@@ -41,6 +43,7 @@ class Stream(asyncio.Protocol):
         self.handshake: asyncio.Future[list[Any]] = session.io.loop.create_future()
         self.leftover: list[Any] = []  # frames parsed before the WsConnection took over
         self.lost = False
+        self.reads = read_buffer(session.io.loop)
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.Transport)
@@ -49,6 +52,12 @@ class Stream(asyncio.Protocol):
         if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         transport.set_write_buffer_limits(high=self.session.settings.send_buffer_size)
+
+    def get_buffer(self, sizehint: int) -> memoryview:
+        return self.reads.view
+
+    def buffer_updated(self, nbytes: int) -> None:
+        self.data_received(self.reads.take(nbytes))  # copied out first: the next read, of any socket, reuses it
 
     def data_received(self, data: bytes) -> None:
         if self.ws is not None:

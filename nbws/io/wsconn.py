@@ -146,9 +146,15 @@ class WsConnection(Outbox):
             return
         if len(batch) == 1:
             message = batch[0]
-            deliver(self.plane, lambda: user._deliver(message), now=True)
+            awake = deliver(self.plane, lambda: user._deliver(message), now=True)
         else:
-            deliver(self.plane, lambda: user._deliver_many(batch), now=True)
+            awake = deliver(self.plane, lambda: user._deliver_many(batch), now=True)
+        if awake and len(batch) == 1:
+            # a request/reply peer: the reply, then its next message, come
+            # soon; look for it without sleeping (not after a batch: a
+            # pipelining peer keeps the thread busy anyway, and polling
+            # would only take the GIL from the handlers between their writes)
+            self.io.stay_awake()
 
     def _process_events(self, events: list[Any] | None = None, was_open: bool = False) -> None:
         """Assemble and queue the received messages, then flush the protocol's
