@@ -77,8 +77,9 @@ class LivePlot:
         fps: most frames per second sent to pages.
         max_points: points kept at full resolution, all series (oldest
             dropped first): for views (zoom), CSV export, late joiners and
-            :meth:`save`; 16 bytes a point (160 MB at the default 10,000,000,
-            and up to a quarter more of spare buffer).
+            :meth:`save`; about 23 bytes a point with spare buffer and
+            summaries (230 MB at the default 10,000,000), up to ~35 while a
+            column moves to a new buffer (README "Appending at 10 M points").
         window: show the x range of the last N points of the series pushed
             most often, for every series (a series pushed rarely is cut to the
             same range instead of stretching the axis); None: all points.

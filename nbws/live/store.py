@@ -1,11 +1,12 @@
 """A plot's points at full resolution, kept in the kernel process.
 
-Each series is two :class:`Column` s (x and y, float64: 16 bytes a point)
+Each series is two :class:`Column` s (x and y, float64: 16 bytes a point,
+plus spare buffer: see :mod:`.column`)
 and knows whether its x is non-decreasing, so views can binary-search it.
 With numpy it also keeps :class:`~.blocks.Blocks` of its y (per-block
 minimum and maximum, about 1.1 bytes a point), so M4 of a wide view reads
 summaries instead of every point. A column (:mod:`.column`) appends in
-amortised O(1) and drops its oldest values in O(1).
+O(batch) (never copying all its values at once) and drops its oldest values in O(1).
 
 Everything here runs on the I/O thread (the plot's points change only there).
 """
@@ -36,7 +37,7 @@ class Series:
     __slots__ = ("_break", "blocks", "dropped", "x", "y")
 
     def __init__(self, numpy: bool = True) -> None:
-        self.x = Column(numpy)
+        self.x = Column(numpy, lead=2)  # x moves to a new buffer first, y once x is done
         self.y = Column(numpy)
         self.dropped = 0
         """Points dropped so far: the absolute index of the oldest one kept."""
