@@ -150,7 +150,7 @@ class LivePlot:
             raise ServerNotRunningError("the plot's server is not running; start one with nbws.start_server() "
                                         "or pass server=None for the shared one")
         self._endpoint = endpoint
-        self._queries = Queries(endpoint.io.loop, self._view_data, self._smoothed, self._smoothing)
+        self._queries = Queries(endpoint.io.loop, self._view_data, self._smoothed, self._smoothing, self._runs)
         self._path = f"/live/{name}/"
         page = PAGE.format(title=html.escape(self.title), path=json.dumps(f"live/{name}/ws"),
                            theme=json.dumps(theme)).encode()
@@ -313,6 +313,10 @@ class LivePlot:
 
     def _view_data(self) -> list[ViewData]:
         return [(*s.views(), s.sorted_x, s.blocks) for s in self._store.series]
+
+    def _runs(self, index: int) -> list[tuple[int, int]] | None:
+        series = self._store.series[index]
+        return series.runs() if series.blocks is not None else None  # numpy only
 
     def _ema(self, index: int, weight: float) -> Smoothed:
         smoothed = self._smooth.get(index)

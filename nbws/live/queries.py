@@ -22,6 +22,12 @@ from ..boundary import on_io_thread
 from ..io.routes import close_reason
 from .view import BadQuery, Smoother, ViewData, ViewQuery, answer_view, parse_view
 
+try:
+    from .segments import Runs, answer_runs
+except ImportError:  # pragma: no cover - numpy is optional
+    Runs = list  # type: ignore[misc]
+    answer_runs = None  # type: ignore[assignment]
+
 if TYPE_CHECKING:
     from ..io.wsconn import WsConnection
 
@@ -40,19 +46,26 @@ class Queries:
         smoother: a series' smoothed ys and final EMA state, for a weight.
         smoothing: smooth one more slice of a series for a weight; True when
             all of it is smoothed.
+        runs: a series' sorted runs when its x goes back a few times (then
+            views search them one by one: :mod:`.segments`), else None.
     """
 
-    __slots__ = ("_data", "_loop", "_pending", "_smoother", "_smoothing", "answered")
+    __slots__ = ("_data", "_loop", "_pending", "_runs", "_smoother", "_smoothing", "answered", "by_runs")
 
     def __init__(self, loop: asyncio.AbstractEventLoop, data: Callable[[], Sequence[ViewData]],
-                 smoother: Smoother, smoothing: Callable[[int, float], bool]) -> None:
+                 smoother: Smoother, smoothing: Callable[[int, float], bool],
+                 runs: Callable[[int], Runs | None] = lambda index: None) -> None:
         self._loop = loop
         self._data = data
         self._smoother = smoother
         self._smoothing = smoothing
+        self._runs = runs
         self._pending: dict[WsConnection, ViewQuery] = {}
         self.answered = 0
         """Queries answered so far."""
+        self.by_runs = 0
+        """Of those, the answers that searched a series' sorted runs one by
+        one (its x goes back a few times) instead of every point."""
 
     @on_io_thread
     def message(self, conn: WsConnection, message: str | bytes) -> None:
@@ -85,5 +98,12 @@ class Queries:
                 self._loop.call_soon(self._answer, conn)  # the loop serves other sockets, then the next slice
                 return
         del self._pending[conn]
-        conn.send_message(answer_view(query, self._data(), self._smoother))
+        data = self._data()
+        wanted = query.series if query.series is not None else range(len(data))
+        split = {s: runs for s in wanted if not data[s][2] and (runs := self._runs(s)) is not None}
+        if split:
+            conn.send_message(answer_runs(query, data, self._smoother, split))
+            self.by_runs += 1
+        else:
+            conn.send_message(answer_view(query, data, self._smoother))
         self.answered += 1

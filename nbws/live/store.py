@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from array import array
 from collections.abc import Iterable, Sequence
+from itertools import pairwise
 from typing import Any
 
 from .column import MIN_CAPACITY, Column
@@ -27,14 +28,20 @@ except ImportError:  # pragma: no cover - numpy is optional
     np = None  # type: ignore[assignment]
     Blocks = None  # type: ignore[assignment,misc]
 
-__all__ = ["Column", "Series", "Store", "MIN_CAPACITY"]
+__all__ = ["Column", "Series", "Store", "MIN_CAPACITY", "MAX_RUNS"]
+
+
+MAX_RUNS = 16
+"""The most sorted runs a series' views search one by one; past that, x that
+goes back takes the general path (every point looked at)."""
 
 
 class Series:
-    """One series' x and y columns, and whether x is non-decreasing over the
-    points kept (tracked as points come and go, never by a scan)."""
+    """One series' x and y columns, and where its x goes back: the points
+    kept split into sorted runs (x non-decreasing within each), tracked as
+    points come and go, never by a scan."""
 
-    __slots__ = ("_break", "blocks", "dropped", "x", "y")
+    __slots__ = ("_break", "_breaks", "_lost", "blocks", "dropped", "x", "y")
 
     def __init__(self, numpy: bool = True) -> None:
         self.x = Column(numpy, lead=2)  # x moves to a new buffer first, y once x is done
@@ -44,6 +51,8 @@ class Series:
         self.blocks = Blocks() if self.x._np else None
         """The block summaries of y (numpy only), up to date with the points kept."""
         self._break = 0  # the highest absolute index i whose x is not >= x[i - 1] (0: none)
+        self._breaks: list[int] = []  # such indexes, increasing (those past _lost, at most MAX_RUNS - 1)
+        self._lost = 0  # breaks before this absolute index were too many to list
 
     def __len__(self) -> int:
         return len(self.x)
@@ -54,6 +63,18 @@ class Series:
         but perhaps at the oldest point)."""
         return self._break <= self.dropped
 
+    def runs(self) -> list[tuple[int, int]] | None:
+        """The points kept as sorted runs, [start, stop) indexes into
+        :meth:`views` in order (one run when x is sorted), or None when there
+        are more than :data:`MAX_RUNS` (or some were too many to list)."""
+        if self._lost > self.dropped:
+            return None
+        cuts = [b - self.dropped for b in self._breaks if b > self.dropped]
+        if len(cuts) >= MAX_RUNS:
+            return None
+        bounds = [0, *cuts, len(self.x)]
+        return list(pairwise(bounds))
+
     def append(self, xs: Any, ys: Any) -> None:
         """Append points (same lengths; float64 arrays or sequences)."""
         n = len(xs)
@@ -62,19 +83,26 @@ class Series:
         if not n:
             return
         base = self.dropped + len(self.x)  # the absolute index of xs[0]
-        if len(self.x) and not xs[0] >= self.x.last():
-            self._break = base
+        found = [base] if len(self.x) and not xs[0] >= self.x.last() else []
+        listed = True  # every break of this batch is in found
         if n > 1:
             if self.x._np:
                 a = np.asarray(xs, dtype=np.float64)
                 bad = np.flatnonzero(~(a[1:] >= a[:-1]))
                 if bad.size:
-                    self._break = base + int(bad[-1]) + 1
-            else:
+                    listed = bad.size < MAX_RUNS
+                    found.extend((bad[-MAX_RUNS:] + (base + 1)).tolist())
+            else:  # the plain-Python path lists none (its views take the general path)
                 for i in range(n - 1, 0, -1):
                     if not xs[i] >= xs[i - 1]:
-                        self._break = base + i
+                        found.append(base + i)
+                        listed = False
                         break
+        if found:
+            self._break = found[-1]
+            self._breaks = [b for b in self._breaks if b > self.dropped] + found
+            if not listed or len(self._breaks) >= MAX_RUNS:  # too many: the general path until they are dropped
+                self._lost, self._breaks = self._break + 1, []
         self.x.append(xs)
         self.y.append(ys)
         if self.blocks is not None:
