@@ -12,6 +12,7 @@ import time
 import numpy
 import pytest
 from websockets.asyncio.client import connect as ws_connect
+from websockets.exceptions import ConnectionClosed
 
 import nbws
 from nbws.live.frames import VIEW_HEADER, VIEW_SMOOTHED, decode_chunks
@@ -92,3 +93,27 @@ def test_a_newer_query_takes_the_place_of_one_being_smoothed() -> None:
             server.stop()
 
     run(main, 120)
+
+
+@pytest.mark.parametrize("message", [
+    '{"view": {"id": 1, "x0": 1' + "0" * 400 + ', "x1": 2, "width": 10}}',  # an integer no float holds
+    "[" * 1000,  # nested past the JSON parser's recursion limit
+])
+def test_a_query_too_big_for_floats_or_too_deep_closes_with_1008_and_no_traceback(
+        message: str, caplog: pytest.LogCaptureFixture) -> None:
+    async def main() -> None:
+        server = nbws.start_server(app=nbws.App())
+        try:
+            nbws.LivePlot("deep", server=server)
+            async with ws_connect(server.ws_url + "live/deep/ws") as ws:
+                await ws.send(message)
+                with pytest.raises(ConnectionClosed) as closed:
+                    for _ in range(10):
+                        await asyncio.wait_for(ws.recv(), 10)
+                assert closed.value.rcvd is not None and closed.value.rcvd.code == 1008
+                assert closed.value.rcvd.reason
+        finally:
+            server.stop()
+
+    run(main, 60)
+    assert "Traceback" not in caplog.text

@@ -72,7 +72,10 @@ class Queries:
         """A page's message: a view query, or the end of that page's socket."""
         try:
             query = parse_view(message, len(self._data()))
-        except BadQuery as exc:
+        except (BadQuery, OverflowError, RecursionError) as exc:  # a huge integer, or JSON nested too deep
+            if not isinstance(exc, BadQuery):
+                exc = BadQuery("view.x0 and view.x1 must be floats" if isinstance(exc, OverflowError)
+                               else "a view query is JSON nested a few levels deep")
             log.debug("nbws: %s: bad view query (%s); closing with 1008", conn.peer_address[0], exc)
             self._pending.pop(conn, None)
             conn.start_close(1008, close_reason(str(exc)))
