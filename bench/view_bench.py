@@ -116,7 +116,7 @@ def main() -> None:
         for name, (x0, x1) in ranges.items():
             lo, hi = int(np.searchsorted(x, x0)), int(np.searchsorted(x, x1, "right"))
             ways: dict[str, Callable[[], Any]] = {
-                "numpy+blocks": lambda x0=x0, x1=x1: select(x, y, x0, x1, width, True, blocks),
+                "numpy+blocks": lambda x0=x0, x1=x1: select(x, y, x0, x1, width, True, blocks=blocks),
                 "numpy, every": lambda x0=x0, x1=x1: select(x, y, x0, x1, width, True)}
             if tsd is not None:
                 ways["tsdownsample"] = lambda lo=lo, hi=hi: tsd.downsample(x[lo:hi], y[lo:hi], n_out=4 * width)

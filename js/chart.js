@@ -169,25 +169,28 @@ export function compaction(xs, ys, cap) {
 
 /**
  * A view query as sent to the server (see nbws/live, issue 18): the x range
- * in data units, the pixel columns, the series shown, the smoothing weight.
- * @typedef {{x0: number, x1: number, width: number, series?: number[], smooth?: number}} ViewQuery
+ * in data units, the pixel columns, the series shown, the smoothing weight,
+ * and `logx` on a log x axis (the server's columns are then equal in log10 units).
+ * @typedef {{x0: number, x1: number, width: number, series?: number[], smooth?: number, logx?: boolean}} ViewQuery
  */
 
 /**
  * The view query for an x range in axis units (log10 with `logx`), or null
  * when the range cannot be asked (not finite, empty, or nothing shown).
- * @param {number} x0 @param {number} x1 @param {boolean} logx @param {number} width CSS px of the plot
+ * @param {number} x0 @param {number} x1 @param {boolean} logx
+ * @param {number} width the plot's pixel columns (device pixels; at most 8192 are asked)
  * @param {number[] | null} series the series shown (null: every series) @param {number} smooth
  * @returns {ViewQuery | null}
  */
 export function viewQuery(x0, x1, logx, width, series, smooth) {
   const a = logx ? 10 ** x0 : x0, b = logx ? 10 ** x1 : x1;
-  if (!Number.isFinite(a) || !Number.isFinite(b) || !(b > a)) return null;
+  if (!Number.isFinite(a) || !Number.isFinite(b) || !(b > a) || (logx && !(a > 0))) return null;
   if (series && !series.length) return null;
   /** @type {ViewQuery} */
   const q = { x0: a, x1: b, width: Math.min(8192, Math.max(1, Math.round(width))) };
   if (series && series.length <= 100) q.series = series;
   if (smooth > 0 && smooth < 1) q.smooth = smooth;
+  if (logx) q.logx = true;
   return q;
 }
 
@@ -890,7 +893,9 @@ export class LiveChart {
     if (!range) return null;
     const shown = this.names.map((_, s) => s).filter((s) => !this.hidden[s]);
     const all = shown.length === this.names.length;
-    const query = viewQuery(range[0], range[1], this.logx, this.box.w - this.box.l - this.box.r,
+    // the canvas's device pixels (a HiDPI screen has 2 or 3 a CSS px), so the answer fills every one
+    const dpr = globalThis.devicePixelRatio || 1;
+    const query = viewQuery(range[0], range[1], this.logx, (this.box.w - this.box.l - this.box.r) * dpr,
       zoomed && !all ? shown : null, this.smoothing);
     return query ? { query, tag: zoomed } : null;
   }
@@ -961,8 +966,9 @@ export class LiveChart {
    * @returns {string | null}
    */
   ratio() {
-    const a = this.answer, width = this.box.w - this.box.l - this.box.r;
+    const a = this.answer;
     if (!a) return null;
+    const width = a.width; // the pixel columns the server reduced to (device pixels)
     let most = 0;
     for (const [s, info] of a.series) {
       if (this.hidden[s]) continue;
@@ -1019,7 +1025,10 @@ export class LiveChart {
 
   /** @param {ChartMeta} meta */
   setMeta(meta) {
+    // a new connection's stream starts over: drop our copy (its history follows and asks for the view)
     if (meta.start) this.restart();
+    // an overlay's meta on the same stream: a zoomed view asks again below, for it at full resolution
+    const grew = !meta.start && meta.series.length > this.names.length && this.names.length > 0;
     this.names = meta.series;
     while (this.columns.length < this.names.length) this.columns.push({ x: new Column(), y: new Column() });
     if (meta.title) this.title = meta.title;
@@ -1045,6 +1054,7 @@ export class LiveChart {
       }
     }
     this.updateLegend();
+    if (grew && this.zoom) this.viewChanged(); // an overlay came while zoomed: ask for it at full resolution
     this.schedule();
   }
 

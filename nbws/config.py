@@ -51,6 +51,7 @@ _RANGES: dict[str, tuple[Callable[[Any], bool], str]] = {
     "backplane_buffer_bytes": (lambda v: v >= 1, "at least 1"),
     "backplane_log_length": (lambda v: v >= 1, "at least 1"),
     "backplane_resume_wait": (lambda v: v >= 0, "0 or more seconds"),
+    "stream_stall_timeout": (lambda v: v > 0, "a number of seconds above 0 (or None: no limit)"),
 }
 
 
@@ -241,6 +242,12 @@ class ServerConfig(LoggingConfigurable):
         "and plots) with it, and a relay started with it serves only what is signed. On a Redis backplane the "
         "Redis URL (its password) is the credential that matters; the secret keeps a relay from serving an "
         "announcement written by anything else on that Redis. None: announcements are not signed.",
+    ).tag(config=True)
+    stream_stall_timeout = Float(
+        60.0, allow_none=True,
+        help="Seconds a large HTTP response sent by the I/O thread (a static file, a live plot's CSV) may wait "
+        "for a peer that takes none of it (the send buffer stays past send_buffer_size); then the connection is "
+        "dropped, so a stalled download holds nothing for long. None: wait as long as the peer stays connected.",
     ).tag(config=True)
 
     @validate(*_RANGES)

@@ -11,6 +11,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from nbws.backplane import Envelope, MemoryBackplane, Numbering, decode, encode
+from nbws.backplane.link import numbered
+from nbws.backplane.outbox import Outbox
 from nbws.backplane.wire import MAGIC
 from tests.conftest import run
 
@@ -150,3 +152,33 @@ def test_a_nodes_direct_messages_are_a_sequence_of_their_own() -> None:
     assert numbering.accept("a", 2), "what a sent to this node alone is no gap in what it published"
     assert not numbering.accept("a", 2, direct=True) and numbering.duplicates == 1
     assert numbering.accept("a", 5, direct=True) and numbering.missed == 2, "a gap in the direct ones is a loss"
+
+
+@given(st.binary(max_size=300))
+@settings(max_examples=300, deadline=None)
+def test_an_uplink_frame_decoder_never_raises(raw: bytes) -> None:
+    for frame in (raw, b"P" + raw, b"S" + raw, b"S12\n" + raw):
+        found = numbered(frame)
+        assert found is None or (found[0] > 0 and frame.endswith(found[2]))
+
+
+def test_uplink_frames_carry_the_links_number_apart_from_the_envelopes() -> None:
+    outbox = Outbox(max_messages=3, max_bytes=1 << 20)
+    envelope = encode("k", 7, "w", "", "to-a", direct=True)
+    outbox.add(b"P", encode("k", 1, "b", "", "all"))
+    outbox.add(b"S", b"relay-a\n" + envelope)
+    assert numbered(outbox.take() or b"") == (1, None, encode("k", 1, "b", "", "all"))
+    assert numbered(outbox.take() or b"") == (2, "relay-a", envelope)  # the envelope's 7 is its own
+    assert numbered(b"P0\nx") is None and numbered(b"Px\nx") is None and numbered(b"S3\nnode-only") is None
+
+
+def test_the_outbox_keeps_frames_until_acknowledged_and_writes_again_what_a_new_socket_needs() -> None:
+    outbox = Outbox(max_messages=3, max_bytes=1 << 20)
+    for i in range(4):  # the fourth pushes the oldest out
+        assert outbox.add(b"P", f"m{i}".encode()) == (1 if i == 3 else 0)
+    assert [numbered(outbox.take() or b"")[0] for _ in range(2)] == [2, 3]  # type: ignore[index]
+    outbox.acknowledged(2)
+    assert (len(outbox), outbox.waiting) == (2, 1)
+    outbox.rewind()  # the same relay on a new socket: 3 again, then 4
+    assert [numbered(outbox.take() or b"")[0] for _ in range(2)] == [3, 4]  # type: ignore[index]
+    assert outbox.take() is None and outbox.forget_written() == 2 and (len(outbox), outbox.bytes) == (0, 0)

@@ -44,10 +44,12 @@ def runs_cases(draw: st.DrawFn) -> tuple[list[list[float]], list[float], float, 
 
 
 @settings(max_examples=300, deadline=None)
-@given(case=runs_cases(), blocks_from=st.sampled_from([0, 32]))
+@given(case=runs_cases(), blocks_from=st.sampled_from([0, 32]), logx=st.booleans())
 def test_a_view_over_sorted_runs_is_the_general_paths_view(
-        case: tuple[list[list[float]], list[float], float, float, int, int], blocks_from: int) -> None:
+        case: tuple[list[list[float]], list[float], float, float, int, int], blocks_from: int, logx: bool) -> None:
     batches, ys, x0, x1, width, dropped = case
+    if logx:  # a log x axis: x0 > 0
+        x0, x1 = abs(x0) + 0.25, abs(x0) + 0.25 + (x1 - x0)
     series = Series()
     at = 0
     for xs in batches:
@@ -61,10 +63,10 @@ def test_a_view_over_sorted_runs_is_the_general_paths_view(
         assert all(xs_kept[i] >= xs_kept[i - 1] for i in range(a + 1, b))
     saved, zoom.BLOCKS_FROM = zoom.BLOCKS_FROM, blocks_from  # 0: every column from the block summaries
     try:
-        count, keep = select_runs(*series.views(), runs, x0, x1, width, series.blocks)
+        count, keep = select_runs(*series.views(), runs, x0, x1, width, series.blocks, logx=logx)
     finally:
         zoom.BLOCKS_FROM = saved
-    assert keep.tolist() == reference_view(xs_kept, ys_kept, x0, x1, width)
+    assert keep.tolist() == reference_view(xs_kept, ys_kept, x0, x1, width, logx)
     assert count == sum(1 for x in xs_kept if x0 <= x <= x1)
 
 
@@ -96,21 +98,23 @@ def test_a_zoom_into_a_million_points_with_one_x_going_back_searches_the_runs() 
             plot.push_many(xs, ys)
             assert plot.flush(60)
             async with ws_connect(server.ws_url + "live/back/ws", max_size=None) as ws:
-                for view_id, (x0, x1, width) in enumerate([(600_000.5, 601_000.5, 800), (0.0, N, 2000),
-                                                           (5.0, 700_200.0, 700)], start=1):
+                for view_id, (x0, x1, width, logx) in enumerate([(600_000.5, 601_000.5, 800, False),
+                                                                 (0.0, N, 2000, False), (5.0, 700_200.0, 700, False),
+                                                                 (2.0, 900_000.0, 600, True)], start=1):
                     started = time.monotonic()
-                    await ws.send(json.dumps({"view": {"id": view_id, "x0": x0, "x1": x1, "width": width}}))
+                    await ws.send(json.dumps({"view": {"id": view_id, "x0": x0, "x1": x1, "width": width,
+                                                       "logx": logx}}))
                     while True:
                         message = await asyncio.wait_for(ws.recv(), 30)
                         if isinstance(message, bytes) and decode_chunks(message)[0][0] == VIEW_HEADER:
                             break
                     took = time.monotonic() - started
                     chunks = decode_chunks(message)
-                    keep = zoom.select(xs, ys, x0, x1, width)  # the general path, every point looked at
+                    keep = zoom.select(xs, ys, x0, x1, width, logx=logx)  # the general path, every point looked at
                     assert chunks[0][2][5] == numpy.count_nonzero((xs >= x0) & (xs <= x1))
                     assert chunks[1][2] == xs[keep].tolist() and chunks[1][3] == pytest.approx(ys[keep].tolist())
                     assert took < 5, took
-            assert plot._queries.by_runs == 3 == plot._queries.answered
+            assert plot._queries.by_runs == 4 == plot._queries.answered
         finally:
             server.stop()
 

@@ -161,3 +161,36 @@ def test_no_append_copies_the_whole_column(use_numpy: bool) -> None:
         assert column.moves >= 5 and len(column) == 200_000
         assert worst <= max(column_module.MOVE_SLICE, column_module.MOVE_RATE * 1000)
         assert list(column.view()[:3]) == [0.0, 1.0, 2.0] and list(column.view()[-2:]) == [998.0, 999.0]
+
+
+@pytest.mark.parametrize("use_numpy", [True, False])
+def test_a_csv_download_while_the_columns_move_writes_every_point_once(use_numpy: bool,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A download reads each part from the live series while appends move its
+    columns to new buffers (and drops skip the oldest): every point it
+    wanted that is still kept when read, once, in order, and nothing pushed
+    after the request."""
+    from nbws.live import export
+
+    monkeypatch.setattr(export, "PART_BYTES", 1)  # one batch a part
+    monkeypatch.setattr(export, "ROWS", 100)  # of 100 rows
+    monkeypatch.setattr(column_module, "MOVE_SLICE", 1000)  # a move takes a few appends
+    series = Series(use_numpy)
+    n = 20_000
+    series.append(array("d", range(n)), array("d", (v * 0.5 for v in range(n))))
+    body = export.csv_rows([export.want("s", series, -math.inf, math.inf, False)], -math.inf, math.inf)
+    assert next(body) == b"series,x,y\n"
+    moved, seen_moving, dropped = series.x.moves + series.y.moves, False, 0
+    rows: list[bytes] = []
+    for k, part in enumerate(body):
+        rows.extend(part.splitlines())
+        start = n + 100 * k  # 100 points more between parts: both columns move a few times
+        series.append(array("d", range(start, start + 100)), array("d", (v * 0.5 for v in range(start, start + 100))))
+        seen_moving = seen_moving or series.x.moving or series.y.moving
+        if k % 4 == 3:  # the plot drops a few of its oldest points now and then
+            series.drop(100)
+            dropped += 100
+    assert seen_moving and series.x.moves + series.y.moves >= moved + 2
+    expected = [f"s,{float(v)!r},{v * 0.5!r}".encode() for v in range(n)]
+    skipped = len(expected) - len(rows)
+    assert 0 <= skipped <= dropped and rows == expected[skipped:]

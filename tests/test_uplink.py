@@ -218,6 +218,45 @@ def test_a_restarted_relay_is_dialed_again_and_delivery_resumes() -> None:
         relay.stop()
 
 
+def test_a_page_away_across_a_relay_restart_back_after_the_new_log_grew_past_its_number_is_told() -> None:
+    """The relay's log restarts with the relay (its memory); the kernel learns the new log's epoch from
+    its appends. A page away meanwhile (number 10) that returns once the new log has 30 entries must not
+    take them as the old log's continuation: told (``resync`` "unknown"), given the new log from its start."""
+    app = "upepoch" + secrets.token_hex(4)
+    relay = Relay(app, "memory")
+    port = relay.port
+    kernel = Kernel(app, dial(relay))
+    try:
+        async def main() -> None:
+            nonlocal relay
+            pages = await open_pages([relay.url], 5)
+            try:
+                await command(kernel, "emit 10 old")
+                await until(lambda: all(len(p.topic("m")) == 10 for p in pages), "the first emits", pages=pages)
+                for p in pages:  # away (a closed laptop): each keeps its session and number (10)
+                    await p.close()
+                relay.kill()
+                relay = Relay(app, "memory", port=port)
+                await stats_until(kernel, lambda s: s["stats"]["reconnects"] >= 1 and s["stats"]["connected"],
+                                  "the uplink to the new relay")
+                await command(kernel, "emit 30 new")  # the new log grows to 30, past the pages' 10
+                await stats_until(kernel, lambda s: s["kernel"]["emits_waiting"] == 0, "the new log's 30 emits")
+                await asyncio.gather(*(p.reopen(relay.url) for p in pages))
+                await until(lambda: all({"p": "new", "i": 29} in p.topic("m") for p in pages), "the new log's end",
+                            pages=pages)
+                for p in pages:
+                    assert p.resyncs == [("unknown", None)], "told that the log it knew is gone"
+                    assert [d["i"] for d in p.topic("m") if d["p"] == "new"] == list(range(30))
+                    assert p.repeats == 0
+            finally:
+                await asyncio.gather(*(p.close() for p in pages))
+
+        run(main, 120)
+    finally:
+        kernel.stop()
+        relay.stop()
+
+
 def test_a_killed_kernels_pages_are_closed_and_resume_on_the_next_kernel() -> None:
     app = "upkill" + secrets.token_hex(4)
     relay = Relay(app, "memory")

@@ -24,10 +24,17 @@ from tests.conftest import run
 from tests.test_limits import RawWebSocket
 
 
-def reference_view(xs: list[float], ys: list[float], x0: float, x1: float, width: int) -> list[int]:
-    """The indexes a view shows, by the protocol's definition, point by point."""
-    step = (x1 - x0) / width
-    left_edges = [min(x0 + k * step, x1) for k in range(width)]
+def reference_view(xs: list[float], ys: list[float], x0: float, x1: float, width: int,
+                   logx: bool = False) -> list[int]:
+    """The indexes a view shows, by the protocol's definition, point by point
+    (columns equal in log10 units with ``logx``)."""
+    if logx:
+        l0, l1 = math.log10(x0), math.log10(x1)
+        step = l1 / width - l0 / width
+        left_edges = [x0] + [min(max(10.0 ** (l0 + k * step), x0), x1) for k in range(1, width)]
+    else:
+        step = x1 / width - x0 / width  # not (x1 - x0) / width: that overflows for the widest ranges
+        left_edges = [x0] + [min(x0 + k * step, x1) for k in range(1, width)]
     inside = [i for i, x in enumerate(xs) if x0 <= x <= x1]
     keep: set[int] = set()
     if len(inside) <= 4 * width:
@@ -109,6 +116,13 @@ def test_a_view_answers_with_m4_of_the_full_resolution_points() -> None:
                 assert [s for _, s, _, _ in chunks[1:]] == [0, 1]
                 assert chunks[1][2] == [float(i) for i in range(30_999, 32_001)]
                 assert chunks[2][3] == bs[30_999:32_001]
+
+                # a log x axis: columns equal in log10 units, the same count in range
+                chunks = await view(ws, {"id": 9, "x0": 10, "x1": 40_000, "width": 300, "series": [0], "logx": True})
+                assert chunks[0][2] == [9.0, 10.0, 40_000.0, 300.0, 0.0, 39_991.0, 0.0, 0.0]
+                keep = reference_view(xs, ys, 10, 40_000, 300, logx=True)
+                assert chunks[1][2] == [xs[i] for i in keep]
+                assert sum(1 for i in keep if xs[i] < 100) >= 85  # the first decade (a fifth of the axis): near all (5 in data-unit columns)
         finally:
             server.stop()
 
@@ -178,6 +192,8 @@ def test_smoothing_is_the_same_at_every_zoom_level() -> None:
     '{"view": {"id": 1, "x0": 0, "x1": 1, "width": true}}',
     '{"view": {"id": 1, "x0": 0, "x1": 1, "width": 10, "series": [1]}}',
     '{"view": {"id": 1, "x0": 0, "x1": 1, "width": 10, "smooth": 1}}',
+    '{"view": {"id": 1, "x0": 1, "x1": 2, "width": 10, "logx": 1}}',
+    '{"view": {"id": 1, "x0": 0, "x1": 2, "width": 10, "logx": true}}',
     '{"view": {"id": 1, "x0": 0, "x1": 1, "width": 10, "pad": "' + "x" * 1024 + '"}}',
     '["view"]',
     b"binary",

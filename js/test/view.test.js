@@ -117,7 +117,8 @@ test("query ids stay within 1 .. 2**31", () => {
 
 test("a view query is in data units, bounded, and says what is shown", () => {
   assert.deepEqual(viewQuery(2, 4, false, 812.4, [0, 2], 0.6), { x0: 2, x1: 4, width: 812, series: [0, 2], smooth: 0.6 });
-  assert.deepEqual(viewQuery(1, 3, true, 20000, null, 0), { x0: 10, x1: 1000, width: 8192 }); // log10 -> data
+  assert.deepEqual(viewQuery(1, 3, true, 20000, null, 0), { x0: 10, x1: 1000, width: 8192, logx: true }); // log10 -> data
+  assert.equal(viewQuery(-400, 1, true, 100, null, 0), null); // 10**-400 is 0: no log range starts there
   assert.equal(viewQuery(3, 3, false, 100, null, 0), null);
   assert.equal(viewQuery(0, 400, true, 100, null, 0), null); // 10**400 is not finite
   assert.equal(viewQuery(0, 1, false, 100, [], 0), null);

@@ -47,13 +47,15 @@ export function compaction(xs: Float64Array, ys: Float64Array, cap: number): {
 } | null;
 /**
  * A view query as sent to the server (see nbws/live, issue 18): the x range
- * in data units, the pixel columns, the series shown, the smoothing weight.
- * @typedef {{x0: number, x1: number, width: number, series?: number[], smooth?: number}} ViewQuery
+ * in data units, the pixel columns, the series shown, the smoothing weight,
+ * and `logx` on a log x axis (the server's columns are then equal in log10 units).
+ * @typedef {{x0: number, x1: number, width: number, series?: number[], smooth?: number, logx?: boolean}} ViewQuery
  */
 /**
  * The view query for an x range in axis units (log10 with `logx`), or null
  * when the range cannot be asked (not finite, empty, or nothing shown).
- * @param {number} x0 @param {number} x1 @param {boolean} logx @param {number} width CSS px of the plot
+ * @param {number} x0 @param {number} x1 @param {boolean} logx
+ * @param {number} width the plot's pixel columns (device pixels; at most 8192 are asked)
  * @param {number[] | null} series the series shown (null: every series) @param {number} smooth
  * @returns {ViewQuery | null}
  */
@@ -731,7 +733,8 @@ export type Frame = {
 };
 /**
  * A view query as sent to the server (see nbws/live, issue 18): the x range
- * in data units, the pixel columns, the series shown, the smoothing weight.
+ * in data units, the pixel columns, the series shown, the smoothing weight,
+ * and `logx` on a log x axis (the server's columns are then equal in log10 units).
  */
 export type ViewQuery = {
     x0: number;
@@ -739,6 +742,7 @@ export type ViewQuery = {
     width: number;
     series?: number[];
     smooth?: number;
+    logx?: boolean;
 };
 export type Zoom = {
     x0: number;

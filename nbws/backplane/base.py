@@ -125,6 +125,10 @@ class BackplaneStats:
         bad: broker entries that were not nbws envelopes: counted and skipped.
         unrouted: messages for a channel or plot this server does not have.
         reconnects: times the connection to the broker was re-established.
+        unconfirmed: messages a kernel wrote to an ``nbws relay`` over its
+            uplink that the relay died before acknowledging (they may have
+            reached its pages; not sent to the relay that took its place).
+            0 on every other backplane.
     """
 
     kind: str
@@ -141,6 +145,7 @@ class BackplaneStats:
     bad: int
     unrouted: int
     reconnects: int
+    unconfirmed: int = 0
 
 
 Receiver = Callable[[Envelope], None]

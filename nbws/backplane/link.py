@@ -12,16 +12,19 @@ kernel answers with its node id, its own nonce and
 ``HMAC-SHA256(secret, "nbws-uplink/1 kernel|app|node|relay nonce")``; the
 relay checks it in constant time and answers with ``HMAC(secret, "nbws-uplink/1
 relay|app|kernel nonce")`` (so the kernel knows it reached a relay that has
-the secret too) and the last message number it has from this node. Refusals
+the secret too) and the last link number it has from this node. Refusals
 close with a 44xx code and a reason (:data:`REFUSED`, :data:`THROTTLED`,
 :data:`REPLACED`).
 
 **Frames** after that are binary messages, one letter then a body:
 
-* kernel -> relay: ``P`` envelope (publish), ``S`` node ``\\n`` envelope
-  (send_to), ``C`` call (a log / queue / value operation, answered by ``R``);
+* kernel -> relay: ``P`` number ``\\n`` envelope (publish), ``S`` number
+  ``\\n`` node ``\\n`` envelope (send_to), ``C`` call (a log / queue / value
+  operation, answered by ``R``). The number is the link's (1, 2, 3 ... over
+  every ``P`` and ``S`` of a kernel node; :mod:`.outbox`), apart from the
+  envelope's own numbering (:mod:`.wire`);
 * relay -> kernel: ``M`` envelope (a message for the kernel's node), ``A``
-  number (the relay has every ``P``/``S`` up to this message number: the kernel
+  number (the relay has every ``P``/``S`` up to this link number: the kernel
   may forget them), ``R`` result.
 
 A call or result is ``[header, sizes]`` JSON, ``\\n``, then the blobs (the
@@ -38,12 +41,10 @@ import secrets
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from .wire import MAGIC, MAX_HEADER
-
 __all__ = [
     "UPLINK_PATH", "SCHEMES", "REFUSED", "THROTTLED", "REPLACED", "uplink_url", "is_uplink",
     "new_nonce", "kernel_proof", "relay_proof", "proof_matches", "pack", "unpack", "PUBLISH", "SEND_TO", "CALL",
-    "MESSAGE", "ACK", "RESULT", "envelope_seq",
+    "MESSAGE", "ACK", "RESULT", "numbered",
 ]
 
 UPLINK_PATH = "/_nbws/uplink"
@@ -128,16 +129,17 @@ def unpack(frame: bytes) -> tuple[Any, list[bytes]] | None:
     return header, blobs
 
 
-def envelope_seq(raw: bytes) -> int | None:
-    """The sender's number of an envelope (:mod:`.wire`), read from its header alone; None when it is not
-    one. Pure, never raises."""
-    if not raw.startswith(MAGIC):
+def numbered(frame: bytes) -> tuple[int, str | None, bytes] | None:
+    """``(link number, node, envelope)`` of a ``P`` frame (node None) or an ``S`` frame (the node it is
+    for), tag included; None when it is neither. The envelope is not checked (its receivers decode
+    it). Pure, never raises."""
+    tag, end = frame[:1], frame.find(b"\n", 1, 22)
+    if tag not in (PUBLISH, SEND_TO) or end < 0 or not frame[1:end].isdigit() or int(frame[1:end]) == 0:
         return None
-    end = raw.find(b"\n", len(MAGIC), len(MAGIC) + MAX_HEADER + 1)
-    try:
-        header = json.loads(raw[len(MAGIC):end]) if end > 0 else None
-    except (ValueError, RecursionError):
+    number, rest = int(frame[1:end]), frame[end + 1:]
+    if tag == PUBLISH:
+        return number, None, rest
+    node, found, raw = rest.partition(b"\n")
+    if not found or not 0 < len(node) <= 64:
         return None
-    if isinstance(header, list) and len(header) == 5 and type(header[1]) is int and header[1] > 0:
-        return int(header[1])
-    return None
+    return number, node.decode("ascii", "replace"), raw

@@ -16,11 +16,12 @@ The failure policy (the README's "Dialing out"), like Redis's:
   bound the oldest are dropped and counted (``dropped``).
 * When the uplink drops, the kernel dials again with backoff (50 ms doubling
   to 5 s, with jitter) and sends again what the relay had not acknowledged
-  (the relay's welcome says the last number it has; receivers skip repeats
-  by number). So a relay that stays up loses nothing inside the bound; a
+  (frames carry the link's own numbers, :mod:`.outbox`; the relay's welcome
+  says the last one it has). So a relay that stays up loses nothing inside the bound; a
   relay that restarted gets what was buffered, its pages come back, and what
   its memory held (logs, queues, values) is gone, as with a Redis without
-  persistence.
+  persistence; what the dead relay had taken unacknowledged is counted
+  (``unconfirmed``, in :meth:`stats`).
 * Calls (logs, queues, values) raise :class:`~nbws.BackplaneUnavailableError`
   while the uplink is down, and when it drops before their answer.
 * A newer uplink of the same app replaces this one (close code 4409): this
@@ -30,13 +31,12 @@ The failure policy (the README's "Dialing out"), like Redis's:
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import itertools
 import json
 import logging
 import random
 import ssl as ssl_module
-from collections import deque
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from websockets.http11 import Response as WsResponse
@@ -47,7 +47,7 @@ from ..errors import BackplaneUnavailableError
 from ..io.session import Stream
 from ..io.upgrade import client_protocol
 from ..io.wsconn import WsConnection
-from .base import Backplane, Entry, LogSlice, Receiver
+from .base import Backplane, BackplaneStats, Entry, LogSlice, Receiver
 from .link import (
     ACK,
     CALL,
@@ -65,6 +65,7 @@ from .link import (
     unpack,
     uplink_url,
 )
+from .outbox import Outbox
 from .wire import encode
 
 if TYPE_CHECKING:
@@ -81,7 +82,7 @@ CALL_SLACK = 10.0
 """Seconds a call may take beyond its own blocking time before it counts as lost."""
 
 
-@dataclass
+@dataclasses.dataclass
 class _Dialer:
     io: Any
     settings: Settings
@@ -104,10 +105,8 @@ class UplinkBackplane(Backplane):
         self.settings = settings
         self.plane = plane
         self.buffer_messages = buffer_messages
-        self.buffer_bytes = buffer_bytes
-        self._out: deque[tuple[int, bytes]] = deque()  # (number, frame) not written yet
-        self._sent: deque[tuple[int, bytes]] = deque()  # written, not acknowledged by the relay
-        self._bytes = 0
+        self.outbox = Outbox(buffer_messages, buffer_bytes)
+        """What waits to be written, or for the relay's acknowledgement."""
         self._conn: WsConnection | None = None  # the socket, once the relay welcomed it
         self._trying: WsConnection | None = None  # the socket being authenticated
         self._nonce = ""
@@ -132,7 +131,7 @@ class UplinkBackplane(Backplane):
 
     @property
     def buffered(self) -> tuple[int, int]:
-        return len(self._out) + len(self._sent), self._bytes
+        return len(self.outbox), self.outbox.bytes
 
     # -- connecting --
 
@@ -153,7 +152,7 @@ class UplinkBackplane(Backplane):
         """Send what is buffered (for at most a second), then close the uplink."""
         self._stopping = True
         deadline = asyncio.get_running_loop().time() + 1.0
-        while self._conn is not None and (self._out or self._sent) and asyncio.get_running_loop().time() < deadline:
+        while self._conn is not None and self.outbox and asyncio.get_running_loop().time() < deadline:
             await asyncio.sleep(0.01)
         if self._task is not None:
             self._task.cancel()
@@ -177,7 +176,7 @@ class UplinkBackplane(Backplane):
                     delay = min(5.0, delay * 2)
                     continue
                 self.reconnects += 1
-                log.info("nbws: the uplink to %s is back (%d message(s) to send again)", self.url, len(self._out))
+                log.info("nbws: the uplink to %s is back (%d message(s) to send again)", self.url, self.outbox.waiting)
                 break
 
     def _abandon(self) -> None:
@@ -290,13 +289,11 @@ class UplinkBackplane(Backplane):
         last, wait, relay = value.get("last"), value.get("wait"), value.get("relay")
         self._trying, self._conn, self.refusal = None, conn, ""
         self._down.clear()
-        self._acknowledged(str(last if type(last) is int else 0).encode())
+        self.outbox.acknowledged(last if type(last) is int else 0)
         if relay != self._relay and self._relay:  # a restarted relay: what the old one took unacknowledged
-            self.unconfirmed += len(self._sent)   # may have reached its pages, and is stale for the new one
-            self._bytes -= sum(len(frame) for _, frame in self._sent)
+            self.unconfirmed += self.outbox.forget_written()  # may have reached its pages; stale for the new one
         else:
-            self._out.extendleft(reversed(self._sent))
-        self._sent.clear()
+            self.outbox.rewind()
         self._relay = relay if isinstance(relay, str) else ""
         if isinstance(wait, (int, float)) and 0 < wait <= 60:  # a relay that just started: its pages come back first
             self._waiting_drain = True
@@ -308,22 +305,15 @@ class UplinkBackplane(Backplane):
     # -- fan-out --
 
     def publish(self, kind: str, name: str, data: str | bytes) -> None:
-        seq = self.next_seq()
-        self._queue(seq, PUBLISH + encode(self.node, seq, kind, name, data))
+        self._queue(PUBLISH, encode(self.node, self.next_seq(), kind, name, data))
 
     def send_to(self, node: str, kind: str, name: str, data: str | bytes) -> None:
-        seq = self.next_seq()
-        self._queue(seq, SEND_TO + node.encode() + b"\n" + encode(self.node, seq, kind, name, data))
+        envelope = encode(self.node, self.next_direct(node), kind, name, data, direct=True)
+        self._queue(SEND_TO, node.encode() + b"\n" + envelope)
 
-    def _queue(self, seq: int, frame: bytes) -> None:
-        self._out.append((seq, frame))
-        self._bytes += len(frame)
+    def _queue(self, tag: bytes, body: bytes) -> None:
         self.published += 1
-        while len(self._out) + len(self._sent) > self.buffer_messages or (
-                self._bytes > self.buffer_bytes and len(self._out) + len(self._sent) > 1):
-            oldest = (self._sent or self._out).popleft()
-            self._bytes -= len(oldest[1])
-            self.dropped += 1
+        self.dropped += self.outbox.add(tag, body)
         self._pump()
 
     def _pump(self) -> None:
@@ -331,11 +321,11 @@ class UplinkBackplane(Backplane):
         conn = self._conn
         if conn is None or self._waiting_drain:
             return
-        while self._out and conn.pending_out() < WINDOW:
-            seq, frame = self._out.popleft()
-            self._sent.append((seq, frame))
+        while self.outbox.waiting and conn.pending_out() < WINDOW:
+            frame = self.outbox.take()
+            assert frame is not None
             conn.send_message(frame)
-        if self._out:
+        if self.outbox.waiting:
             self._waiting_drain = True
             try:
                 if conn.add_drain_waiter(self._drained):
@@ -350,15 +340,13 @@ class UplinkBackplane(Backplane):
 
     def _acknowledged(self, body: bytes) -> None:
         try:
-            upto = int(body)
+            self.outbox.acknowledged(int(body))
         except ValueError:
             self.bad += 1
-            return
-        sent = self._sent
-        while sent and sent[0][0] <= upto:
-            self._bytes -= len(sent.popleft()[1])
-        while self._out and self._out[0][0] <= upto:  # after a reconnect: the relay had these already
-            self._bytes -= len(self._out.popleft()[1])
+
+    def stats(self, unrouted: int) -> BackplaneStats:
+        """The counters, with :attr:`unconfirmed`."""
+        return dataclasses.replace(super().stats(unrouted), unconfirmed=self.unconfirmed)
 
     # -- calls --
 
@@ -406,13 +394,18 @@ class UplinkBackplane(Backplane):
         return [Entry(str(i), b) for i, b in zip(ids, blobs, strict=False)]
 
     async def append(self, key: str, payload: bytes) -> str:
+        return (await self.append_with_epoch(key, payload))[0]
+
+    async def append_with_epoch(self, key: str, payload: bytes) -> tuple[str, str]:
+        """:meth:`append`, and the epoch of the relay's log (made anew when the relay restarts)."""
         value, _ = await self._call("append", [key], (payload,))
-        return str(value)
+        entry, epoch = value if isinstance(value, list) and len(value) == 2 else (value, "")
+        return str(entry), str(epoch)
 
     async def read(self, key: str, after: str, limit: int) -> LogSlice:
         value, blobs = await self._call("read", [key, after, limit])
-        ids, missed = value if isinstance(value, list) and len(value) == 2 else ([], False)
-        return LogSlice(tuple(self._entries(ids, blobs)), bool(missed))
+        ids, missed, epoch = value if isinstance(value, list) and len(value) == 3 else ([], False, "")
+        return LogSlice(tuple(self._entries(ids, blobs)), bool(missed), str(epoch))
 
     async def put(self, key: str, value: bytes) -> None:
         await self._call("put", [key], (value,))

@@ -8,42 +8,99 @@ whose comma-separated parts all are still picks those (the older form
 ``?series=a,b``; a name that exists always wins).
 Rows are ``series,x,y`` (the format of :meth:`LivePlot.save` and of the
 page's export, which :meth:`LivePlot.load` reads), floats in ``repr()`` form
-so they read back exactly. The body is made :data:`ROWS` rows at a time
-while it is sent, from a view of the points taken when the request came (no
-copy: later pushes do not change it). Runs on the I/O thread.
+so they read back exactly.
+
+A request records only which points it wants: per series the absolute index
+range (a series counts its points from the first ever pushed) of the points
+in the window when it came. Each part of the body is then read from the
+plot's live store, so a download holds no buffer of the plot (a stalled one
+pins nothing) and points pushed after the request are not in it; points
+the plot drops meanwhile (``max_points``) are skipped. A part is about
+:data:`PART_SECONDS` of the I/O thread's work, so other sockets are served
+between parts. At most :data:`MAX_STREAMS` downloads of one plot run at once;
+one more gets 429. Runs on the I/O thread.
 """
 
 from __future__ import annotations
 
-import bisect
 import csv
 import io
 import math
+import time
+import weakref
 from collections.abc import Callable, Iterator, Sequence
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Protocol
 
 from ..io.routes import Answer, StreamResponse
 from ..messages import Request, Response
+from .zoom import bounds
 
-try:
-    import numpy as np
-except ImportError:  # pragma: no cover - numpy is optional
-    np = None  # type: ignore[assignment]
+__all__ = ["csv_route", "csv_rows", "series_names", "Want", "ROWS", "PART_SECONDS", "PART_BYTES", "MAX_STREAMS"]
 
-__all__ = ["csv_route", "csv_rows", "series_names", "ROWS"]
-
-ROWS = 16_384
-"""Rows made per part of the body (about 0.5 MB)."""
-
-Snapshot = Callable[[], tuple[list[str], list[tuple[Any, Any, bool]]]]
-"""The plot's series names and, per series, its (xs, ys, sorted_x) views."""
+ROWS = 1024
+"""Rows made at a time; a part ends after the batch that passes its time or size."""
+PART_SECONDS = 0.004
+"""The I/O thread's time making one part of the body, about."""
+PART_BYTES = 256 * 1024
+"""The most bytes of a part, about (one batch more at most)."""
+MAX_STREAMS = 4
+"""CSV downloads of one plot at once; one more is answered 429."""
 
 
-def csv_route(name: str, snapshot: Snapshot) -> Callable[[Request], Answer]:
-    """The route answering a plot's CSV requests. Runs on the I/O thread."""
+class SeriesLike(Protocol):
+    """What a download reads of a series of the plot's store (I/O thread)."""
+
+    dropped: int
+
+    def __len__(self) -> int: ...
+
+    @property
+    def sorted_x(self) -> bool: ...
+
+    def views(self) -> tuple[Any, Any]: ...
+
+
+Source = Callable[[], tuple[Sequence[str], Sequence[SeriesLike]]]
+"""The plot's series names and its live series (its store's)."""
+
+
+@dataclass(frozen=True)
+class Want:
+    """The points of one series a download writes: absolute indexes [first,
+    stop), only those with x in [x0, x1] when ``check`` (x not sorted).
+    Immutable; the series is the live one, never a copy or a view."""
+
+    name: str
+    series: SeriesLike
+    first: int
+    stop: int
+    check: bool
+
+
+class _Slot:
+    """One of a plot's download places, given back once (stream ended or
+    the response dropped unsent)."""
+
+    __slots__ = ("count", "held")
+
+    def __init__(self, count: list[int]) -> None:
+        self.count, self.held = count, True
+        count[0] += 1
+
+    def release(self) -> None:
+        if self.held:
+            self.held = False
+            self.count[0] -= 1
+
+
+def csv_route(name: str, source: Source, streams: int = MAX_STREAMS) -> Callable[[Request], Answer]:
+    """The route answering a plot's CSV requests, at most ``streams`` at
+    once. Runs on the I/O thread."""
+    running = [0]  # downloads of this plot under way (I/O thread only)
 
     def route(request: Request) -> Answer:
-        names, data = snapshot()
+        names, store = source()
         query = request.query
         try:
             x0 = _bound(query, "x0", -math.inf)
@@ -57,13 +114,19 @@ def csv_route(name: str, snapshot: Snapshot) -> Callable[[Request], Answer]:
                 wanted = [known[n] for n in dict.fromkeys(asked)]
         except ValueError as exc:
             return Response(400, f"Bad Request: {exc}\n")
+        if running[0] >= streams:
+            return Response(429, f"Too Many Requests: {streams} CSV downloads of this plot are under way; "
+                                 "try again when one has ended\n", headers={"Retry-After": "5"})
         bounded = math.isfinite(x0) or math.isfinite(x1)
-        parts = [(names[i], *data[i]) for i in wanted]
+        wants = [want(names[i], store[i], x0, x1, bounded) for i in wanted]
+        slot = _Slot(running)
         filename = name.replace('"', "")
-        return StreamResponse(200, (("Content-Type", "text/csv; charset=utf-8"),
-                                    ("Content-Disposition", f'attachment; filename="{filename}.csv"'),
-                                    ("Cache-Control", "no-store")),
-                              lambda: csv_rows(parts, x0, x1, bounded))
+        response = StreamResponse(200, (("Content-Type", "text/csv; charset=utf-8"),
+                                        ("Content-Disposition", f'attachment; filename="{filename}.csv"'),
+                                        ("Cache-Control", "no-store")),
+                                  lambda: csv_rows(wants, x0, x1, slot.release))
+        weakref.finalize(response, slot.release)  # a response never sent (HEAD, a bad body) gives it back too
+        return response
 
     return route
 
@@ -89,6 +152,16 @@ def series_names(values: Sequence[str], names: Sequence[str]) -> list[str]:
     return [n for n in asked if n]
 
 
+def want(name: str, series: SeriesLike, x0: float, x1: float, bounded: bool) -> Want:
+    """What a download of ``series`` wants now: its points in [x0, x1]
+    (every point when not ``bounded``), as absolute indexes. I/O thread."""
+    first, n = series.dropped, len(series)
+    if bounded and series.sorted_x and n:
+        lo, hi = bounds(series.views()[0], x0, x1)
+        return Want(name, series, first + lo, first + hi, False)
+    return Want(name, series, first, first + n, bounded)
+
+
 def _bound(query: dict[str, str], key: str, default: float) -> float:
     text = query.get(key)
     if text is None or text == "":
@@ -102,43 +175,49 @@ def _bound(query: dict[str, str], key: str, default: float) -> float:
     return value
 
 
-def csv_rows(parts: Sequence[tuple[str, Any, Any, bool]], x0: float, x1: float, bounded: bool) -> Iterator[bytes]:
-    """The CSV body, in parts of at most :data:`ROWS` rows: the header, then
-    every point of each (name, xs, ys, sorted_x) with x in [x0, x1] (every
-    point when not ``bounded``). Pure."""
-    yield b"series,x,y\n"
-    for name, xs, ys, sorted_x in parts:
-        field = _field(name)
-        for lo, hi, keep in _ranges(xs, x0, x1, bounded, sorted_x):
-            cx = xs[lo:hi]
-            cy = ys[lo:hi]
-            cx = cx.tolist() if hasattr(cx, "tolist") else list(cx)
-            cy = cy.tolist() if hasattr(cy, "tolist") else list(cy)
-            if keep is not None:
-                rows = [f"{field},{x!r},{y!r}\n" for x, y, k in zip(cx, cy, keep, strict=True) if k]
-            else:
-                rows = [f"{field},{x!r},{y!r}\n" for x, y in zip(cx, cy, strict=True)]
-            if rows:
-                yield "".join(rows).encode()
-
-
-def _ranges(xs: Any, x0: float, x1: float, bounded: bool,
-            sorted_x: bool) -> Iterator[tuple[int, int, list[bool] | None]]:
-    """Runs of at most ROWS points to write: (lo, hi, which to keep or None: all)."""
-    n = len(xs)
-    lo, hi = 0, n
-    if bounded and sorted_x:
-        if np is not None:
-            x = np.asarray(xs)
-            lo, hi = int(np.searchsorted(x, x0, "left")), int(np.searchsorted(x, x1, "right"))
-        else:
-            lo, hi = bisect.bisect_left(xs, x0), bisect.bisect_right(xs, x1)
-    for start in range(lo, hi, ROWS):
-        end = min(hi, start + ROWS)
-        keep = None
-        if bounded and not sorted_x:
-            keep = [x0 <= x <= x1 for x in (xs[start:end].tolist() if hasattr(xs, "tolist") else xs[start:end])]
-        yield start, end, keep
+def csv_rows(wants: Sequence[Want], x0: float, x1: float,
+             done: Callable[[], None] | None = None) -> Iterator[bytes]:
+    """The CSV body in parts of about :data:`PART_SECONDS` of work (and at
+    most about :data:`PART_BYTES`): the header, then each :class:`Want`'s
+    points still kept, read from its live series part by part. ``done`` is
+    called when the body ends or is abandoned. I/O thread."""
+    try:
+        yield b"series,x,y\n"
+        out: list[str] = []
+        size = 0
+        began = time.perf_counter()
+        for w in wants:
+            field = _field(w.name)
+            at = w.first
+            while at < w.stop:
+                series = w.series
+                first = series.dropped
+                at = max(at, first)  # points dropped since the request are skipped
+                end = min(w.stop, at + ROWS, first + len(series))
+                if at >= end:
+                    break
+                xs, ys = series.views()  # the live points; nothing is kept past this batch
+                cx, cy = xs[at - first:end - first].tolist(), ys[at - first:end - first].tolist()
+                del xs, ys
+                if w.check:
+                    batch = [f"{field},{x!r},{y!r}\n" for x, y in zip(cx, cy, strict=True) if x0 <= x <= x1]
+                else:
+                    batch = [f"{field},{x!r},{y!r}\n" for x, y in zip(cx, cy, strict=True)]
+                at = end
+                if batch:
+                    text = "".join(batch)
+                    out.append(text)
+                    size += len(text)
+                if size >= PART_BYTES or time.perf_counter() - began >= PART_SECONDS:
+                    if out:
+                        yield "".join(out).encode()
+                    out, size = [], 0
+                    began = time.perf_counter()
+        if out:
+            yield "".join(out).encode()
+    finally:
+        if done is not None:
+            done()
 
 
 def _field(name: str) -> str:

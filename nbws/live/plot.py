@@ -160,8 +160,7 @@ class LivePlot:
             endpoint.live[(PLOT, name)] = self  # announced to relays (nbws.relay)
             endpoint.routes.add_page(self._path, page, "text/html; charset=utf-8")
             endpoint.routes.add_socket(self._path + "ws", self._subscribe)
-            endpoint.routes.add_data(self._path + "data.csv",
-                                     csv_route(name, lambda: (list(self.series), self._series_data())))
+            endpoint.routes.add_data(self._path + "data.csv", csv_route(name, lambda: (self.series, self._store.series)))
             self._next_tick = endpoint.io.loop.time() + 1 / self.fps
             endpoint.io.loop.call_at(self._next_tick, self._tick)
             endpoint.router.listen(PLOT, name, self._deliver_frame)  # frames of this plot from the app's other servers

@@ -30,10 +30,12 @@ Runs = list[tuple[int, int]]
 """A series' sorted runs: [start, stop) indexes, in order, covering it."""
 
 
-def select_runs(xs: Any, ys: Any, runs: Runs, x0: float, x1: float, width: int, blocks: Any = None) -> tuple[int, Any]:
+def select_runs(xs: Any, ys: Any, runs: Runs, x0: float, x1: float, width: int, blocks: Any = None, *,
+                logx: bool = False) -> tuple[int, Any]:
     """(how many points have x in [x0, x1], the indexes a view shows), the
     same as ``in_range`` and ``select`` over the whole series on its general
-    path; ``blocks`` are the summaries of ``ys`` (up to date) or None. Pure."""
+    path (columns equal in log10 units with ``logx``); ``blocks`` are the
+    summaries of ``ys`` (up to date) or None. Pure."""
     x = np.asarray(xs, dtype=np.float64)
     y = np.asarray(ys, dtype=np.float64)
     count = 0
@@ -43,7 +45,7 @@ def select_runs(xs: Any, ys: Any, runs: Runs, x0: float, x1: float, width: int, 
             continue
         count += in_range(x[a:b], x0, x1, True)
         part = blocks.shifted(a) if blocks is not None else None
-        parts.append(np.asarray(select(x[a:b], y[a:b], x0, x1, width, True, part), dtype=np.int64) + a)
+        parts.append(np.asarray(select(x[a:b], y[a:b], x0, x1, width, True, logx=logx, blocks=part), dtype=np.int64) + a)
     picked = np.concatenate(parts)
     px, py = x[picked], y[picked]
     finite = np.isfinite(py)
@@ -54,7 +56,7 @@ def select_runs(xs: Any, ys: Any, runs: Runs, x0: float, x1: float, width: int, 
     else:
         keep = inside & finite
         index, xk, yk = picked[keep], px[keep], py[keep]
-        column = np.searchsorted(np.asarray(edges(x0, x1, width)), xk, "right") - 1
+        column = np.searchsorted(np.asarray(edges(x0, x1, width, logx)), xk, "right") - 1
         order = np.argsort(column, kind="stable")  # by column, then by index (picked is increasing)
         index, column, yk = index[order], column[order], yk[order]
         if index.size:
@@ -98,9 +100,9 @@ def answer_runs(query: ViewQuery, data: Sequence[ViewData], smoother: Smoother,
 
 def _pick(query: ViewQuery, xs: Any, ys: Any, sorted_x: bool, blocks: Any, runs: Runs | None) -> tuple[int, Any]:
     if runs is not None:
-        return select_runs(xs, ys, runs, query.x0, query.x1, query.width, blocks)
+        return select_runs(xs, ys, runs, query.x0, query.x1, query.width, blocks, logx=query.logx)
     return in_range(xs, query.x0, query.x1, sorted_x), select(xs, ys, query.x0, query.x1, query.width, sorted_x,
-                                                              blocks)
+                                                              logx=query.logx, blocks=blocks)
 
 
 def _chunk(kind: int, series: int, xs: Any, ys: Any, keep: Any) -> bytes:

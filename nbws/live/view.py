@@ -1,7 +1,7 @@
 """View queries of a plot's page: what a query may say, and the answer.
 
 A page sends one TEXT message per view (``{"view": {"id", "x0", "x1",
-"width", "series"?, "smooth"?}}``, at most 1 KiB); :func:`parse_view` turns
+"width", "series"?, "smooth"?, "logx"?}}``, at most 1 KiB); :func:`parse_view` turns
 it into a :class:`ViewQuery` or raises :class:`BadQuery` (the socket then
 closes with 1008 and the error's text). :func:`answer_view` builds the one
 binary frame that answers it (the chunk kinds of :mod:`.frames`). Pure: the
@@ -51,7 +51,8 @@ class BadQuery(ValueError):
 class ViewQuery:
     """One view a page asks for: x in [x0, x1] (data units) on ``width``
     pixel columns, of ``series`` (None: every series), smoothed with EMA
-    weight ``smooth`` (0: not smoothed). Immutable."""
+    weight ``smooth`` (0: not smoothed), its columns equal in log10 units
+    when ``logx`` (a log x axis; x0 > 0). Immutable."""
 
     id: int
     x0: float
@@ -59,6 +60,7 @@ class ViewQuery:
     width: int
     series: tuple[int, ...] | None = None
     smooth: float = 0.0
+    logx: bool = False
 
 
 def _number(value: Any) -> bool:
@@ -100,7 +102,14 @@ def parse_view(message: str | bytes, series_count: int) -> ViewQuery:
         smooth = 0
     if not _number(smooth) or not 0 <= smooth < 1:
         raise BadQuery("view.smooth must be a number with 0 <= smooth < 1")
-    return ViewQuery(view_id, float(x0), float(x1), width, series, float(smooth))
+    logx = view.get("logx", False)
+    if logx is None:
+        logx = False
+    if not isinstance(logx, bool):
+        raise BadQuery("view.logx must be true or false")
+    if logx and not x0 > 0:
+        raise BadQuery("view.x0 must be above 0 on a log x axis (view.logx)")
+    return ViewQuery(view_id, float(x0), float(x1), width, series, float(smooth), logx)
 
 
 def answer_view(query: ViewQuery, data: Sequence[ViewData], smoother: Smoother) -> bytes:
@@ -124,7 +133,7 @@ def answer_view(query: ViewQuery, data: Sequence[ViewData], smoother: Smoother) 
 
 
 def _chunk(kind: int, series: int, xs: Any, ys: Any, query: ViewQuery, sorted_x: bool, blocks: Any) -> bytes:
-    keep = select(xs, ys, query.x0, query.x1, query.width, sorted_x, blocks)
+    keep = select(xs, ys, query.x0, query.x1, query.width, sorted_x, logx=query.logx, blocks=blocks)
     if np is not None:
         x = np.asarray(xs, dtype=np.float64)[keep]
         y = np.asarray(ys, dtype=np.float64)[keep]
@@ -144,7 +153,7 @@ def history(xs: Any, ys: Any, limit: int, sorted_x: bool, blocks: Any = None) ->
     first, last = float(xs[0]), float(xs[n - 1])
     if not (sorted_x and math.isfinite(first) and math.isfinite(last) and last > first):
         return downsample(xs, ys, limit)
-    keep = select(xs, ys, first, last, (limit - 8) // 4, True, blocks)
+    keep = select(xs, ys, first, last, (limit - 8) // 4, True, blocks=blocks)
     if np is not None:
         if not keep.size or keep[-1] != n - 1:  # the newest point always shows
             keep = np.r_[keep, n - 1]

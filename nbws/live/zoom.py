@@ -1,10 +1,14 @@
 """The points of one series that a view shows: M4 per pixel column of a
 range [x0, x1], plus the nearest point outside each side. Pure.
 
-A view of ``width`` columns over [x0, x1] has column edges
-``e[k] = min(x0 + k * ((x1 - x0) / width), x1)`` for k in 0..width-1; a
-point with x in [x0, x1] is in the last column k with ``e[k] <= x``. Its
-points (indexes, increasing) are:
+A view of ``width`` columns over [x0, x1] has column edges ``e[0] = x0``
+and ``e[k] = min(x0 + k * step, x1)`` for k in 1..width-1, with ``step =
+x1 / width - x0 / width`` (so a range as wide as the floats does not
+overflow); on a log x axis (``logx``, x0 > 0) the columns are equal in log10
+units instead: ``e[k] = min(max(10 ** (l0 + k * step), x0), x1)`` with ``l0
+= log10(x0)``, ``step = log10(x1) / width - l0 / width``. A point with x in
+[x0, x1] is in the last column k with ``e[k] <= x``; a NaN x is in no range
+and on neither side. Its points (indexes, increasing) are:
 
 * every point with x in [x0, x1] when there are at most ``4 * width`` of
   them (non-finite y included: a page breaks its line there);
@@ -15,10 +19,12 @@ points (indexes, increasing) are:
   one: the smallest x above x1, the lowest index among equals), so a page's
   line runs to the edges.
 
-With x non-decreasing (``sorted_x``) the range and the columns are found by
-binary search and each column is reduced in place, or, for wide columns of
-a series with :class:`~.blocks.Blocks`, from the block summaries and the
-points at the columns' edges; otherwise every point is looked at. numpy when installed, plain Python otherwise (same result).
+With x non-decreasing (``sorted_x``; the oldest x alone may be NaN, as a
+store's series allows) the range and the columns are found by binary search
+and each column is reduced in place, or, for wide columns of a series with
+:class:`~.blocks.Blocks`, from the block summaries and the points at the
+columns' edges (the same edges, log columns too); otherwise every point is
+looked at. numpy when installed, plain Python otherwise (same result).
 """
 
 from __future__ import annotations
@@ -35,44 +41,69 @@ try:
 except ImportError:  # pragma: no cover - numpy is optional
     np = None  # type: ignore[assignment]
 
-__all__ = ["select", "select_python", "edges", "in_range"]
+__all__ = ["select", "select_python", "edges", "in_range", "bounds"]
 
 
-def edges(x0: float, x1: float, width: int) -> list[float]:
-    """The left edge of each of the ``width`` columns of [x0, x1]. Pure."""
-    step = (x1 - x0) / width
-    if np is not None:  # the same floats, computed the same way
-        return np.minimum(x0 + np.arange(width, dtype=np.float64) * step, x1).tolist()  # type: ignore[no-any-return]
-    return [min(x0 + k * step, x1) for k in range(width)]
+def edges(x0: float, x1: float, width: int, logx: bool = False) -> list[float]:
+    """The left edge of each of the ``width`` columns of [x0, x1] (equal in
+    log10 units with ``logx``; x0 > 0 then), as the module's docstring
+    defines them. Pure."""
+    if logx:
+        l0 = math.log10(x0)
+        step = math.log10(x1) / width - l0 / width
+        return [x0] + [min(max(_pow10(l0 + k * step), x0), x1) for k in range(1, width)]
+    step = x1 / width - x0 / width
+    if np is not None:  # the same floats, computed the same way (k * step may reach inf, as in Python)
+        with np.errstate(over="ignore"):
+            right = np.minimum(x0 + np.arange(1, width, dtype=np.float64) * step, x1)
+        return [x0, *right.tolist()]
+    return [x0] + [min(x0 + k * step, x1) for k in range(1, width)]
+
+
+def _pow10(v: float) -> float:
+    try:
+        return float(10.0 ** v)
+    except OverflowError:  # just past the largest float: the edge is x1
+        return math.inf
+
+
+def bounds(xs: Any, x0: float, x1: float) -> tuple[int, int]:
+    """[lo, hi): the indexes of the points with x in [x0, x1] of a sorted
+    series (x non-decreasing but perhaps a NaN oldest x), by binary search. Pure."""
+    start = 1 if len(xs) and math.isnan(xs[0]) else 0
+    if np is not None and not isinstance(xs, (list, memoryview)):
+        x = np.asarray(xs, dtype=np.float64)[start:]
+        return start + int(np.searchsorted(x, x0, "left")), start + int(np.searchsorted(x, x1, "right"))
+    return bisect.bisect_left(xs, x0, start), bisect.bisect_right(xs, x1, start)
 
 
 def in_range(xs: Any, x0: float, x1: float, sorted_x: bool) -> int:
     """How many points have x in [x0, x1]. Pure."""
+    if sorted_x:
+        lo, hi = bounds(xs, x0, x1)
+        return hi - lo
     if np is not None:
         x = np.asarray(xs, dtype=np.float64)
-        if sorted_x:
-            return int(np.searchsorted(x, x1, "right") - np.searchsorted(x, x0, "left"))
         return int(np.count_nonzero((x >= x0) & (x <= x1)))
-    if sorted_x:
-        return bisect.bisect_right(xs, x1) - bisect.bisect_left(xs, x0)
     return sum(1 for x in xs if x0 <= x <= x1)
 
 
-def select(xs: Any, ys: Any, x0: float, x1: float, width: int, sorted_x: bool = False,
-           blocks: Blocks | None = None) -> Any:
+def select(xs: Any, ys: Any, x0: float, x1: float, width: int, sorted_x: bool = False, *,
+           logx: bool = False, blocks: Blocks | None = None) -> Any:
     """The indexes (increasing) of the points a view of ``width`` columns over
     [x0, x1] shows, as described in the module's docstring: a numpy int64
     array when numpy is installed, else a list. ``sorted_x`` says x is
-    non-decreasing (the caller knows; it is not checked). ``blocks``, the
-    block summaries of ``ys`` (up to date), lets a wide sorted view read
-    summaries instead of every point (the same result). Pure."""
+    non-decreasing (the caller knows; it is not checked); ``logx``, that the
+    columns are equal on a log x axis. ``blocks``, the block summaries of
+    ``ys`` (up to date), lets a wide sorted view read summaries instead of
+    every point (the same result). Pure."""
     if np is None:
-        return select_python(xs, ys, x0, x1, width, sorted_x)
+        return select_python(xs, ys, x0, x1, width, sorted_x, logx)
     x = np.asarray(xs, dtype=np.float64)
     y = np.asarray(ys, dtype=np.float64)
     if sorted_x:
-        return _select_sorted(x, y, x0, x1, width, blocks)
-    return _select_any(x, y, x0, x1, width)
+        return _select_sorted(x, y, x0, x1, width, logx, blocks)
+    return _select_any(x, y, x0, x1, width, logx)
 
 
 BLOCKS_FROM = 32
@@ -80,16 +111,17 @@ BLOCKS_FROM = 32
 summaries reads them rather than the points."""
 
 
-def _select_sorted(x: Any, y: Any, x0: float, x1: float, width: int, blocks: Blocks | None = None) -> Any:
-    lo = int(np.searchsorted(x, x0, "left"))
-    hi = int(np.searchsorted(x, x1, "right"))
+def _select_sorted(x: Any, y: Any, x0: float, x1: float, width: int, logx: bool,
+                   blocks: Blocks | None = None) -> Any:
+    start = 1 if len(x) and math.isnan(x[0]) else 0  # a NaN oldest x: on neither side
+    lo, hi = bounds(x, x0, x1)
     parts = []
-    if lo > 0:
-        parts.append(_last_finite(y, 0, lo))
+    if lo > start:
+        parts.append(_last_finite(y, start, lo))
     if hi - lo <= 4 * width:
         parts.append(np.arange(lo, hi, dtype=np.int64))
     else:
-        starts = np.searchsorted(x[lo:hi], np.asarray(edges(x0, x1, width)), "left") + lo
+        starts = np.searchsorted(x[lo:hi], np.asarray(edges(x0, x1, width, logx)), "left") + lo
         if blocks is not None and hi - lo >= BLOCKS_FROM * width:
             parts.append(columns_m4(y, starts, hi, blocks))
         else:
@@ -174,7 +206,7 @@ def _grouped_m4(values: Any, bounds: Any, index: Any, offset: int = 0) -> Any:
     return index[chosen] if index is not None else chosen + offset
 
 
-def _select_any(x: Any, y: Any, x0: float, x1: float, width: int) -> Any:
+def _select_any(x: Any, y: Any, x0: float, x1: float, width: int, logx: bool) -> Any:
     inside = (x >= x0) & (x <= x1)
     index = np.flatnonzero(inside)
     parts = [_outside(x, y, x < x0, True), _outside(x, y, x > x1, False)]
@@ -182,7 +214,7 @@ def _select_any(x: Any, y: Any, x0: float, x1: float, width: int) -> Any:
         parts.append(index)
     else:
         index = index[np.isfinite(y[index])]
-        column = np.searchsorted(np.asarray(edges(x0, x1, width)), x[index], "right") - 1
+        column = np.searchsorted(np.asarray(edges(x0, x1, width, logx)), x[index], "right") - 1
         order = np.argsort(column, kind="stable")
         index, column = index[order], column[order]
         bounds = np.flatnonzero(np.r_[True, column[1:] != column[:-1]]) if index.size else index
@@ -202,12 +234,12 @@ def _outside(x: Any, y: Any, side: Any, left: bool) -> Any:
 
 
 def select_python(xs: Sequence[float], ys: Sequence[float], x0: float, x1: float, width: int,
-                  sorted_x: bool = False) -> list[int]:
+                  sorted_x: bool = False, logx: bool = False) -> list[int]:
     """:func:`select` in plain Python (a list): slow, but needs nothing. Pure."""
     n = len(xs)
     if sorted_x:
-        lo, hi = bisect.bisect_left(xs, x0), bisect.bisect_right(xs, x1)
-        inside: Sequence[int] = range(lo, hi)
+        start = 1 if n and math.isnan(xs[0]) else 0
+        inside: Sequence[int] = range(bisect.bisect_left(xs, x0, start), bisect.bisect_right(xs, x1, start))
     else:
         inside = [i for i in range(n) if x0 <= xs[i] <= x1]
     isfinite = math.isfinite
@@ -215,7 +247,7 @@ def select_python(xs: Sequence[float], ys: Sequence[float], x0: float, x1: float
     if len(inside) <= 4 * width:
         keep.update(inside)
     else:
-        left = edges(x0, x1, width)
+        left = edges(x0, x1, width, logx)
         columns: dict[int, list[Any]] = {}  # column -> [first, last, i_min, i_max, y_min, y_max]
         for i in inside:
             y = ys[i]

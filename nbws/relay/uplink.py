@@ -43,9 +43,9 @@ from ..backplane.link import (
     SEND_TO,
     THROTTLED,
     UPLINK_PATH,
-    envelope_seq,
     kernel_proof,
     new_nonce,
+    numbered,
     pack,
     proof_matches,
     relay_proof,
@@ -117,7 +117,7 @@ class UplinkDoor:
         """The node id of the kernel whose uplink is (or was last) in."""
         self.failures: dict[str, deque[float]] = {}
         self.last: OrderedDict[str, int] = OrderedDict()
-        """The last message number taken from each kernel node (a reconnecting kernel sends only what follows)."""
+        """The last link number taken from each kernel node (a reconnecting kernel sends only what follows)."""
         self.refused = 0
         self.accepted = 0
         self.started = time.monotonic()
@@ -211,7 +211,7 @@ class Uplink:
         self.node = ""
         self.port: Port | None = None
         self.timer: asyncio.TimerHandle | None = None
-        self.taken = 0  # the last message number taken from the kernel
+        self.taken = 0  # the last link number taken from the kernel
         self._ack: asyncio.TimerHandle | None = None
         self._tasks: set[asyncio.Task[None]] = set()
 
@@ -227,11 +227,8 @@ class Uplink:
         if not isinstance(message, bytes) or not message:
             return
         tag = message[:1]
-        if tag == PUBLISH:
-            self._forward(message[1:], None)
-        elif tag == SEND_TO:
-            node, _, raw = message[1:].partition(b"\n")
-            self._forward(raw, node.decode("ascii", "replace"))
+        if tag in (PUBLISH, SEND_TO):
+            self._forward(message)
         elif tag == CALL:
             self._call(message)
 
@@ -283,18 +280,21 @@ class Uplink:
                 side.ask_channel(name)
         log.info("nbws relay: the kernel %s dialed in from %s", self.node, self.conn.peer_address[0] or "-")
 
-    def _forward(self, raw: bytes, to: str | None) -> None:
-        seq = envelope_seq(raw)
-        if seq is None or self.port is None:
+    def _forward(self, frame: bytes) -> None:
+        """A ``P`` or ``S`` frame: to the app's nodes, unless the relay took its link number already
+        (the kernel wrote it again after a reconnect)."""
+        found = numbered(frame)
+        if found is None or self.port is None:
             return
-        if seq > self.taken:
-            self.taken = seq
+        number, to, raw = found
+        if number > self.taken:
+            self.taken = number
             last = self.door.last
-            last[self.node] = seq
+            last[self.node] = number
             last.move_to_end(self.node)
             if len(last) > 64:
                 last.popitem(last=False)
-        self.port.forward(raw, to)
+            self.port.forward(raw, to)
         if self._ack is None:
             self._ack = asyncio.get_running_loop().call_later(ACK_EVERY, self._acknowledge)
 
@@ -357,10 +357,10 @@ async def run_call(port: MemoryBackplane, op: object, args: Any, blobs: list[byt
         return int(v)
 
     if op == "append":
-        return await port.append(s(0), blobs[0]), []
+        return list(await port.append_with_epoch(s(0), blobs[0])), []
     if op == "read":
         found = await port.read(s(0), s(1), n(2))
-        return [[e.id for e in found.entries], found.missed], [e.payload for e in found.entries]
+        return [[e.id for e in found.entries], found.missed, found.epoch], [e.payload for e in found.entries]
     if op == "put":
         await port.put(s(0), blobs[0])
         return None, []
