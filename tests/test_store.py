@@ -194,3 +194,15 @@ def test_a_csv_download_while_the_columns_move_writes_every_point_once(use_numpy
     expected = [f"s,{float(v)!r},{v * 0.5!r}".encode() for v in range(n)]
     skipped = len(expected) - len(rows)
     assert 0 <= skipped <= dropped and rows == expected[skipped:]
+
+
+def test_a_column_emptied_by_drops_takes_an_append_larger_than_its_room(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(column_module, "MOVE_SLICE", 1)
+    monkeypatch.setattr(column_module, "MOVE_RATE", 2)
+    monkeypatch.setattr(column_module, "MIN_CAPACITY", 4)
+    column = Column()
+    column.append(array("d", [0.0, 1.0, 2.0]))
+    column.append(array("d", [3.0]))  # a move starts
+    column.drop(4)  # every value dropped while it is under way
+    column.append(array("d", range(9)))  # Hypothesis found it: raised TypeError
+    assert list(column.view()) == [float(v) for v in range(9)]

@@ -101,7 +101,8 @@ class Column:
                 self._move(self._end)
         if self._end + n > len(self._data):  # an append larger than the new buffer's room
             self._start_move(n)
-            self._move(self._end)
+            if self._next is not None:  # (none when every value was dropped: a new buffer at once)
+                self._move(self._end)
         if self._np:
             self._data[self._end:self._end + n] = values
         else:
