@@ -268,7 +268,8 @@ class LivePlot:
                 self._subscribers.discard(conn)
                 continue
             waiting = conn.pending_out()
-            if waiting and waiting + len(frame) > self.client_buffer:
+            if (waiting and waiting + len(frame) > self.client_buffer) or self._queries.waiting(conn):
+                # (a page whose view query waits for its buffer to drain skips batches too: the answer first)
                 # this page falls behind: it skips to later batches, so what waits
                 # for it stays within client_buffer (or one frame, when it is idle)
                 self.batches_skipped += 1
