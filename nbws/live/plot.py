@@ -80,6 +80,7 @@ class LivePlot:
             :meth:`save`; about 23 bytes a point with spare buffer and
             summaries (230 MB at the default 10,000,000), up to ~35 while a
             column moves to a new buffer (README "Appending at 10 M points").
+            Overlays (:meth:`compare`) are kept whole, outside it.
         window: show the x range of the last N points of the series pushed
             most often, for every series (a series pushed rarely is cut to the
             same range instead of stretching the axis); None: all points.

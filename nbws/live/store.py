@@ -133,17 +133,22 @@ class Store:
     """The series of one plot, bounded by ``max_points`` in all (the oldest
     points go first, from every series in proportion to its size)."""
 
-    __slots__ = ("max_points", "numpy", "series")
+    __slots__ = ("fixed", "max_points", "numpy", "series")
 
     def __init__(self, count: int, max_points: int, numpy: bool = True) -> None:
         self.numpy = numpy
         self.max_points = max_points
         self.series = [Series(numpy) for _ in range(count)]
+        self.fixed: set[int] = set()
+        """Indexes of the overlays (:meth:`add`): kept whole, outside ``max_points``."""
 
     def add(self, xs: Iterable[float] = (), ys: Iterable[float] = ()) -> Series:
-        """A new series (an overlay), holding the given points."""
+        """A new series (an overlay), holding the given points. An overlay
+        is not trimmed and does not count towards ``max_points`` (it does
+        not grow: an older run, added whole)."""
         series = Series(self.numpy)
         series.append(_floats(xs), _floats(ys))
+        self.fixed.add(len(self.series))
         self.series.append(series)
         return series
 
@@ -153,12 +158,14 @@ class Store:
         return sum(len(s) for s in self.series)
 
     def trim(self) -> None:
-        """Drop the oldest points until at most ``max_points`` are kept."""
-        total = self.points
+        """Drop the oldest points until at most ``max_points`` are kept in
+        the series pushed to (the overlays are kept whole)."""
+        live = [s for i, s in enumerate(self.series) if i not in self.fixed]
+        total = sum(len(s) for s in live)
         if total <= self.max_points:
             return
         excess = total - self.max_points
-        for s in self.series:  # evenly across series
+        for s in live:  # evenly across series
             s.drop(min(len(s), -(-excess * len(s) // total)))
 
 
