@@ -8,12 +8,14 @@ import json
 import math
 import pathlib
 
+import numpy
 import pytest
 from websockets.asyncio.client import connect as ws_connect
 
 import nbws
 from nbws.live.frames import decode_points
 from tests.conftest import run
+from tests.test_export import get, rows
 
 
 def fill(plot: nbws.LivePlot) -> None:
@@ -72,3 +74,28 @@ def test_compare_overlays_an_older_run_on_a_page_already_open(tmp_path: pathlib.
         assert new.compare(old) == ["loss (old)", "acc (old)"]  # a plot works as well as a file
 
     run(main)
+
+
+def test_an_overlay_is_not_trimmed_by_max_points() -> None:
+    async def main() -> None:
+        server = nbws.start_server(app=nbws.App())
+        try:
+            old = nbws.LivePlot("old-run", series=["loss"], server=server)
+            old.push_many(numpy.arange(600.0), numpy.ones(600), series="loss")
+            assert old.flush(30)
+            new = nbws.LivePlot("new-run", series=["loss"], server=server, max_points=1000)
+            new.push_many(numpy.arange(300.0), numpy.zeros(300), series="loss")
+            assert new.flush(30)
+            assert await asyncio.to_thread(new.compare, old) == ["loss (old-run)"]
+            new.push_many(numpy.arange(300.0, 1000.0), numpy.zeros(700), series="loss")
+            assert new.flush(30)
+            status, _, body = await asyncio.to_thread(get, server.port, "/live/new-run/data.csv")
+            assert status == 200
+            kept = [(name, float(x)) for name, x, _ in rows(body)]
+            overlay = [x for name, x in kept if name == "loss (old-run)"]
+            assert overlay == [float(i) for i in range(600)]  # whole (before: 375 of 600 left)
+            assert sum(1 for name, _ in kept if name == "loss") == 1000  # max_points bounds the live run
+        finally:
+            server.stop()
+
+    run(main, 60)

@@ -81,3 +81,28 @@ def test_smoothing_in_slices_gives_the_ema_of_the_whole_series() -> None:
     assert (smoothed.last, smoothed.count) == (pytest.approx(last, rel=1e-9), count)
     assert smoothed.blocks is not None
     assert_blocks_summarise(smoothed.blocks, list(smoothed.values.view()), 0)
+
+
+@pytest.mark.parametrize("use_numpy", [True, False])
+def test_an_ema_that_fell_behind_the_drops_starts_again_from_the_first_point_kept(use_numpy: bool) -> None:
+    ys = [float((i * 7) % 11) for i in range(600)]
+    series = Series(use_numpy)
+    smoothed = Smoothed(0.8, use_numpy)
+    series.append(list(range(100)), ys[:100])
+    smoothed.update(series)  # smoothed up to point 100
+    series.append(list(range(100, 600)), ys[100:])
+    series.drop(300)  # past what it smoothed: nothing of it is kept
+    values = list(smoothed.update(series))
+    expected, last, count = reference_ema(ys[300:], 0.8)  # from a new state at the first point kept
+    assert values == pytest.approx(expected, rel=1e-9)
+    assert (smoothed.last, smoothed.count) == (pytest.approx(last, rel=1e-9), count)
+
+
+@pytest.mark.parametrize("weight", [0.9, 0.999])
+def test_the_ema_of_huge_values_is_finite_and_the_charts(weight: float) -> None:
+    ys = numpy.random.default_rng(10).standard_normal(20_000) * 1e300
+    got, last, count = ema(ys, weight)
+    expected, expected_last, expected_count = ema_python(ys.tolist(), weight)  # chart.js's loop
+    assert numpy.isfinite(got).all() and count == expected_count == 20_000
+    assert list(got) == pytest.approx(list(expected), rel=1e-9, abs=1e-12 * 1e300)
+    assert last == pytest.approx(expected_last, rel=1e-9, abs=1e-12 * 1e300)

@@ -73,6 +73,14 @@ class Blocks:
         """The absolute index of the first value of the column last seen."""
         self.levels: list[_Level] = []
 
+    def shifted(self, offset: int) -> Blocks:
+        """These summaries, for the column's values from ``offset`` on (a
+        slice of the column: its index 0 is at absolute index ``first +
+        offset``); they share the levels, so use it before the next update."""
+        part = Blocks(self.fanout)
+        part.first, part.levels = self.first + offset, self.levels
+        return part
+
     def update(self, values: Any, first: int) -> None:
         """Catch up with the column's values now (a numpy array; ``values[0]``
         is at absolute index ``first``, which never decreases): summarise the

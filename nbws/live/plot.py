@@ -77,8 +77,10 @@ class LivePlot:
         fps: most frames per second sent to pages.
         max_points: points kept at full resolution, all series (oldest
             dropped first): for views (zoom), CSV export, late joiners and
-            :meth:`save`; 16 bytes a point (160 MB at the default 10,000,000,
-            and up to a quarter more of spare buffer).
+            :meth:`save`; about 23 bytes a point with spare buffer and
+            summaries (230 MB at the default 10,000,000), up to ~35 while a
+            column moves to a new buffer (README "Appending at 10 M points").
+            Overlays (:meth:`compare`) are kept whole, outside it.
         window: show the x range of the last N points of the series pushed
             most often, for every series (a series pushed rarely is cut to the
             same range instead of stretching the axis); None: all points.
@@ -149,7 +151,7 @@ class LivePlot:
             raise ServerNotRunningError("the plot's server is not running; start one with nbws.start_server() "
                                         "or pass server=None for the shared one")
         self._endpoint = endpoint
-        self._queries = Queries(endpoint.io.loop, self._view_data, self._smoothed, self._smoothing)
+        self._queries = Queries(endpoint.io.loop, self._view_data, self._smoothed, self._smoothing, self._runs)
         self._path = f"/live/{name}/"
         page = PAGE.format(title=html.escape(self.title), path=json.dumps(f"live/{name}/ws"),
                            theme=json.dumps(theme)).encode()
@@ -267,7 +269,8 @@ class LivePlot:
                 self._subscribers.discard(conn)
                 continue
             waiting = conn.pending_out()
-            if waiting and waiting + len(frame) > self.client_buffer:
+            if (waiting and waiting + len(frame) > self.client_buffer) or self._queries.waiting(conn):
+                # (a page whose view query waits for its buffer to drain skips batches too: the answer first)
                 # this page falls behind: it skips to later batches, so what waits
                 # for it stays within client_buffer (or one frame, when it is idle)
                 self.batches_skipped += 1
@@ -311,6 +314,10 @@ class LivePlot:
 
     def _view_data(self) -> list[ViewData]:
         return [(*s.views(), s.sorted_x, s.blocks) for s in self._store.series]
+
+    def _runs(self, index: int) -> list[tuple[int, int]] | None:
+        series = self._store.series[index]
+        return series.runs() if series.blocks is not None else None  # numpy only
 
     def _ema(self, index: int, weight: float) -> Smoothed:
         smoothed = self._smooth.get(index)
