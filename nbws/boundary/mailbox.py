@@ -40,8 +40,10 @@ class Mailbox(Generic[T]):
         return len(self._items)
 
     @on_io_thread
-    def take(self) -> list[T]:
-        """The items waiting now, oldest first; later puts wait for the next
-        call. Runs on the I/O thread."""
+    def take(self, limit: int | None = None) -> list[T]:
+        """The items waiting now, oldest first, at most ``limit`` of them;
+        later puts (and those past the limit) wait for the next call. Runs on
+        the I/O thread."""
         popleft = self._items.popleft
-        return [popleft() for _ in range(len(self._items))]
+        n = len(self._items)
+        return [popleft() for _ in range(n if limit is None else min(n, limit))]

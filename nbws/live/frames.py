@@ -17,9 +17,10 @@ import math
 import struct
 from array import array
 from collections.abc import Sequence
+from itertools import chain
 from typing import Any
 
-__all__ = ["encode_points", "decode_points", "decode_chunks", "encode_view_header", "Chunk", "downsample", "decimate",
+__all__ = ["TAKE_PER_TICK", "group_points", "encode_points", "decode_points", "decode_chunks", "encode_view_header", "Chunk", "downsample", "decimate",
            "m4", "POINTS", "VIEW_POINTS", "VIEW_HEADER", "VIEW_SMOOTHED"]
 
 _HEADER = struct.Struct("<4sBBHI")
@@ -189,3 +190,38 @@ def downsample(xs: array[float], ys: array[float], limit: int) -> tuple[array[fl
     if not keep or keep[-1] != n - 1:  # the newest point always shows
         keep.append(n - 1)
     return array("d", (xs[i] for i in keep)), array("d", (ys[i] for i in keep))
+
+
+TAKE_PER_TICK = 1 << 20
+"""Most points one tick takes from the producers; the rest wait for the next
+tick, so a cell pushing faster than the I/O thread can take cannot hold up
+the frames of a tick (or its other sockets) for long."""
+
+
+def group_points(points: list[tuple[int, Any, Any]], count: int) -> list[tuple[array[float], array[float]]]:
+    """The points taken in one tick, (series, x, y) each or (series, xs, ys)
+    as float64 bytes for a ``push_many`` batch, as per-series columns, in
+    order. One C-level conversion when they are all single points (the
+    common case of a loop calling ``push``); I/O thread."""
+    grouped = [(array("d"), array("d")) for _ in range(count)]
+    try:
+        flat = array("d", chain.from_iterable(points))  # TypeError when a push_many batch (bytes) is among them
+    except TypeError:
+        for i, x, y in points:
+            if isinstance(x, bytes) and isinstance(y, bytes):
+                grouped[i][0].frombytes(x)
+                grouped[i][1].frombytes(y)
+            else:
+                grouped[i][0].append(x)
+                grouped[i][1].append(y)
+        return grouped
+    if count == 1:
+        grouped[0] = (flat[1::3], flat[2::3])
+        return grouped
+    series = flat[0::3]
+    xs, ys = flat[1::3], flat[2::3]
+    for k, i in enumerate(series):
+        column = grouped[int(i)]
+        column[0].append(xs[k])
+        column[1].append(ys[k])
+    return grouped

@@ -31,7 +31,7 @@ from ..errors import ServerNotRunningError
 from ..reach import link_html, page_url
 from .embed import themed_frame_html
 from .export import csv_route
-from .frames import encode_points
+from .frames import TAKE_PER_TICK, encode_points, group_points
 from .queries import Queries
 from .runs import Run, read_run, write_run
 from .shared import PageInfo, shared_server
@@ -240,17 +240,10 @@ class LivePlot:
 
     @on_io_thread
     def _flush(self) -> None:
-        points = self._pending.take()
+        points = self._pending.take(TAKE_PER_TICK)
         if not points:
             return
-        grouped = [(array("d"), array("d")) for _ in self.series]
-        for i, x, y in points:
-            if isinstance(x, bytes) and isinstance(y, bytes):  # a push_many batch
-                grouped[i][0].frombytes(x)
-                grouped[i][1].frombytes(y)
-            else:
-                grouped[i][0].append(x)  # type: ignore[arg-type]
-                grouped[i][1].append(y)  # type: ignore[arg-type]
+        grouped = group_points(points, len(self.series))
         chunks = []
         for i, (xs, ys) in enumerate(grouped):
             if xs:
