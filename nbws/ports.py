@@ -8,10 +8,14 @@ import os
 import random
 import socket
 import stat
+from collections.abc import Callable
+from typing import TypeVar
 
 from .errors import NoFreePortError, PortInUseError
 
-__all__ = ["random_port", "ip_family", "UNSAFE_PORTS", "bind_socket", "bind_unix_socket", "port_holder_pid"]
+T = TypeVar("T")
+
+__all__ = ["random_port", "on_a_free_port", "ip_family", "UNSAFE_PORTS", "bind_socket", "bind_unix_socket", "port_holder_pid"]
 
 # Ports Chromium and Firefox refuse to load ("ERR_UNSAFE_PORT").
 UNSAFE_PORTS = frozenset({
@@ -105,6 +109,21 @@ def bind_unix_socket(path: str, mask: int | None = None, backlog: int = 1024) ->
         sock.close()
         raise
     return sock
+
+
+def on_a_free_port(host: str, start: Callable[[int], T], tries: int = 20) -> T:
+    """``start(port)`` on a port :func:`random_port` finds free on ``host``;
+    when ``start`` raises :class:`~nbws.PortInUseError` (the port was taken
+    between the probe and the bind, or is held on another address of this
+    machine, e.g. by a client's connection) another port is tried, up to
+    ``tries`` times."""
+    for attempt in range(tries):
+        try:
+            return start(random_port(host=host))
+        except PortInUseError:
+            if attempt == tries - 1:
+                raise
+    raise AssertionError("unreachable")
 
 
 def random_port(min: int = 1024, max: int = 49151, host: str = "127.0.0.1", n: int = 20) -> int:

@@ -28,7 +28,7 @@ from .errors import HandlerLoopError, ServerStoppedError
 from .io.capacity import ConnectionStats
 from .io.endpoint import Endpoint
 from .jupyter.registry import forget, publish, relay_socket
-from .ports import bind_listener, bind_unix_socket, random_port
+from .ports import bind_listener, bind_unix_socket, on_a_free_port
 from .reach import external_url, relaxations
 from .security import is_loopback, is_wildcard
 from .websocket import Message, WebSocket
@@ -336,14 +336,15 @@ def start_server(
     check_trait_names("start_server", traits)
     plane = handler_plane()
     assert plane is not None
-    if port is None:
-        port = random_port(host=host if not is_wildcard(host) else "127.0.0.1")
     if name is not None:
         with _registry_lock:
             named = [srv for srv in _registry.values() if srv.name == name]
         for old in named:
             log.info("nbws: replacing the server named %r", name)
             old.stop()
+    if port is None:  # a port found free can be taken before the bind, or be held on another address: try another
+        probe = host if not is_wildcard(host) else "127.0.0.1"
+        return on_a_free_port(probe, lambda p: _launch(plane, p, lambda: Server(host, p, app, config=config, name=name, **traits)))
     return _launch(plane, port, lambda: Server(host, port, app, config=config, name=name, **traits))
 
 

@@ -40,3 +40,29 @@ def test_port_holder_pid_finds_this_process() -> None:
         held.bind(("127.0.0.1", 0))
         held.listen()
         assert port_holder_pid(held.getsockname()[1]) == os.getpid()
+
+
+def test_a_port_taken_between_the_probe_and_the_bind_is_retried_on_another() -> None:
+    import socket as _socket
+
+    from nbws.errors import PortInUseError
+    from nbws.ports import bind_listener, on_a_free_port
+
+    held = _socket.socket()
+    held.bind(("127.0.0.1", 0))  # taken on one address, as a client's connection would hold it
+    tried: list[int] = []
+
+    def start(port: int) -> _socket.socket:
+        tried.append(port)
+        if len(tried) == 1:  # the first pick is lost to someone else before the bind
+            raise PortInUseError("127.0.0.1", port, None)
+        return bind_listener("127.0.0.1", port)
+
+    try:
+        sock = on_a_free_port("127.0.0.1", start)
+        assert len(tried) == 2 and sock.getsockname()[1] == tried[1]
+        sock.close()
+        with pytest.raises(PortInUseError):  # every try lost: the error says so
+            on_a_free_port("127.0.0.1", lambda port: bind_listener("127.0.0.1", held.getsockname()[1]), tries=3)
+    finally:
+        held.close()
