@@ -3,9 +3,11 @@ on the test's own event loop, which is also the nbws handler loop."""
 
 from __future__ import annotations
 
+import asyncio
 import shutil
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from typing import TypeVar
 
 import pytest
 from playwright.async_api import Browser, async_playwright
@@ -31,3 +33,12 @@ async def chromium() -> AsyncIterator[Browser]:
             yield browser
         finally:
             await browser.close()
+
+
+T = TypeVar("T")
+
+
+def drive(env: tuple[asyncio.AbstractEventLoop, Browser], main: Callable[[Browser], Awaitable[T]],
+          timeout: float = 90) -> T:
+    loop, browser = env
+    return loop.run_until_complete(asyncio.wait_for(main(browser), timeout))

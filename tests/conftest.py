@@ -12,6 +12,7 @@ import os
 import socket
 import time
 from collections.abc import Awaitable, Callable, Iterator
+from contextlib import AbstractAsyncContextManager
 from typing import Any, TypeVar
 
 import pytest
@@ -20,7 +21,10 @@ import pytest
 # kernels and subprocesses included; read once, when nbws is imported.
 os.environ["NBWS_DEBUG_THREADS"] = "1"
 
+from playwright.async_api import Browser
+
 import nbws
+from tests.browser import chromium
 
 T = TypeVar("T")
 
@@ -136,3 +140,16 @@ def redis_url() -> Iterator[str]:
         pytest.skip("redis-server and redis-py are needed (apt-get install redis-server; pip install 'nbws[redis]')")
     with RedisServer() as server:
         yield server.url
+
+
+@pytest.fixture(scope="module")
+def env() -> Iterator[tuple[asyncio.AbstractEventLoop, Browser]]:
+    """One Chromium for the module, on one event loop that is also the nbws handler loop."""
+    loop = asyncio.new_event_loop()
+    manager: AbstractAsyncContextManager[Browser] = chromium()
+    browser = loop.run_until_complete(asyncio.wait_for(manager.__aenter__(), 60))
+    try:
+        yield loop, browser
+    finally:
+        loop.run_until_complete(asyncio.wait_for(manager.__aexit__(None, None, None), 60))
+        loop.close()

@@ -9,39 +9,18 @@ import csv
 import io
 import math
 import pathlib
-from collections.abc import Awaitable, Callable, Iterator
-from contextlib import AbstractAsyncContextManager
 from typing import Any, TypeVar
 
 import pytest
 from playwright.async_api import Browser, Page
 
 import nbws
-from tests.browser import chromium
+from tests.browser import drive
 from tests.test_view import reference_ema
 
 T = TypeVar("T")
 BLUE, ORANGE = (31, 119, 180), (255, 127, 14)  # the first two series' colours
 SHOTS = pathlib.Path("/tmp/nbws-chart-shots")
-
-
-@pytest.fixture(scope="module")
-def env() -> Iterator[tuple[asyncio.AbstractEventLoop, Browser]]:
-    """One Chromium for the module, on one event loop that is also the nbws handler loop."""
-    loop = asyncio.new_event_loop()
-    manager: AbstractAsyncContextManager[Browser] = chromium()
-    browser = loop.run_until_complete(asyncio.wait_for(manager.__aenter__(), 60))
-    try:
-        yield loop, browser
-    finally:
-        loop.run_until_complete(asyncio.wait_for(manager.__aexit__(None, None, None), 60))
-        loop.close()
-
-
-def drive(env: tuple[asyncio.AbstractEventLoop, Browser], main: Callable[[Browser], Awaitable[T]],
-          timeout: float = 90) -> T:
-    loop, browser = env
-    return loop.run_until_complete(asyncio.wait_for(main(browser), timeout))
 
 
 async def open_plot(browser: Browser, url: str, points: int, width: int = 900, height: int = 400,

@@ -5,38 +5,17 @@ whose handler loop is the test's event loop."""
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Awaitable, Callable, Iterator
-from contextlib import AbstractAsyncContextManager
 from typing import Any, TypeVar
 
 import pytest
 from playwright.async_api import Browser, Page
 
 import nbws
-from tests.browser import chromium
+from tests.browser import drive
 
 numpy = pytest.importorskip("numpy")
 
 T = TypeVar("T")
-
-
-@pytest.fixture(scope="module")
-def env() -> Iterator[tuple[asyncio.AbstractEventLoop, Browser]]:
-    loop = asyncio.new_event_loop()
-    manager: AbstractAsyncContextManager[Browser] = chromium()
-    browser = loop.run_until_complete(asyncio.wait_for(manager.__aenter__(), 60))
-    try:
-        yield loop, browser
-    finally:
-        loop.run_until_complete(asyncio.wait_for(manager.__aexit__(None, None, None), 60))
-        loop.close()
-
-
-def drive(env: tuple[asyncio.AbstractEventLoop, Browser], main: Callable[[Browser], Awaitable[T]],
-          timeout: float = 90) -> T:
-    loop, browser = env
-    return loop.run_until_complete(asyncio.wait_for(main(browser), timeout))
 
 
 async def drawn(page: Page) -> None:
